@@ -1,0 +1,14 @@
+"""actlab — the activation-function laboratory.
+
+>>> import actlab
+>>> act = actlab.activation("hard_swish", n=4)
+>>> float(act(1.0)), float(act.derivative(1.0))
+(0.75, 1.0)
+"""
+
+from actlab.activation import Activation, activation, names, spec
+from actlab.catalog.spec import ActivationError, ActivationSpec
+
+__version__ = "0.1.0"
+
+__all__ = ["Activation", "ActivationError", "ActivationSpec", "activation", "names", "spec", "__version__"]

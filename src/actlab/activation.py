@@ -1,0 +1,113 @@
+"""The public activation object: one configured catalog entry usable on NumPy arrays and torch tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from actlab.backends import numpy as numpy_backend
+from actlab.catalog import REGISTRY
+from actlab.catalog.spec import ActivationError, ActivationSpec, ParamValue
+
+
+def _is_tensor(x: Any) -> bool:
+    torch = __import__("sys").modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+class Activation:
+    """A catalog activation with its parameters fixed and validated.
+
+    ``act(x)`` and ``act.derivative(x)`` take NumPy arrays (returning NumPy arrays of the same dtype) or
+    torch tensors (returning tensors; ``act(x)`` is differentiable). ``act.module()`` builds an
+    ``nn.Module``. Stochastic activations are deterministic (evaluation mode) unless ``training=True``.
+    """
+
+    def __init__(self, spec: ActivationSpec, params: Mapping[str, ParamValue]) -> None:
+        self.spec = spec
+        self.params: dict[str, ParamValue] = dict(params)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.params.items() if v != self.spec.param(k).default}
+        args = "".join(f", {k}={v!r}" for k, v in changed.items())
+        return f"activation({self.name!r}{args})"
+
+    def __call__(self, x: Any, *, training: bool = False, rng: Any = None) -> Any:
+        """f(x). With ``training=True`` a stochastic activation samples its noise from ``rng``
+        (a ``numpy.random.Generator`` or ``torch.Generator``; the global generator when None)."""
+        if _is_tensor(x):
+            from actlab.backends import torch as torch_backend
+
+            return torch_backend.functional(self.spec, self.params, x, training=training, generator=rng)
+        if training and self.spec.stochastic is not None:
+            return numpy_backend.train_forward(self.spec, x, self.params, rng)[0]
+        return numpy_backend.forward(self.spec, x, self.params)
+
+    def derivative(self, x: Any) -> Any:
+        """df/dx elementwise (for gated activations, the partial for each input element)."""
+        if _is_tensor(x):
+            from actlab.backends import torch as torch_backend
+
+            return torch_backend.derivative(self.spec, self.params, x)
+        return numpy_backend.derivative(self.spec, x, self.params)
+
+    def train_forward(self, x: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Training-mode output and derivative of a NumPy array, sharing one noise draw."""
+        return numpy_backend.train_forward(self.spec, x, self.params, rng)
+
+    def module(self, learnable: bool | Iterable[str] | None = None, num_parameters: int = 1,
+               dtype: Any = None, device: Any = None):
+        """A ``torch.nn.Module`` computing this activation.
+
+        ``learnable``: None learns the spec's default learnable parameters, True every parameter that can
+        be learned, False none, or an iterable of names. ``num_parameters`` > 1 learns one value of each
+        scalar learned parameter per channel (dimension 1), like ``nn.PReLU(num_parameters)``.
+        ``dtype``/``device`` place the learned parameters (created from the exact values, so float64
+        parameters are not float32 values widened).
+        """
+        from actlab.backends.torch import ActivationModule
+
+        learned = self._learned(learnable)
+        if not isinstance(num_parameters, int) or num_parameters < 1:
+            raise ActivationError(f"num_parameters must be a positive integer, got {num_parameters!r}")
+        if num_parameters > 1 and not learned:
+            raise ActivationError(f"{self.name}: num_parameters > 1 needs at least one learned parameter")
+        return ActivationModule(self.spec, self.params, learned, num_parameters, dtype=dtype, device=device)
+
+    def _learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
+        can_learn = self.spec.learnable_params
+        if learnable is None:
+            return tuple(p.name for p in self.spec.params if p.learnable and p.name in can_learn)
+        if learnable is True:
+            return can_learn
+        if learnable is False:
+            return ()
+        names = tuple(learnable)
+        wrong = [n for n in names if n not in can_learn]
+        if wrong:
+            hint = ", ".join(can_learn) if can_learn else "none"
+            raise ActivationError(f"{self.name} cannot learn {', '.join(wrong)}; learnable parameters: {hint}")
+        return names
+
+
+def names() -> list[str]:
+    """Sorted canonical names of every activation in the catalog."""
+    return REGISTRY.names()
+
+
+def spec(name: str) -> ActivationSpec:
+    """The spec of ``name`` (canonical name or any alias, case-insensitive)."""
+    return REGISTRY.get(name)
+
+
+def activation(name: str, **params: Any) -> Activation:
+    """The activation ``name`` with ``params`` validated now (unknown names and bad values raise
+    :class:`ActivationError`)."""
+    found = REGISTRY.get(name)
+    return Activation(found, found.resolve(params))

@@ -1,0 +1,24 @@
+"""The activation catalog: every activation's spec, registered once by its family module."""
+
+from actlab.catalog import glu, learnable, periodic, rectifiers, shrink, sigmoids, smooth_gated  # noqa: F401
+from actlab.catalog.spec import (
+    REGISTRY,
+    ActivationError,
+    ActivationSpec,
+    Native,
+    Param,
+    Properties,
+    Reference,
+    Stochastic,
+)
+
+__all__ = [
+    "REGISTRY",
+    "ActivationError",
+    "ActivationSpec",
+    "Native",
+    "Param",
+    "Properties",
+    "Reference",
+    "Stochastic",
+]

@@ -1,0 +1,298 @@
+"""Activation specifications and the registry that holds them.
+
+An :class:`ActivationSpec` is the single source of truth for one activation: its math (forward and
+hand-derived derivative, written once against an array namespace ``xp``), its parameters and their
+constraints, its properties, names used by other libraries, and where it comes from. Every other view
+of an activation (NumPy path, torch autograd Function and module, CLI, docs, tests) is generated from it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ParamKind = Literal["float", "optional_float", "int", "vector"]
+ParamValue = float | int | None | tuple[float, ...]
+
+# A formula takes the input (or, for gated activations, the list of input chunks), the namespace and the
+# parameters as keywords, and returns an array of the input's type.
+Formula = Callable[..., Any]
+
+
+class ActivationError(ValueError):
+    """Raised for unknown activation names and invalid activation parameters."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an activation.
+
+    ``minimum``/``maximum`` bound the value (strictly when ``exclusive``); ``learnable`` says whether
+    ``module()`` makes it an ``nn.Parameter`` by default (only parameters that have a derivative in the
+    spec's ``param_derivatives`` can be learned).
+    """
+
+    name: str
+    default: ParamValue
+    doc: str
+    kind: ParamKind = "float"
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive: bool = False
+    learnable: bool = False
+
+    def validate(self, activation: str, value: Any) -> ParamValue:
+        """Return ``value`` converted to this parameter's kind, or raise :class:`ActivationError`."""
+        where = f"{activation}: parameter {self.name!r}"
+        if self.kind == "vector":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (value,)
+            if not isinstance(value, Sequence) or isinstance(value, str) or len(value) == 0:
+                raise ActivationError(f"{where} must be a non-empty list of numbers, got {value!r}")
+            return tuple(self._number(where, v) for v in value)
+        if self.kind == "optional_float" and value is None:
+            return None
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+                raise ActivationError(f"{where} must be an integer, got {value!r}")
+            number: float | int = int(value)
+        else:
+            number = self._number(where, value)
+        self._check_bounds(where, number)
+        return number
+
+    def _number(self, where: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                value = float(value)  # numpy scalars, 0-d arrays
+            except (TypeError, ValueError):
+                raise ActivationError(f"{where} must be a number, got {value!r}") from None
+        value = float(value)
+        if not math.isfinite(value):
+            raise ActivationError(f"{where} must be finite, got {value!r}")
+        return value
+
+    def _check_bounds(self, where: str, value: float) -> None:
+        if self.minimum is not None and (value < self.minimum or (self.exclusive and value == self.minimum)):
+            relation = ">" if self.exclusive else ">="
+            raise ActivationError(f"{where} must be {relation} {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and (value > self.maximum or (self.exclusive and value == self.maximum)):
+            relation = "<" if self.exclusive else "<="
+            raise ActivationError(f"{where} must be {relation} {self.maximum:g}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Properties:
+    """Mathematical properties at the default parameters; each one is checked by the test suite.
+
+    ``range`` is the closure of the output set (``-inf``/``inf`` for unbounded sides). ``monotonic``
+    means non-decreasing. ``smooth`` means continuously differentiable everywhere. ``zero_centred``
+    means f(0) = 0 and the function takes both signs. ``oscillating`` means the value or the derivative
+    has no limit at +-inf, so NaN there is the correct answer.
+    """
+
+    range: tuple[float, float]
+    monotonic: bool
+    smooth: bool
+    zero_centred: bool
+    stochastic: bool = False
+    oscillating: bool = False
+
+    @property
+    def bounded_below(self) -> bool:
+        return math.isfinite(self.range[0])
+
+    @property
+    def bounded_above(self) -> bool:
+        return math.isfinite(self.range[1])
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where an activation comes from: a paper (with arXiv id when there is one) or a library."""
+
+    title: str
+    authors: str
+    year: int
+    venue: str = ""
+    arxiv: str | None = None
+    url: str | None = None
+
+    def cite(self) -> str:
+        where = f"arXiv:{self.arxiv}" if self.arxiv else self.venue
+        return f"{self.authors} ({self.year}). {self.title}." + (f" {where}." if where else "")
+
+    def link(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else self.url
+
+
+@dataclass(frozen=True)
+class Native:
+    """A PyTorch kernel computing the same function: ``fn(F, x, params)`` with F = torch.nn.functional.
+
+    Learnable parameters reach ``fn`` as tensors of the input's dtype (shape (C,) when channel-wise).
+
+    ``applies(params)`` says for which parameter values it equals the spec (e.g. hard_swish only for
+    n = 6). ``exact`` claims the kernel matches the spec to the precision of the dtype on every input,
+    forward and backward, ±inf and far tails included. Kernels that are not exact (NaN at ±inf for gelu,
+    silu, mish, hardswish; tail derivatives computed as y(1-y) or 1-y² for sigmoid, tanh and glu, which
+    lose all relative precision; float32 constants in float64 backward for hardsigmoid; cancellation
+    in tanhshrink) are used by modules, whose inputs are finite and whose gradients only need absolute
+    accuracy, but not by the functional path. The tests check both claims.
+    """
+
+    fn: Callable[..., Any]
+    applies: Callable[[Mapping[str, Any]], bool] = lambda params: True
+    exact: bool = True
+    learns: tuple[str, ...] = ()  # learnable parameters the kernel differentiates (e.g. PReLU's slope)
+
+
+@dataclass(frozen=True)
+class Stochastic:
+    """Training-mode behaviour of a stochastic activation.
+
+    ``sample(shape, xp, rng, **params)`` draws the per-element noise; ``forward`` and ``derivative``
+    take ``(x, noise, xp, **params)``. The spec's own forward/derivative are the evaluation-mode ones.
+    ``torch_train`` is the native training-mode kernel, ``fn(F, x, params)``.
+    """
+
+    sample: Callable[..., Any]
+    forward: Formula
+    derivative: Formula
+    torch_train: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One activation: math, parameters, properties, names and provenance.
+
+    Elementwise activations have ``pieces = None``: ``forward(x, xp, **p)`` and ``derivative(x, xp, **p)``
+    map an array to an array of the same shape. Gated activations (GLU family, maxout) split their input
+    along ``dim`` into ``pieces`` equal chunks (an int, or the name of the parameter holding it);
+    ``forward(chunks, xp, **p)`` returns the output and ``derivative(chunks, xp, **p)`` the list of partial
+    derivatives of the output with respect to each chunk (each output element depends on exactly one
+    element of each chunk, so this list is the whole Jacobian). ``demo_chunks(x, pieces)`` turns a 1-D
+    grid into chunks for plots (default: the grid repeated).
+    ``param_derivatives[name](x, xp, **p)`` is df/dparam elementwise (a list of arrays for vector params).
+    """
+
+    name: str
+    family: str
+    summary: str
+    forward: Formula
+    derivative: Formula
+    formula: str
+    derivative_formula: str
+    properties: Properties
+    reference: Reference
+    params: tuple[Param, ...] = ()
+    param_derivatives: Mapping[str, Formula] = field(default_factory=dict)
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: str = ""
+    native: Native | None = None
+    stochastic: Stochastic | None = None
+    pieces: int | str | None = None
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    demo_chunks: Callable[[Any, int], list[Any]] | None = None
+
+    @property
+    def gated(self) -> bool:
+        return self.pieces is not None
+
+    @property
+    def learnable_params(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.name in self.param_derivatives)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ActivationError(f"{self.name} has no parameter {name!r}; it has {self.param_names() or 'none'}")
+
+    def param_names(self) -> str:
+        return ", ".join(p.name for p in self.params)
+
+    def defaults(self) -> dict[str, ParamValue]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, overrides: Mapping[str, Any]) -> dict[str, ParamValue]:
+        """Validate ``overrides`` against the parameters and return the full parameter dict.
+
+        Every problem (unknown names, bad values, violated cross-parameter rules) raises one
+        :class:`ActivationError` naming the activation.
+        """
+        known = {p.name for p in self.params}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ActivationError(
+                f"{self.name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are: {self.param_names() or 'none'}"
+            )
+        values = {p.name: p.validate(self.name, overrides.get(p.name, p.default)) for p in self.params}
+        if self.check is not None:
+            problem = self.check(values)
+            if problem:
+                raise ActivationError(f"{self.name}: {problem}")
+        return values
+
+    def n_pieces(self, params: Mapping[str, Any]) -> int:
+        if self.pieces is None:
+            return 1
+        return int(params[self.pieces]) if isinstance(self.pieces, str) else self.pieces
+
+    def all_aliases(self) -> list[str]:
+        seen: list[str] = []
+        for names in self.aliases.values():
+            for name in names:
+                if name not in seen:
+                    seen.append(name)
+        return seen
+
+
+def normalize(name: str) -> str:
+    """Lookup key of a name: case-insensitive, ignoring '_', '-', '.' and spaces (LeakyReLU == leaky_relu)."""
+    return re.sub(r"[\s_\-.]", "", name).lower()
+
+
+class Registry:
+    """Canonical names to specs, with every alias resolvable case-insensitively."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ActivationSpec] = {}
+        self._lookup: dict[str, str] = {}
+
+    def register(self, spec: ActivationSpec) -> ActivationSpec:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", spec.name):
+            raise ValueError(f"canonical names are snake_case: {spec.name!r}")
+        for key in {normalize(spec.name), *(normalize(a) for a in spec.all_aliases())}:
+            owner = self._lookup.get(key)
+            if owner is not None and owner != spec.name:
+                raise ValueError(f"name {key!r} of {spec.name} is already used by {owner}")
+            self._lookup[key] = spec.name
+        self._specs[spec.name] = spec
+        return spec
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def get(self, name: str) -> ActivationSpec:
+        if not isinstance(name, str):
+            raise ActivationError(f"activation names are strings, got {name!r}")
+        canonical = self._lookup.get(normalize(name))
+        if canonical is None:
+            raise ActivationError(self._unknown_message(name))
+        return self._specs[canonical]
+
+    def _unknown_message(self, name: str) -> str:
+        candidates = sorted(set(self._lookup))
+        close = difflib.get_close_matches(normalize(name), candidates, n=5, cutoff=0.6)
+        suggestions = list(dict.fromkeys(self._lookup[c] for c in close))
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; see `actlab list`"
+        return f"unknown activation {name!r}{hint}"
+
+
+REGISTRY = Registry()
