@@ -24,7 +24,7 @@ REGISTRY.register(ActivationSpec(
     derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ a & x\le 0\end{cases},\quad \dfrac{\partial f}{\partial a}=\min(x,0)",
     params=(Param("a", 0.25, "negative slope a (learned; initial value)", learnable=True),),
     param_derivatives={"a": lambda x, xp, a: xp.where(x > 0, xp.zeros_like(x), x)},
-    properties=Properties(range=(-INF, INF), monotonic=True, smooth=False, zero_centred=True),
+    properties=Properties(range=(-INF, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=True),
     reference=refs.HE_PRELU,
     aliases={"pytorch": ("PReLU", "prelu"), "keras3": ("PReLU",), "timm": ("prelu",), "hf": ("prelu",)},
     notes="Initial slope 0.25 as in PyTorch and He et al.; Keras' PReLU layer initialises it to 0. "
@@ -42,7 +42,7 @@ REGISTRY.register(ActivationSpec(
     derivative_formula=r"f'(x)=\mathbb{1}[x>\tau],\quad \dfrac{\partial f}{\partial\tau}=\mathbb{1}[x\le\tau]",
     params=(Param("tau", 0.0, "learned threshold τ (initial value)", learnable=True),),
     param_derivatives={"tau": lambda x, xp, tau: xp.indicator(x <= tau, x)},
-    properties=Properties(range=(0.0, INF), monotonic=True, smooth=False, zero_centred=False),
+    properties=Properties(range=(0.0, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=False),
     reference=refs.SINGH_TLU,
     aliases={"other": ("TLU", "thresholded_linear_unit")},
 ))
@@ -85,7 +85,7 @@ REGISTRY.register(ActivationSpec(
         "t_right": lambda x, xp, t_left, a_left, t_right, a_right: xp.where(x >= t_right, xp.ones_like(x) * (1.0 - a_right), xp.zeros_like(x)),
         "a_right": lambda x, xp, t_left, a_left, t_right, a_right: xp.where(x >= t_right, x - t_right, xp.zeros_like(x)),
     },
-    properties=Properties(range=(-INF, INF), monotonic=True, smooth=False, zero_centred=True),
+    properties=Properties(range=(-INF, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=True),
     reference=refs.JIN_SRELU,
     aliases={"other": ("SReLU", "s_relu")},
     notes="Initialised as leaky ReLU (a_l = 0.01, a_r = 1), which is how the paper starts training "
@@ -130,7 +130,7 @@ REGISTRY.register(ActivationSpec(
         "a": lambda x, xp, a, b: [xp.relu(b_s - x) for b_s in b],
         "b": lambda x, xp, a, b: [xp.indicator(x < b_s, x) * a_s for a_s, b_s in zip(a, b)],
     },
-    properties=Properties(range=(0.0, INF), monotonic=True, smooth=False, zero_centred=False),
+    properties=Properties(range=(0.0, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=False),
     reference=refs.AGOSTINELLI_APL,
     aliases={"other": ("APL", "adaptive_piecewise_linear")},
     notes="S = len(a) hinges (2 by default). The slopes start at 0, so training starts from ReLU.",
@@ -141,6 +141,8 @@ REGISTRY.register(ActivationSpec(
 # `pade_optimized_leakyrelu`): numerator a_0..a_5, denominator b_1..b_4.
 PAU_NUMERATOR = (3.35583603e-02, 5.05000375e-01, 1.65343934e00, 2.01001052e00, 9.31901999e-01, 1.52424124e-01)
 PAU_DENOMINATOR = (3.30847488e-06, 3.98021568e00, 5.12471206e-07, 3.01830109e-01)
+# R(x) = b_1 x + b_2 x² + … changes sign at x ≈ -b_1/b_2 ≈ -8.3e-7, where |R| (and so f') has a small kink.
+PAU_KINK = (-PAU_DENOMINATOR[0] / PAU_DENOMINATOR[1],)
 
 
 def _pau_terms(x, xp, numerator, denominator, shift):
@@ -215,7 +217,7 @@ REGISTRY.register(ActivationSpec(
         Param("denominator", PAU_DENOMINATOR, "b_1..b_n (learned)", kind="vector", learnable=True),
     ),
     param_derivatives={"numerator": _pau_numerator_derivative, "denominator": _pau_denominator_derivative},
-    properties=Properties(range=(-INF, INF), monotonic=False, smooth=False, zero_centred=False),
+    properties=Properties(range=(-INF, INF), monotonic=False, smooth=False, kinks=PAU_KINK, zero_centred=False),
     reference=refs.MOLINA_PAU,
     aliases={"other": ("PAU", "pade", "rational")},
     notes="Degrees (m, n) = (5, 4) by default, initialised to the authors' leaky-ReLU fit; any lengths work. "
@@ -291,7 +293,7 @@ REGISTRY.register(ActivationSpec(
         "alpha_n": lambda x, xp, alpha_p, alpha_n, beta, eps: xp.where(
             x > 0, xp.zeros_like(x), xp.expm1(xp.minimum(x, xp.ones_like(x) * eps)) - x),
     },
-    properties=Properties(range=(XIELU_MIN, INF), monotonic=False, smooth=False, zero_centred=False),
+    properties=Properties(range=(XIELU_MIN, INF), monotonic=False, smooth=False, kinks=(-1e-6, 0.0), zero_centred=False),
     reference=refs.HUANG_XIELU,
     aliases={"hf": ("xielu",), "other": ("xIELU",)},
     notes="Hugging Face learns α_p and α_n through softplus reparameterisations (α_p = softplus(·), "

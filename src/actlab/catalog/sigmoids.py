@@ -73,7 +73,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\min\!\left(\max\!\left(kx+\tfrac12,0\right),1\right),\ k=\tfrac16",
     derivative_formula=r"f'(x)=k\,\mathbb{1}\!\left[|x|<\tfrac{1}{2k}\right]",
     params=(Param("slope", 1.0 / 6.0, _SLOPE_DOC, minimum=0.0, exclusive=True),),
-    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, zero_centred=False),
+    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, kinks=(-3.0, 3.0), zero_centred=False),
     reference=refs.HOWARD_MOBILENETV3,
     aliases={"pytorch": ("Hardsigmoid", "hardsigmoid"), "keras3": ("hard_sigmoid",), "timm": ("hard_sigmoid",), "other": ("h_sigmoid", "hsigmoid")},
     notes="Keras 2 and Theano defined hard_sigmoid as clip(0.2x + 0.5, 0, 1): use hard_sigmoid_classic "
@@ -90,7 +90,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\min\!\left(\max\!\left(kx+\tfrac12,0\right),1\right),\ k=0.2",
     derivative_formula=r"f'(x)=k\,\mathbb{1}\!\left[|x|<\tfrac{1}{2k}\right]",
     params=(Param("slope", 0.2, _SLOPE_DOC, minimum=0.0, exclusive=True),),
-    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, zero_centred=False),
+    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, kinks=(-2.5, 2.5), zero_centred=False),
     reference=refs.KERAS,
     aliases={"other": ("keras2_hard_sigmoid", "hard_sigmoid_keras2", "theano_hard_sigmoid")},
     notes="This is what `hard_sigmoid` meant in Keras 2 (keras.backend.hard_sigmoid) and Theano; the same "
@@ -127,7 +127,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\min(\max(x,a),b)",
     derivative_formula=r"f'(x)=\mathbb{1}[a<x<b]",
     params=(Param("min_val", -1.0, "lower bound a"), Param("max_val", 1.0, "upper bound b")),
-    properties=Properties(range=(-1.0, 1.0), monotonic=True, smooth=False, zero_centred=True),
+    properties=Properties(range=(-1.0, 1.0), monotonic=True, smooth=False, kinks=(-1.0, 1.0), zero_centred=True),
     reference=refs.COLLOBERT_HARDTANH,
     aliases={"pytorch": ("Hardtanh", "hardtanh"), "keras3": ("hard_tanh",)},
     native=Native(lambda F, x, p: F.hardtanh(x, p["min_val"], p["max_val"])),
@@ -218,7 +218,7 @@ REGISTRY.register(ActivationSpec(
     derivative=lambda x, xp: 0.5 * xp.indicator((x > -1) & (x < 1), x),
     formula=r"f(x)=\begin{cases}0 & x\le -1\\ \tfrac12(x+1) & -1<x<1\\ 1 & x\ge 1\end{cases}",
     derivative_formula=r"f'(x)=\tfrac12\,\mathbb{1}[-1<x<1]",
-    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, zero_centred=False),
+    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=False, kinks=(-1.0, 1.0), zero_centred=False),
     reference=refs.JAX,
     aliases={"keras3": ("sparse_sigmoid",), "jax": ("sparse_sigmoid",)},
 ))

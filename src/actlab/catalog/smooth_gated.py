@@ -30,8 +30,8 @@ LOGISH_MIN = -0.25276881678944035
 ELISH_MIN = -0.1715728752538099
 HARD_ELISH_MIN = -0.09967315152874262
 
-def _gated_properties(minimum: float, smooth: bool = True) -> Properties:
-    return Properties(range=(minimum, INF), monotonic=False, smooth=smooth, zero_centred=True)
+def _gated_properties(minimum: float, kinks: tuple[float, ...] = ()) -> Properties:
+    return Properties(range=(minimum, INF), monotonic=False, smooth=not kinks, zero_centred=True, kinks=kinks)
 
 
 def _gelu_derivative(x, xp):
@@ -162,7 +162,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\begin{cases}x & x>\tfrac n2\\ \dfrac{x\,(x+\tfrac n2)}{n} & -\tfrac n2< x\le\tfrac n2\\ 0 & x\le-\tfrac n2\end{cases}",
     derivative_formula=r"f'(x)=\begin{cases}1 & x\ge\tfrac n2\\ \dfrac{2x+\tfrac n2}{n} & -\tfrac n2< x<\tfrac n2\\ 0 & x\le-\tfrac n2\end{cases}",
     params=(Param("n", 6.0, "size n > 0 of the quadratic region [-n/2, n/2]", minimum=0.0, exclusive=True),),
-    properties=Properties(range=(-6.0 / 16.0, INF), monotonic=False, smooth=False, zero_centred=True),
+    properties=Properties(range=(-6.0 / 16.0, INF), monotonic=False, smooth=False, kinks=(-3.0, 3.0), zero_centred=True),
     reference=refs.HOWARD_MOBILENETV3,
     aliases={
         "pytorch": ("Hardswish", "hardswish"), "keras3": ("hard_silu",), "timm": ("hard_swish",),
@@ -200,7 +200,7 @@ REGISTRY.register(ActivationSpec(
     derivative=lambda x, xp: xp.where(x < -2, xp.zeros_like(x), xp.where(x <= 0, x + 1.0, xp.ones_like(x))),
     formula=r"f(x)=\tfrac{x}{2}\min(\max(x+2,0),2)",
     derivative_formula=r"f'(x)=\begin{cases}0 & x<-2\\ x+1 & -2\le x\le 0\\ 1 & x>0\end{cases}",
-    properties=Properties(range=(-0.5, INF), monotonic=False, smooth=False, zero_centred=True),
+    properties=Properties(range=(-0.5, INF), monotonic=False, smooth=False, kinks=(-2.0,), zero_centred=True),
     reference=refs.TIMM,
     aliases={"timm": ("hard_mish",), "other": ("h_mish", "hmish")},
     notes="Defined in timm after notes by Mish's author; derivative conventions follow timm's hard_mish_bwd.",
@@ -343,7 +343,7 @@ REGISTRY.register(ActivationSpec(
     derivative=_hard_elish_derivative,
     formula=r"f(x)=\begin{cases}x\,h(x) & x\ge 0\\ (e^{x}-1)\,h(x) & x<0\end{cases},\ h(x)=\min(\max(\tfrac{x+1}{2},0),1)",
     derivative_formula=r"f'(x)=\begin{cases}h(x)+x\,h'(x) & x\ge 0\\ e^{x}h(x)+(e^{x}-1)\,h'(x) & x<0\end{cases},\ h'(x)=\tfrac12\mathbb{1}[|x|<1]",
-    properties=_gated_properties(HARD_ELISH_MIN, smooth=False),
+    properties=_gated_properties(HARD_ELISH_MIN, kinks=(-1.0, 1.0)),
     reference=refs.BASIRAT_ELISH,
     aliases={"other": ("HardELiSH",)},
 ))

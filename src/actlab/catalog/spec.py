@@ -92,7 +92,8 @@ class Properties:
     ``range`` is the closure of the output set (``-inf``/``inf`` for unbounded sides). ``monotonic``
     means non-decreasing. ``smooth`` means continuously differentiable everywhere. ``zero_centred``
     means f(0) = 0 and the function takes both signs. ``oscillating`` means the value or the derivative
-    has no limit at +-inf, so NaN there is the correct answer.
+    has no limit at +-inf, so NaN there is the correct answer. ``kinks`` lists the inputs where f or f'
+    jumps (elementwise activations; for gated ones smooth refers to the gate).
     """
 
     range: tuple[float, float]
@@ -101,6 +102,7 @@ class Properties:
     zero_centred: bool
     stochastic: bool = False
     oscillating: bool = False
+    kinks: tuple[float, ...] = ()
 
     @property
     def bounded_below(self) -> bool:

@@ -1,0 +1,1 @@
+"""Evaluating catalog specs on arrays: NumPy and PyTorch."""
