@@ -166,7 +166,7 @@ REGISTRY.register(ActivationSpec(
     reference=refs.HOWARD_MOBILENETV3,
     aliases={
         "pytorch": ("Hardswish", "hardswish"), "keras3": ("hard_silu",), "timm": ("hard_swish",),
-        "other": ("h_swish", "hswish", "hard_silu_n"),
+        "other": ("h_swish", "hswish"),
     },
     notes="The minimum is -n/16 at x = -n/4. At the edges f'(-n/2) = 0 and f'(n/2) = 1, as in PyTorch.",
     native=Native(lambda F, x, p: F.hardswish(x), applies=lambda p: p["n"] == 6.0, exact=False),

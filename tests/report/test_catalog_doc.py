@@ -1,0 +1,26 @@
+"""The committed documentation is what the specs generate."""
+
+from pathlib import Path
+
+import actlab
+from actlab.report.catalog_doc import catalog_markdown, readme_table, with_readme_table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_table_is_up_to_date():
+    readme = (ROOT / "README.md").read_text()
+    assert with_readme_table(readme) == readme, "run `actlab docs`"
+    assert readme.startswith("# actlab") and "make demo" in readme.split("\n## ")[0] and "make test" in readme.split("\n## ")[0]
+
+
+def test_catalog_doc_is_up_to_date():
+    assert (ROOT / "docs" / "catalog.md").read_text() == catalog_markdown(), "run `actlab docs`"
+
+
+def test_tables_cover_every_activation_and_escape_pipes():
+    table = readme_table()
+    for name in actlab.names():
+        assert f"| `{name}` |" in table
+    for row in table.splitlines()[2:]:
+        assert row.count(" | ") == 3, row  # a '|' inside a formula would add a column
