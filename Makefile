@@ -30,7 +30,6 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(ACTLAB) list
 	$(ACTLAB) plot relu gelu silu mish tanhexp hard_swish:n=6 elu --derivative --range -5 5 -o $(DEMO_OUT)/activations.png
-	@echo "wrote $(DEMO_OUT)/activations.png"
 
 test: install-dev
 	$(PY) -m pytest -n auto -q
