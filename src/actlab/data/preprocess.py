@@ -1,0 +1,31 @@
+"""Input scaling. Raw 0-255 pixels saturate tanh and sigmoid units; `none` keeps them so it can be seen."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actlab.data.datasets import Dataset
+
+METHODS = ("minmax", "standardize", "none")
+
+
+def preprocess(dataset: Dataset, method: str = "minmax") -> tuple[np.ndarray, np.ndarray]:
+    """Scaled float32 (x_train, x_test).
+
+    ``minmax`` maps the dataset's value range (0..255 for images, 0..16 for digits) onto [0, 1];
+    ``standardize`` subtracts the training set's per-feature mean and divides by its standard deviation
+    (features that never vary are only centred); ``none`` converts to float32 unchanged.
+    """
+    x_train = dataset.x_train.astype(np.float32)
+    x_test = dataset.x_test.astype(np.float32)
+    if method == "minmax":
+        lo, hi = dataset.value_range
+        return (x_train - lo) / (hi - lo), (x_test - lo) / (hi - lo)
+    if method == "standardize":
+        mean = x_train.mean(axis=0, dtype=np.float64).astype(np.float32)
+        std = x_train.std(axis=0, dtype=np.float64).astype(np.float32)
+        std[std < 1e-6] = 1.0
+        return (x_train - mean) / std, (x_test - mean) / std
+    if method == "none":
+        return x_train, x_test
+    raise ValueError(f"unknown preprocessing {method!r}; choose one of {', '.join(METHODS)}")
