@@ -57,6 +57,11 @@ class Activation:
             return torch_backend.derivative(self.spec, self.params, x)
         return numpy_backend.derivative(self.spec, x, self.params)
 
+    @property
+    def learned_params(self) -> tuple[str, ...]:
+        """The parameters ``module()`` learns by default."""
+        return self._learned(None)
+
     def train_forward(self, x: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Training-mode output and derivative of a NumPy array, sharing one noise draw."""
         return numpy_backend.train_forward(self.spec, x, self.params, rng)

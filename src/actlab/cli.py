@@ -20,6 +20,29 @@ console = Console()
 errors = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+progress_console = Console(stderr=True)
+
+# Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
+Dataset = Annotated[str, typer.Option(help="digits (bundled), mnist, fashion-mnist or cifar10.")]
+DataDir = Annotated[Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")]
+Preprocessing = Annotated[str, typer.Option(help="minmax (to [0, 1]), standardize or none (raw values).")]
+Model = Annotated[str, typer.Option(help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p).")]
+Init = Annotated[str, typer.Option(help="auto, he_normal, he_uniform, glorot_normal, glorot_uniform, lecun_normal, lecun_uniform.")]
+Optimizer = Annotated[str, typer.Option(help="sgd, momentum, nesterov, adagrad, rmsprop or adam.")]
+Lr = Annotated[float, typer.Option(help="Learning rate.")]
+Momentum = Annotated[float, typer.Option(help="μ for momentum and nesterov.")]
+WeightDecay = Annotated[float, typer.Option(help="L2 weight decay λ (added to the gradient).")]
+Flooding = Annotated[float | None, typer.Option(help="Flood level b: train on |loss - b| + b.")]
+Schedule = Annotated[str, typer.Option(help="constant, cosine or step:EVERY:GAMMA.")]
+Epochs = Annotated[int, typer.Option(help="Epochs.")]
+BatchSize = Annotated[int, typer.Option(help="Minibatch size.")]
+Thresholds = Annotated[str, typer.Option(help="Test accuracies to time, comma-separated.")]
+TrainSubset = Annotated[int | None, typer.Option(help="Train on a fixed random subset of this size.")]
+TestSubset = Annotated[int | None, typer.Option(help="Test on a fixed random subset of this size.")]
+Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or numpy (from-scratch reference).")]
+Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
+Dtype = Annotated[str, typer.Option(help="float32 or float64.")]
+DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 SAMPLE_PLOT = ["relu", "leaky_relu:negative_slope=0.1", "elu", "gelu", "silu", "mish", "tanhexp", "hard_swish", "softplus"]
 
 
@@ -126,15 +149,16 @@ def docs(
     check: Annotated[bool, typer.Option("--check", help="Only verify the generated docs are up to date.")] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Regenerate docs/catalog.md, the README's catalog table and the README's sample plot."""
+    """Regenerate docs/catalog.md, the README's catalog and results tables, and its sample plot."""
     from actlab.report.catalog_doc import catalog_markdown, with_readme_table
     from actlab.report.plots import plot_activations
+    from actlab.report.results_doc import with_results_tables
 
     readme_path, catalog_path = root / "README.md", root / "docs" / "catalog.md"
     if not readme_path.exists():
         fail(f"no README.md in {root.resolve()} (pass --root)")
     try:
-        readme = with_readme_table(readme_path.read_text())
+        readme = with_results_tables(with_readme_table(readme_path.read_text()), root / "docs" / "results")
     except ValueError as error:
         fail(str(error))
     catalog = catalog_markdown()
@@ -159,6 +183,150 @@ def docs(
     if json_output:
         emit_json({"written": written})
     else:
+        console.print(f"wrote {', '.join(written)}", highlight=False)
+
+
+def _configs(activations: list[str], seeds: list[int], **setup: Any):
+    """RunConfigs for every activation × seed; one clear error listing every invalid setting."""
+    from pydantic import ValidationError
+
+    from actlab.train.config import RunConfig
+
+    thresholds = setup.pop("thresholds")
+    try:
+        setup["thresholds"] = tuple(float(t) for t in thresholds.split(",") if t.strip())
+    except ValueError:
+        fail(f"--thresholds {thresholds!r}: comma-separated accuracies, e.g. 0.95,0.97,0.98")
+    configs = []
+    for activation in activations:
+        for seed in seeds:
+            try:
+                configs.append(RunConfig(activation=activation, seed=seed, **setup))
+            except ValidationError as error:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setup'}: {e['msg'].removeprefix('Value error, ')}"
+                                     for e in error.errors())
+                fail(f"invalid setup: {problems}")
+    return configs
+
+
+def _run(configs, data_dir: Path | None, show_progress: bool, group: str = "activation"):
+    """Train with a progress bar on stderr; dataset problems are one clear error."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from actlab.data.download import DatasetError
+    from actlab.train.trainer import train_runs
+
+    total = sum(c.epochs for c in configs)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=progress_console, disable=not show_progress, transient=True) as progress:
+        task = progress.add_task("epochs", total=total)
+
+        def on_epoch(config, metrics):
+            progress.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
+
+        try:
+            return train_runs(configs, data_dir=data_dir, on_epoch=on_epoch, group=group)
+        except (DatasetError, RuntimeError, ValueError) as error:
+            fail(str(error))
+
+
+@app.command()
+def train(
+    activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu",
+    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
+    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
+    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
+    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
+    seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
+    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", json_output: JsonFlag = False,
+) -> None:
+    """Train one model and print its per-epoch history and summary."""
+    (config,) = _configs([activation], [seed], dataset=dataset, preprocessing=preprocessing, model=model, init=init,
+                         optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, flooding=flooding,
+                         schedule=schedule, epochs=epochs, batch_size=batch_size, thresholds=thresholds,
+                         train_subset=train_subset, test_subset=test_subset, backend=backend, device=device, dtype=dtype)
+    (result,) = _run([config], data_dir, show_progress=True)
+    if json_output:
+        emit_json(result.to_dict())
+        return
+    table = Table(title=f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, seed {seed})")
+    for column in ("epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"):
+        table.add_column(column, justify="right")
+    for h in result.history:
+        table.add_row(str(h.epoch), f"{h.train_loss:.4f}", f"{100 * h.train_accuracy:.2f}", f"{h.test_loss:.4f}",
+                      f"{100 * h.test_accuracy:.2f}", f"{h.seconds:.3f}")
+    console.print(table)
+    s = result.summary
+    reached = ", ".join(f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items())
+    console.print(f"status {s.status}; final train {_pct(s.final_train_accuracy)}, final test {_pct(s.final_test_accuracy)}, "
+                  f"best test {_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s",
+                  highlight=False)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+@app.command()
+def compare(
+    activations: Annotated[str, typer.Option(help="Comma-separated NAME[:param=value…].")] = DEFAULT_ACTIVATIONS,
+    seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 3,
+    out: Annotated[Path | None, typer.Option(help="Write tables (CSV, Markdown, JSON) and plots here.")] = None,
+    group: Annotated[str, typer.Option(help="Train together: 'activation' (each activation's seeds; fair timing), "
+                                            "'all' (everything compatible; fastest) or 'none'.")] = "activation",
+    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
+    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
+    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
+    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
+    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", json_output: JsonFlag = False,
+) -> None:
+    """Train the same model with each activation over several seeds and compare them."""
+    from actlab.catalog.parse import split_list
+    from actlab.report import plots, tables
+
+    names = split_list(activations)
+    if not names:
+        fail("--activations is empty")
+    try:
+        for name in names:
+            parse_activation(name)
+    except ActivationError as error:
+        fail(str(error))
+    configs = _configs(names, list(range(seeds)), dataset=dataset, preprocessing=preprocessing, model=model, init=init,
+                       optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, flooding=flooding,
+                       schedule=schedule, epochs=epochs, batch_size=batch_size, thresholds=thresholds,
+                       train_subset=train_subset, test_subset=test_subset, backend=backend, device=device, dtype=dtype)
+    results = _run(configs, data_dir, show_progress=True, group=group)
+    rows = tables.compare_rows(results)
+    written = []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in (("results.csv", tables.to_csv(rows)), ("results.md", tables.to_markdown(rows)),
+                           ("results.json", tables.to_json(rows, results))):
+            (out / name).write_text(text)
+            written.append(str(out / name))
+        written.append(str(plots.plot_accuracy_curves(results, out / "test_accuracy.png")))
+        written.append(str(plots.plot_loss_curves(results, out / "loss.png")))
+        acts = list(dict.fromkeys(c.activation for c in configs))
+        written.append(str(plots.plot_activations([parse_activation(a) for a in acts], out / "activations.png",
+                                                  derivative=True)))
+    if json_output:
+        payload = json.loads(tables.to_json(rows, results))
+        payload["written"] = written
+        emit_json(payload)
+        return
+    headers, cells = tables.table_cells(rows)
+    first = configs[0]
+    table = Table(title=f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, {first.optimizer} "
+                        f"lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std")
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+    if written:
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
 

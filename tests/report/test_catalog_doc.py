@@ -4,6 +4,7 @@ from pathlib import Path
 
 import actlab
 from actlab.report.catalog_doc import catalog_markdown, readme_table, with_readme_table
+from actlab.report.results_doc import with_results_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -11,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_readme_table_is_up_to_date():
     readme = (ROOT / "README.md").read_text()
     assert with_readme_table(readme) == readme, "run `actlab docs`"
+    assert with_results_tables(readme, ROOT / "docs" / "results") == readme, "run `actlab docs`"
     assert readme.startswith("# actlab") and "make demo" in readme.split("\n## ")[0] and "make test" in readme.split("\n## ")[0]
 
 

@@ -44,6 +44,14 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     return path
 
 
+def _color_axes(ax, series: int) -> None:
+    """Distinct colours for up to 20 series (matplotlib's default cycle repeats after 10)."""
+    if series > 10:
+        from matplotlib import colormaps
+
+        ax.set_prop_cycle(color=[colormaps["tab20"](i % 20) for i in range(series)])
+
+
 def plot_activations(activations: Sequence[Activation], path: str | Path, lo: float = -5.0, hi: float = 5.0,
                      derivative: bool = False, points: int = 1001) -> Path:
     """The activations (and, with ``derivative``, their derivatives in a second panel) on one figure."""
@@ -51,6 +59,8 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
     panels = 2 if derivative else 1
     fig = Figure(figsize=(6.5 * panels, 4.5), dpi=110, layout="constrained")
     axes = [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
+    for ax in axes:
+        _color_axes(ax, len(activations))
     for act in activations:
         y, d = activation_curves(act, x)
         line = axes[0].plot(x, y, label=label(act), linewidth=1.6)[0]
@@ -65,4 +75,63 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
         ax.set_xlim(lo, hi)
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=8, loc="upper left")
+    return save_figure(fig, path)
+
+
+def _by_activation(results) -> dict[str, list]:
+    groups: dict[str, list] = {}
+    for result in results:
+        groups.setdefault(result.config.activation_label(), []).append(result)
+    return groups
+
+
+def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Epochs and a (runs, epochs) array of ``field``; runs that stopped early are NaN-padded."""
+    length = max(len(r.history) for r in runs)
+    values = np.full((len(runs), length), np.nan)
+    for i, run in enumerate(runs):
+        values[i, : len(run.history)] = [getattr(h, field) for h in run.history]
+    return np.arange(1, length + 1), values
+
+
+def plot_accuracy_curves(results, path: str | Path) -> Path:
+    """Test accuracy per epoch: the mean over seeds, with a band from the lowest to the highest run."""
+    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    groups = _by_activation(results)
+    _color_axes(ax, len(groups))
+    for label_, runs in groups.items():
+        epochs, acc = _curves(runs, "test_accuracy")
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(acc, axis=0) * 100
+        line = ax.plot(epochs, mean, label=label_, linewidth=1.5)[0]
+        if len(runs) > 1:
+            ax.fill_between(epochs, np.nanmin(acc, axis=0) * 100, np.nanmax(acc, axis=0) * 100,
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Test accuracy per epoch (mean over seeds; band: min–max)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right", ncols=2)
+    return save_figure(fig, path)
+
+
+def plot_loss_curves(results, path: str | Path) -> Path:
+    """Train (dashed) and test (solid) loss per epoch, mean over seeds, log scale."""
+    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    groups = _by_activation(results)
+    _color_axes(ax, len(groups))
+    for label_, runs in groups.items():
+        epochs, test = _curves(runs, "test_loss")
+        _, train = _curves(runs, "train_loss")
+        with np.errstate(all="ignore"):
+            line = ax.plot(epochs, np.nanmean(test, axis=0), label=label_, linewidth=1.5)[0]
+            ax.plot(epochs, np.nanmean(train, axis=0), color=line.get_color(), linestyle="--", linewidth=1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("Loss per epoch (solid: test, dashed: train; mean over seeds)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper right", ncols=2)
     return save_figure(fig, path)

@@ -1,0 +1,52 @@
+"""Datasets ready for training: loaded once per process, preprocessed, optionally subsetted."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from actlab.data.datasets import load
+from actlab.data.preprocess import preprocess
+
+SUBSET_SEED = 20240229  # fixed, independent of run seeds: every run of a comparison sees the same subset
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
+def _subset(x: np.ndarray, y: np.ndarray, size: int | None, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    if size is None or size >= len(x):
+        return x, y
+    keep = np.sort(np.random.default_rng([SUBSET_SEED, stream]).permutation(len(x))[:size])
+    return x[keep], y[keep]
+
+
+@functools.lru_cache(maxsize=8)
+def prepare(dataset: str, preprocessing: str, train_subset: int | None = None, test_subset: int | None = None,
+            data_dir: str | None = None) -> PreparedData:
+    ds = load(dataset, data_dir=data_dir)
+    x_train, x_test = preprocess(ds, preprocessing)
+    x_train, y_train = _subset(x_train, ds.y_train, train_subset, 0)
+    x_test, y_test = _subset(x_test, ds.y_test, test_subset, 1)
+    for array in (x_train, y_train, x_test, y_test):
+        array.setflags(write=False)
+    return PreparedData(x_train, y_train, x_test, y_test, ds.classes)
+
+
+def prepare_for(config, data_dir: str | os.PathLike | None = None) -> PreparedData:
+    """The data a :class:`~actlab.train.config.RunConfig` trains on."""
+    return prepare(config.dataset, config.preprocessing, config.train_subset, config.test_subset,
+                   None if data_dir is None else str(data_dir))

@@ -1,0 +1,1 @@
+"""Models: architectures as text, initialisation, and the stacked many-model network."""

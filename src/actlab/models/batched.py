@@ -1,0 +1,114 @@
+"""Many models of one architecture as one network: weights stacked along a model axis.
+
+Dense layers keep activations as (M, B, F) and multiply with ``baddbmm``; convolutions keep them as
+(B, M·C, H, W) and use grouped convolutions (groups = M), so each model only sees its own channels.
+Each model has its own activation (models sharing one are applied in a single call) and its own
+initial weights; nothing couples the models, so training them together gives each the numbers it would
+get alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actlab.activation import Activation
+from actlab.models.spec import ModelSpec, Shapes
+
+
+def _same(a: Activation, b: Activation) -> bool:
+    return a.spec is b.spec and a.params == b.params
+
+
+class ModelActivations(nn.Module):
+    """One hidden layer's activations for M models: runs of models with the same (non-learnable)
+    activation share one call; models with learnable activation parameters get a module each."""
+
+    def __init__(self, activations: Sequence[Activation], dtype: torch.dtype, device) -> None:
+        super().__init__()
+        self.runs: list[tuple[int, int]] = []
+        modules = []
+        start = 0
+        for m, act in enumerate(activations):
+            last = m == len(activations) - 1
+            if last or act.learned_params or not _same(act, activations[m + 1]):
+                modules.append(act.module(dtype=dtype, device=device))
+                self.runs.append((start, m + 1))
+                start = m + 1
+        self.parts = nn.ModuleList(modules)
+
+    def forward(self, x: torch.Tensor, axis: int, block: int) -> torch.Tensor:
+        """``x`` holds model m's features at [m·block, (m+1)·block) along ``axis``."""
+        if len(self.runs) == 1:
+            return self.parts[0](x)
+        pieces = [part(x.narrow(axis, a * block, (b - a) * block)) for part, (a, b) in zip(self.parts, self.runs)]
+        return torch.cat(pieces, dim=axis)
+
+
+class StackedNetwork(nn.Module):
+    """M copies of one architecture with independent weights and activations."""
+
+    def __init__(self, spec: ModelSpec, shapes: Shapes, activations: Sequence[Activation],
+                 weights: Sequence[Sequence[np.ndarray]], dtype: torch.dtype = torch.float32, device="cpu") -> None:
+        super().__init__()
+        self.spec = spec
+        self.models = len(activations)
+        self.input_shape = shapes.input_shape
+        self.kinds = [kind for kind, _ in shapes.weights]
+        factory = {"dtype": dtype, "device": device}
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for layer, (kind, shape) in enumerate(shapes.weights):
+            stacked = np.stack([w[layer] for w in weights])  # (M, out, in[, k, k])
+            if kind == "dense":
+                self.weights.append(nn.Parameter(torch.tensor(stacked.transpose(0, 2, 1), **factory)))  # (M, in, out)
+                self.biases.append(nn.Parameter(torch.zeros(self.models, 1, shape[0], **factory)))
+            else:
+                self.weights.append(nn.Parameter(torch.tensor(stacked.reshape(-1, *shape[1:]), **factory)))  # (M·out, in, k, k)
+                self.biases.append(nn.Parameter(torch.zeros(self.models * shape[0], **factory)))
+        hidden = len(shapes.weights) - 1
+        self.activations = nn.ModuleList(ModelActivations([a for a in activations], dtype, device) for _ in range(hidden))
+        self.pools_after = self._pool_positions()
+
+    def _pool_positions(self) -> set[int]:
+        """Indices of weight layers whose activation is followed by a max-pool."""
+        positions, layer = set(), -1
+        for item in self.spec.layers:
+            if item.kind == "pool":
+                positions.add(layer)
+            else:
+                layer += 1
+        return positions
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (M, B, *input_shape) — each model's own batch — or (B, *input_shape), shared by all
+        models. Returns logits (M, B, classes)."""
+        shared = x.dim() == len(self.input_shape) + 1
+        layers = len(self.kinds)
+        h = x
+        if self.kinds[0] == "dense":
+            h = h.reshape(h.shape[0], -1) if shared else h.reshape(h.shape[0], h.shape[1], -1)
+            if shared:
+                h = h.unsqueeze(0).expand(self.models, -1, -1)
+        else:
+            # (M, B, C, H, W) → (B, M·C, H, W); a shared batch is repeated across the model groups
+            h = h.repeat(1, self.models, 1, 1) if shared else h.transpose(0, 1).reshape(h.shape[1], -1, *h.shape[3:])
+        for i, kind in enumerate(self.kinds):
+            w, b = self.weights[i], self.biases[i]
+            if kind == "conv":
+                h = F.conv2d(h, w, b, groups=self.models)
+            else:
+                if h.dim() == 4:  # leaving the convolutions: (B, M·C, H, W) → (M, B, C·H·W)
+                    batch = h.shape[0]
+                    h = h.reshape(batch, self.models, -1).transpose(0, 1)
+                h = torch.baddbmm(b, h, w)
+            if i < layers - 1:
+                axis, block = (1, w.shape[0] // self.models) if kind == "conv" else (0, 1)
+                h = self.activations[i](h, axis, block)
+                if i in self.pools_after:
+                    h = F.max_pool2d(h, 2)
+        return h

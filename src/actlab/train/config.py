@@ -1,0 +1,159 @@
+"""A training run's complete, validated configuration, and its key.
+
+Everything that changes a run's numbers is in :class:`RunConfig`; where the data files live is not
+(that is the machine's business). The key is a hash of the canonical JSON, with the activation written
+in canonical form (canonical name, every parameter), so ``LeakyReLU`` and ``leaky_relu:negative_slope=0.01``
+are the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from actlab.activation import Activation
+from actlab.catalog.parse import label, parse_activation
+from actlab.catalog.spec import ActivationError
+from actlab.data.datasets import LOADERS
+from actlab.models.spec import ModelError, parse_model
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+
+
+def canonical_activation(text: str) -> str:
+    """``name:p=v:…`` with the canonical name and every parameter, in declaration order."""
+    act = parse_activation(text)
+    parts = [act.name]
+    for key, value in act.params.items():
+        if isinstance(value, tuple):
+            parts.append(f"{key}=[{','.join(repr(v) for v in value)}]")
+        else:
+            parts.append(f"{key}={'none' if value is None else repr(value)}")
+    return ":".join(parts)
+
+
+def parse_schedule(text: str) -> tuple[str, float, float]:
+    """'constant', 'step:EVERY:GAMMA' (multiply the rate by GAMMA every EVERY epochs) or 'cosine'."""
+    kind, *rest = text.split(":")
+    if kind == "constant" and not rest:
+        return ("constant", 0.0, 1.0)
+    if kind == "cosine" and not rest:
+        return ("cosine", 0.0, 1.0)
+    if kind == "step" and len(rest) == 2:
+        try:
+            every, gamma = int(rest[0]), float(rest[1])
+        except ValueError:
+            every, gamma = 0, 0.0
+        if every >= 1 and gamma > 0:
+            return ("step", float(every), gamma)
+    raise ValueError(f"schedule {text!r}: use 'constant', 'cosine' or 'step:EVERY:GAMMA' (e.g. step:10:0.5)")
+
+
+class RunConfig(BaseModel):
+    """One training run. Validated when created; immutable afterwards."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str = "digits"
+    preprocessing: Literal["minmax", "standardize", "none"] = "minmax"
+    model: str = "mlp:100,50"
+    activation: str = "relu"
+    init: Literal["auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"] = "auto"
+    optimizer: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"] = "sgd"
+    lr: float = Field(0.1, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    flooding: float | None = Field(None, ge=0, description="flood level b: the loss is replaced by |loss - b| + b")
+    schedule: str = "constant"
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=1)
+    seed: int = Field(0, ge=0)
+    thresholds: tuple[float, ...] = (0.95, 0.97, 0.98)
+    train_subset: int | None = Field(None, ge=1, description="train on this many examples (a fixed random subset)")
+    test_subset: int | None = Field(None, ge=1, description="evaluate on this many examples (a fixed random subset)")
+    backend: Literal["torch", "numpy"] = "torch"
+    device: str = "cpu"
+    dtype: Literal["float32", "float64"] = "float32"
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value: str) -> str:
+        if value not in LOADERS:
+            raise ValueError(f"unknown dataset {value!r}; available: {', '.join(LOADERS)}")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        try:
+            return str(parse_model(value))
+        except ModelError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, value: str) -> str:
+        try:
+            return canonical_activation(value)
+        except ActivationError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < t <= 1 for t in value):
+            raise ValueError("thresholds are accuracies in (0, 1], e.g. 0.95")
+        return tuple(sorted(set(value)))
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in ("cpu", "auto") and not value.startswith("cuda"):
+            raise ValueError(f"device {value!r}: use cpu, cuda, cuda:N or auto")
+        return value
+
+    @model_validator(mode="after")
+    def _backend_support(self) -> RunConfig:
+        if self.backend == "numpy" and not self.model.startswith("mlp"):
+            raise ValueError("the numpy backend trains MLPs only; use --backend torch for CNNs")
+        if self.backend == "numpy" and self.device != "cpu":
+            raise ValueError("the numpy backend runs on the CPU only")
+        return self
+
+    # --- derived ---------------------------------------------------------------------------------------
+    def activation_object(self) -> Activation:
+        return parse_activation(self.activation)
+
+    def activation_label(self) -> str:
+        return label(self.activation_object())
+
+    def init_scheme(self) -> str:
+        from actlab.models.spec import default_init
+
+        if self.init != "auto":
+            return self.init
+        act = self.activation_object()
+        return default_init(act.name, act.spec.family)
+
+    def canonical(self) -> dict[str, Any]:
+        return json.loads(self.model_dump_json())
+
+    def key(self) -> str:
+        """A stable hash of everything that determines the run's numbers."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def group_key(self) -> str:
+        """Runs with equal group keys can train together (they differ only in seed, activation, init)."""
+        shared = {k: v for k, v in self.canonical().items() if k not in ("seed", "activation", "init")}
+        return json.dumps(shared, sort_keys=True)
+

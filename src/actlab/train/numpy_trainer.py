@@ -1,0 +1,152 @@
+"""The NumPy reference engine: the same MLP training written from scratch.
+
+Affine layers, the catalog's hand-derived activation derivatives (and ∂f/∂param for learnable
+activation parameters), softmax cross-entropy, the optimizers of :mod:`actlab.train.optim`, flooding
+and weight decay. Initial weights and batch order come from the same per-run generators as the torch
+engine, so in float64 the two produce the same loss curve.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from actlab.activation import Activation
+from actlab.catalog.xp import NUMPY
+from actlab.data.prepared import PreparedData
+from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
+from actlab.train.config import RunConfig
+from actlab.train.metrics import EpochMetrics, RunResult, summarize
+from actlab.train.optim import NumpyOptimizer, lr_factor
+
+
+class NumpyMLP:
+    """An MLP whose hidden layers all use ``activation``; weights W (out, in), biases b (out,)."""
+
+    def __init__(self, weights: list[np.ndarray], activation: Activation, dtype) -> None:
+        self.weights = [w.astype(dtype) for w in weights]
+        self.biases = [np.zeros(w.shape[0], dtype=dtype) for w in weights]
+        self.activation = activation
+        self.learned = activation.learned_params
+        # one copy of the learned activation parameters per hidden layer, as the torch modules have
+        self.act_params = [{name: np.asarray(activation.params[name], dtype=dtype) for name in self.learned}
+                           for _ in weights[:-1]]
+
+    def parameters(self) -> list[np.ndarray]:
+        params = [p for pair in zip(self.weights, self.biases) for p in pair]
+        return params + [layer[name] for layer in self.act_params for name in self.learned]
+
+    def _layer_params(self, layer: int) -> dict:
+        values = dict(self.activation.params)
+        for name in self.learned:
+            value = self.act_params[layer][name]
+            values[name] = tuple(value) if value.ndim else float(value)
+        return values
+
+    def forward(self, x: np.ndarray, rng: np.random.Generator | None = None):
+        """Logits and what backward needs: each layer's input and pre-activation (and derivative)."""
+        spec = self.activation.spec
+        h = x.reshape(len(x), -1)
+        cache = []
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = h @ w.T + b
+            if layer == len(self.weights) - 1:
+                cache.append((h, z, None))
+                return z, cache
+            params = self._layer_params(layer)
+            act = Activation(spec, params)
+            if rng is not None:
+                a, d = act.train_forward(z, rng)
+            else:
+                a, d = act(z), None
+            cache.append((h, z, d))
+            h = a
+        raise AssertionError("unreachable")
+
+    def backward(self, dlogits: np.ndarray, cache) -> list[np.ndarray]:
+        """Gradients in the order of :meth:`parameters`."""
+        grads_w, grads_b = [None] * len(self.weights), [None] * len(self.weights)
+        grads_act = [dict() for _ in self.act_params]
+        dz = dlogits
+        for layer in range(len(self.weights) - 1, -1, -1):
+            h, _, _ = cache[layer]
+            grads_w[layer] = dz.T @ h
+            grads_b[layer] = dz.sum(axis=0)
+            if layer == 0:
+                break
+            dh = dz @ self.weights[layer]
+            _, z_prev, d_prev = cache[layer - 1]
+            params = self._layer_params(layer - 1)
+            for name in self.learned:
+                with np.errstate(all="ignore"):
+                    partial = self.activation.spec.param_derivatives[name](z_prev, NUMPY, **params)
+                if isinstance(partial, list):
+                    grads_act[layer - 1][name] = np.array([(dh * p).sum() for p in partial])
+                else:
+                    grads_act[layer - 1][name] = np.asarray((dh * partial).sum())
+            if d_prev is None:
+                d_prev = Activation(self.activation.spec, params).derivative(z_prev)
+            dz = dh * d_prev
+        grads = [g for pair in zip(grads_w, grads_b) for g in pair]
+        return grads + [layer[name] for layer in grads_act for name in self.learned]
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean softmax cross-entropy, its gradient with respect to the logits, and the predictions."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = shifted - log_norm
+    rows = np.arange(len(targets))
+    loss = -log_probs[rows, targets].mean()
+    grad = np.exp(log_probs)
+    grad[rows, targets] -= 1.0
+    return float(loss), grad / len(targets), logits.argmax(axis=1)
+
+
+def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_steps: bool = False) -> RunResult:
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    spec = parse_model(config.model)
+    shapes = weight_shapes(spec, data.input_shape, data.classes)
+    init_rng, order_rng, noise_rng = run_streams(config.seed)
+    activation = config.activation_object()
+    net = NumpyMLP(init_weights(shapes, config.init_scheme(), init_rng), activation, dtype)
+    optimizer = NumpyOptimizer(config, net.parameters())
+    x_train, y_train = data.x_train.astype(dtype), data.y_train
+    x_test, y_test = data.x_test.astype(dtype), data.y_test
+    n = len(x_train)
+    noise = noise_rng if activation.spec.stochastic is not None else None
+
+    history: list[EpochMetrics] = []
+    step_losses: list[float] = []
+    diverged = None
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        optimizer.lr = config.lr * lr_factor(config, epoch)
+        order = order_rng.permutation(n)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, config.batch_size):
+            index = order[start:start + config.batch_size]
+            logits, cache = net.forward(x_train[index], noise)
+            with np.errstate(all="ignore"):
+                loss, dlogits, predicted = cross_entropy(logits, y_train[index])
+            if config.flooding is not None:
+                dlogits = dlogits * np.sign(loss - config.flooding)
+            optimizer.step(net.backward(dlogits, cache))
+            loss_sum += loss * len(index)
+            correct += int((predicted == y_train[index]).sum())
+            if record_steps:
+                step_losses.append(loss)
+        logits, _ = net.forward(x_test)
+        with np.errstate(all="ignore"):
+            test_loss, _, predicted = cross_entropy(logits, y_test)
+        metrics = EpochMetrics(epoch + 1, loss_sum / n, correct / n, test_loss, float((predicted == y_test).mean()),
+                               time.perf_counter() - started)
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(config, metrics)
+        if not (math.isfinite(metrics.train_loss) and math.isfinite(metrics.test_loss)):
+            diverged = epoch + 1
+            break
+    return RunResult(config, history, summarize(history, config.thresholds, diverged), step_losses)

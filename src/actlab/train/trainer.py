@@ -1,0 +1,165 @@
+"""The torch engine: trains a group of runs that share everything but seed, activation and init as one
+stacked network (see :mod:`actlab.models.batched`), with the data resident on the device, batches
+gathered by index, and one host synchronisation per epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from actlab.data.prepared import PreparedData, prepare_for
+from actlab.models.batched import StackedNetwork
+from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
+from actlab.train.config import RunConfig
+from actlab.train.metrics import EpochMetrics, RunResult, summarize
+from actlab.train.optim import lr_factor, torch_optimizer
+
+EpochCallback = Callable[[RunConfig, EpochMetrics], None]
+EVAL_CHUNK = 2000
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+GROUPINGS = ("activation", "all", "none")
+
+
+def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[list[RunConfig]]:
+    """Runs to train as one stacked network, in first-seen order.
+
+    ``activation``: the seeds (and inits) of one activation together, so each activation's time per epoch
+    is its own; ``all``: everything that can share a network (fastest overall); ``none``: one at a time.
+    NumPy-backend runs are always alone.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"grouping {by!r}: use one of {', '.join(GROUPINGS)}")
+    groups: dict[str, list[RunConfig]] = {}
+    for i, config in enumerate(configs):
+        if config.backend != "torch" or by == "none":
+            key = f"alone-{i}"
+        else:
+            key = config.group_key() + (config.activation if by == "activation" else "")
+        groups.setdefault(key, []).append(config)
+    return list(groups.values())
+
+
+def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
+               record_steps: bool = False, group: str = "activation") -> list[RunResult]:
+    """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``."""
+    from actlab.train.numpy_trainer import train_numpy
+
+    results: dict[int, RunResult] = {}
+    position = {id(c): i for i, c in enumerate(configs)}
+    batches = group_runs(configs, group)
+    for batch in batches:
+        data = prepare_for(batch[0], data_dir)
+        if batch[0].backend == "numpy":
+            outcome = [train_numpy(batch[0], data, on_epoch, record_steps)]
+        else:
+            outcome = train_group(batch, data, on_epoch, record_steps)
+        for config, result in zip(batch, outcome):
+            results[position[id(config)]] = result
+    return [results[i] for i in range(len(configs))]
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: EpochCallback | None = None,
+                record_steps: bool = False) -> list[RunResult]:
+    """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone."""
+    first = configs[0]
+    if any(c.group_key() != first.group_key() for c in configs):
+        raise ValueError("train_group needs runs that differ only in seed, activation and init")
+    device = resolve_device(first.device)
+    dtype = torch.float64 if first.dtype == "float64" else torch.float32
+    models = len(configs)
+    spec = parse_model(first.model)
+    shapes = weight_shapes(spec, data.input_shape, data.classes)
+    streams = [run_streams(c.seed) for c in configs]
+    weights = [init_weights(shapes, c.init_scheme(), s[0]) for c, s in zip(configs, streams)]
+    net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device)
+    optimizer = torch_optimizer(first, net.parameters())
+    torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
+
+    # one copy of the (read-only, shared) arrays onto the device for the whole group
+    x_train = torch.tensor(data.x_train, dtype=dtype, device=device)
+    y_train = torch.tensor(data.y_train, device=device)
+    x_test = torch.tensor(data.x_test, dtype=dtype, device=device)
+    y_test = torch.tensor(data.y_test, device=device)
+    n, batch_size, classes = len(x_train), first.batch_size, data.classes
+    flood = first.flooding
+
+    histories: list[list[EpochMetrics]] = [[] for _ in configs]
+    diverged: list[int | None] = [None] * models
+    steps: list[torch.Tensor] = []
+    for epoch in range(first.epochs):
+        started = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = first.lr * lr_factor(first, epoch)
+        order = torch.as_tensor(np.stack([s[1].permutation(n) for s in streams]), device=device)
+        net.train()
+        loss_sum = torch.zeros(models, dtype=torch.float64, device=device)
+        correct = torch.zeros(models, dtype=torch.int64, device=device)
+        for start in range(0, n, batch_size):
+            index = order[:, start:start + batch_size]
+            b = index.shape[1]
+            logits = net(x_train[index])
+            targets = y_train[index]
+            losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
+            objective = (losses - flood).abs() + flood if flood is not None else losses
+            optimizer.zero_grad(set_to_none=True)
+            objective.sum().backward()
+            optimizer.step()
+            with torch.no_grad():
+                loss_sum += losses.detach().double() * b
+                correct += (logits.argmax(-1) == targets).sum(1)
+            if record_steps:
+                steps.append(losses.detach())
+        test_loss, test_correct = evaluate(net, x_test, y_test, classes)
+        _synchronize(device)
+        seconds = time.perf_counter() - started
+        train_loss = (loss_sum / n).tolist()
+        train_acc = (correct.double() / n).tolist()
+        test_loss, test_acc = test_loss.tolist(), (test_correct.double() / len(x_test)).tolist()
+        for m, config in enumerate(configs):
+            if diverged[m] is not None:
+                continue
+            metrics = EpochMetrics(epoch + 1, train_loss[m], train_acc[m], test_loss[m], test_acc[m], seconds / models)
+            histories[m].append(metrics)
+            if not (math.isfinite(train_loss[m]) and math.isfinite(test_loss[m])):
+                diverged[m] = epoch + 1
+            if on_epoch is not None:
+                on_epoch(config, metrics)
+        if all(d is not None for d in diverged):
+            break
+    step_losses = torch.stack(steps).T.tolist() if steps else [[] for _ in configs]
+    return [RunResult(c, histories[m], summarize(histories[m], c.thresholds, diverged[m]), step_losses[m])
+            for m, c in enumerate(configs)]
+
+
+@torch.no_grad()
+def evaluate(net: StackedNetwork, x: torch.Tensor, y: torch.Tensor, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy and number correct on (x, y) for every model, in chunks, without syncing."""
+    net.eval()
+    loss = torch.zeros(net.models, dtype=torch.float64, device=x.device)
+    correct = torch.zeros(net.models, dtype=torch.int64, device=x.device)
+    for start in range(0, len(x), EVAL_CHUNK):
+        logits = net(x[start:start + EVAL_CHUNK])
+        target = y[start:start + EVAL_CHUNK].unsqueeze(0).expand(net.models, -1)
+        loss += F.cross_entropy(logits.reshape(-1, classes), target.reshape(-1), reduction="none").view(net.models, -1).double().sum(1)
+        correct += (logits.argmax(-1) == target).sum(1)
+    return loss / len(x), correct

@@ -1,0 +1,50 @@
+"""`actlab train` and `actlab compare`."""
+
+import csv
+import json
+
+from typer.testing import CliRunner
+
+from actlab.cli import app
+
+runner = CliRunner()
+QUICK = ["--epochs", "2", "--batch-size", "64", "--train-subset", "400", "--test-subset", "200"]
+
+
+def test_train_json():
+    result = runner.invoke(app, ["train", "--activation", "hard_swish:n=4", *QUICK, "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["config"]["activation"] == "hard_swish:n=4.0" and len(record["history"]) == 2
+    assert record["summary"]["status"] == "done" and 0 < record["summary"]["final_test_accuracy"] <= 1
+
+
+def test_train_table():
+    result = runner.invoke(app, ["train", *QUICK, "--backend", "numpy", "--optimizer", "adam", "--lr", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert "test acc %" in result.stdout and "status done" in result.stdout
+
+
+def test_compare_writes_tables_and_plots(tmp_path):
+    result = runner.invoke(app, ["compare", "--activations", "relu,mish,hard_swish:n=4", "--seeds", "2", *QUICK,
+                                 "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [row["activation"] for row in payload["comparison"]] == ["relu", "mish", "hard_swish(n=4)"]
+    assert len(payload["runs"]) == 6
+    for name in ("results.csv", "results.md", "results.json", "test_accuracy.png", "loss.png", "activations.png"):
+        assert (tmp_path / name).stat().st_size > 100, name
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert rows[0]["activation"] == "relu" and rows[0]["runs"] == "2"
+    assert "| relu |" in (tmp_path / "results.md").read_text()
+
+
+def test_bad_setups_are_one_clear_error():
+    for args, message in ((["train", "--lr", "-1"], "lr: Input should be greater than 0"),
+                          (["train", "--activation", "relux"], "unknown activation"),
+                          (["compare", "--activations", "relu,swishh"], "did you mean swish"),
+                          (["train", "--model", "cnn:8,p", "--backend", "numpy"], "numpy backend trains MLPs only"),
+                          (["train", "--thresholds", "a,b"], "comma-separated accuracies"),
+                          (["train", "--device", "cuda:7", *QUICK], "CUDA")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and message in result.output, (args, result.output)

@@ -1,0 +1,108 @@
+"""The torch engine: determinism, many-at-once == one-at-a-time, NumPy engine == torch engine,
+divergence, flooding, CNNs, and MNIST from the verified files."""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from actlab.train.config import RunConfig
+from actlab.train.trainer import group_runs, train_runs
+
+QUICK = dict(dataset="digits", epochs=3, batch_size=64, train_subset=600, test_subset=200)
+
+
+def _histories(results):
+    return [[(h.train_loss, h.train_accuracy, h.test_loss, h.test_accuracy) for h in r.history] for r in results]
+
+
+def test_same_config_same_numbers():
+    config = RunConfig(**QUICK, activation="mish", seed=5)
+    a, b = train_runs([config]), train_runs([config])
+    assert _histories(a) == _histories(b)
+    assert a[0].summary.status == "done" and a[0].summary.epochs == 3
+
+
+def test_many_at_once_equals_one_at_a_time():
+    """Different activations (one with a learned parameter, one from a native kernel), seeds and inits,
+    trained as one stacked network, give each run the history it gets alone."""
+    configs = [RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i) for a, s, i in [
+        ("relu", 0, "auto"), ("relu", 1, "auto"), ("prelu", 0, "auto"), ("hard_swish:n=4", 2, "glorot_uniform"),
+        ("gelu", 3, "he_uniform"), ("tanhexp", 0, "lecun_normal")]]
+    assert len(group_runs(configs, "all")) == 1 and len(group_runs(configs, "activation")) == 5
+    assert len(group_runs(configs, "none")) == 6
+    together = train_runs(configs, record_steps=True, group="all")
+    alone = train_runs(configs, group="none", record_steps=True)
+    for t, a in zip(together, alone):
+        np.testing.assert_allclose(t.step_losses, a.step_losses, rtol=1e-10)
+        np.testing.assert_allclose(_histories([t]), _histories([a]), rtol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer,extra", [
+    ("sgd", {}), ("momentum", {"weight_decay": 1e-3}), ("nesterov", {"flooding": 0.4}),
+    ("adagrad", {"lr": 0.05}), ("rmsprop", {"lr": 0.001, "schedule": "step:1:0.5"}), ("adam", {"lr": 0.001, "schedule": "cosine"}),
+])
+def test_numpy_engine_matches_torch_engine(optimizer, extra):
+    """Same initial weights and batch order: float64 loss curves agree to ~1e-9 over the first epoch."""
+    setup = dict(QUICK, epochs=2, dtype="float64", optimizer=optimizer, activation="tanhexp", seed=4, **extra)
+    torch_run = train_runs([RunConfig(**setup)], record_steps=True)[0]
+    numpy_run = train_runs([RunConfig(**setup, backend="numpy")], record_steps=True)[0]
+    assert len(torch_run.step_losses) == len(numpy_run.step_losses) == 2 * math.ceil(600 / 64)
+    np.testing.assert_allclose(numpy_run.step_losses, torch_run.step_losses, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(_histories([numpy_run]), _histories([torch_run]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["prelu", "apl:a=[0.2,-0.1]:b=[0,1]", "snake", "soft_root_sign"])
+def test_numpy_engine_learns_activation_parameters_like_torch(activation):
+    setup = dict(QUICK, epochs=1, dtype="float64", activation=activation, seed=1)
+    torch_run = train_runs([RunConfig(**setup)], record_steps=True)[0]
+    numpy_run = train_runs([RunConfig(**setup, backend="numpy")], record_steps=True)[0]
+    np.testing.assert_allclose(numpy_run.step_losses, torch_run.step_losses, rtol=1e-9)
+
+
+def test_divergence_is_recorded_and_the_group_goes_on():
+    configs = [RunConfig(**QUICK, activation="exponential", lr=50.0, seed=0),
+               RunConfig(**QUICK, activation="relu", lr=50.0, seed=0)]
+    tame = RunConfig(**QUICK, activation="relu", seed=0)
+    diverging, relu_high, ok = train_runs(configs + [tame], group="all")
+    assert diverging.summary.status == "diverged" and diverging.summary.diverged_epoch == len(diverging.history)
+    assert not math.isfinite(diverging.history[-1].train_loss)
+    assert ok.summary.status == "done" and ok.summary.final_test_accuracy > 0.6  # chance is 0.1
+    assert relu_high.summary.status in ("done", "diverged")
+
+
+def test_flooding_keeps_the_training_loss_near_the_flood_level():
+    plain = train_runs([RunConfig(**dict(QUICK, epochs=30), activation="relu")])[0]
+    flooded = train_runs([RunConfig(**dict(QUICK, epochs=30), activation="relu", flooding=0.3)])[0]
+    assert plain.history[-1].train_loss < 0.1
+    assert 0.2 < flooded.history[-1].train_loss < 0.45
+
+
+def test_cnn_many_at_once_equals_one_at_a_time():
+    configs = [RunConfig(**QUICK, model="cnn:8,p,d16", dtype="float64", activation=a, seed=s)
+               for a, s in [("relu", 0), ("elu", 1), ("prelu", 2)]]
+    together = train_runs(configs, record_steps=True, group="all")
+    alone = train_runs(configs, group="none", record_steps=True)
+    for t, a in zip(together, alone):
+        np.testing.assert_allclose(t.step_losses, a.step_losses, rtol=1e-10)
+    assert together[0].summary.final_test_accuracy > 0.25  # learning (chance is 0.1) after 3 epochs on 600 images
+
+
+def test_thresholds_and_summary():
+    result = train_runs([RunConfig(**dict(QUICK, epochs=6), thresholds=(0.5, 0.999))])[0]
+    s = result.summary
+    assert s.epochs_to["0.999"] is None
+    first = next(h.epoch for h in result.history if h.test_accuracy >= 0.5)
+    assert s.epochs_to["0.5"] == first
+    assert s.best_test_accuracy == max(h.test_accuracy for h in result.history)
+    assert s.final_test_accuracy == result.history[-1].test_accuracy
+    assert s.total_seconds == pytest.approx(sum(h.seconds for h in result.history))
+
+
+def test_mnist_from_the_verified_files():
+    data_dir = os.environ.get("ACTLAB_DATA") or str(Path(__file__).resolve().parents[3] / "shared" / "datasets")
+    config = RunConfig(dataset="mnist", model="mlp:64", epochs=2, batch_size=100, train_subset=3000, test_subset=1000)
+    result = train_runs([config], data_dir=data_dir)[0]
+    assert result.summary.final_test_accuracy > 0.8
