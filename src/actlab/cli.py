@@ -43,6 +43,13 @@ Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 Dtype = Annotated[str, typer.Option(help="float32 or float64.")]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
+SETUP = ("dataset", "preprocessing", "model", "init", "optimizer", "lr", "momentum", "weight_decay", "flooding",
+         "schedule", "epochs", "batch_size", "thresholds", "train_subset", "test_subset", "backend", "device", "dtype")
+
+
+def _setup(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The RunConfig fields among a command's arguments."""
+    return {name: arguments[name] for name in SETUP}
 SAMPLE_PLOT = ["relu", "leaky_relu:negative_slope=0.1", "elu", "gelu", "silu", "mish", "tanhexp", "hard_swish", "softplus"]
 
 
@@ -242,10 +249,7 @@ def train(
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", json_output: JsonFlag = False,
 ) -> None:
     """Train one model and print its per-epoch history and summary."""
-    (config,) = _configs([activation], [seed], dataset=dataset, preprocessing=preprocessing, model=model, init=init,
-                         optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, flooding=flooding,
-                         schedule=schedule, epochs=epochs, batch_size=batch_size, thresholds=thresholds,
-                         train_subset=train_subset, test_subset=test_subset, backend=backend, device=device, dtype=dtype)
+    (config,) = _configs([activation], [seed], **_setup(locals()))
     (result,) = _run([config], data_dir, show_progress=True)
     if json_output:
         emit_json(result.to_dict())
@@ -294,10 +298,7 @@ def compare(
             parse_activation(name)
     except ActivationError as error:
         fail(str(error))
-    configs = _configs(names, list(range(seeds)), dataset=dataset, preprocessing=preprocessing, model=model, init=init,
-                       optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, flooding=flooding,
-                       schedule=schedule, epochs=epochs, batch_size=batch_size, thresholds=thresholds,
-                       train_subset=train_subset, test_subset=test_subset, backend=backend, device=device, dtype=dtype)
+    configs = _configs(names, list(range(seeds)), **_setup(locals()))
     results = _run(configs, data_dir, show_progress=True, group=group)
     rows = tables.compare_rows(results)
     written = []

@@ -94,12 +94,17 @@ def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, length + 1), values
 
 
-def plot_accuracy_curves(results, path: str | Path) -> Path:
-    """Test accuracy per epoch: the mean over seeds, with a band from the lowest to the highest run."""
+def _curve_figure(groups: dict) -> tuple[Figure, object]:
     fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    groups = _by_activation(results)
     _color_axes(ax, len(groups))
+    return fig, ax
+
+
+def plot_accuracy_curves(results, path: str | Path) -> Path:
+    """Test accuracy per epoch: the mean over seeds, with a band from the lowest to the highest run."""
+    groups = _by_activation(results)
+    fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, acc = _curves(runs, "test_accuracy")
         with np.errstate(all="ignore"):
@@ -118,10 +123,8 @@ def plot_accuracy_curves(results, path: str | Path) -> Path:
 
 def plot_loss_curves(results, path: str | Path) -> Path:
     """Train (dashed) and test (solid) loss per epoch, mean over seeds, log scale."""
-    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
     groups = _by_activation(results)
-    _color_axes(ax, len(groups))
+    fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, test = _curves(runs, "test_loss")
         _, train = _curves(runs, "train_loss")
