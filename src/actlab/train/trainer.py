@@ -95,12 +95,14 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     optimizer = torch_optimizer(first, net.parameters())
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
 
-    # one copy of the (read-only, shared) arrays onto the device for the whole group
-    x_train = torch.tensor(data.x_train, dtype=dtype, device=device)
+    # one copy of the (read-only, shared) arrays onto the device for the whole group; training inputs are
+    # kept as rows (N, features) so a batch is one index_select (8× cheaper than advanced indexing)
+    x_rows = torch.tensor(data.x_train.reshape(len(data.x_train), -1), dtype=dtype, device=device)
+    sample_shape = data.x_train.shape[1:]
     y_train = torch.tensor(data.y_train, device=device)
     x_test = torch.tensor(data.x_test, dtype=dtype, device=device)
     y_test = torch.tensor(data.y_test, device=device)
-    n, batch_size, classes = len(x_train), first.batch_size, data.classes
+    n, batch_size, classes = len(x_rows), first.batch_size, data.classes
     flood = first.flooding
 
     histories: list[list[EpochMetrics]] = [[] for _ in configs]
@@ -117,7 +119,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
         for start in range(0, n, batch_size):
             index = order[:, start:start + batch_size]
             b = index.shape[1]
-            logits = net(x_train[index])
+            logits = net(x_rows.index_select(0, index.reshape(-1)).view(models, b, *sample_shape))
             targets = y_train[index]
             losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
             objective = (losses - flood).abs() + flood if flood is not None else losses

@@ -1,0 +1,216 @@
+"""Experiment files: a base setup plus a grid, expanded into runs, validated before any training.
+
+```toml
+name = "hard-swish-n"                 # required: names the experiment in the store and reports
+description = "h-swish size sweep"    # optional
+
+[base]                                # any run setting (see `actlab train --help`)
+dataset = "mnist"
+model = "mlp:100,50"
+epochs = 50
+
+[grid]                                # settings to sweep: every combination of these lists
+seed = [0, 1, 2]
+lr = [0.1, 0.5]
+activation = ["relu", "mish"]         # activations with fixed parameters, as on the command line
+
+[[activations]]                       # an activation with its own parameter grid
+name = "hard_swish"
+n = [1, 2, 3, 4]                      # lists are swept, scalars fixed
+
+[quick]                               # overrides applied by --quick (few epochs, small subset)
+epochs = 2
+train_subset = 2000
+```
+
+Every problem (unknown keys, unknown activations, invalid values, wrong types) is reported at once, each
+with its place in the file (``grid.lr[1]``, ``activations[0].n[2]``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from actlab.activation import activation as make_activation
+from actlab.catalog.spec import ActivationError
+from actlab.train.config import RunConfig, canonical_activation
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+TOP_LEVEL = {"name", "description", "base", "grid", "activations", "quick"}
+SETTINGS = set(RunConfig.model_fields)
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class ExperimentError(ValueError):
+    """An experiment file with problems; ``problems`` lists each as 'location: message'."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem{'s' * (len(problems) != 1)}:\n{listing}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    runs: tuple[RunConfig, ...]
+    swept: tuple[str, ...] = field(default=())  # settings that vary across runs (for reports)
+
+
+def _setting_error(location: str, name: str, value: Any) -> str | None:
+    """Validate one setting on its own (other settings at their defaults)."""
+    try:
+        RunConfig(**{name: value})
+    except ValidationError as error:
+        messages = [e["msg"].removeprefix("Value error, ") for e in error.errors()]
+        return f"{location}: {'; '.join(messages)}"
+    return None
+
+
+def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
+    """``[[activations]]`` tables → canonical activation strings, one per parameter combination."""
+    if not isinstance(entries, list):
+        problems.append("activations: must be an array of tables ([[activations]])")
+        return []
+    variants = []
+    for i, entry in enumerate(entries):
+        where = f"activations[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            problems.append(f"{where}: needs name = \"ACTIVATION\"")
+            continue
+        name = entry["name"]
+        try:
+            spec = make_activation(name).spec
+        except ActivationError as error:
+            problems.append(f"{where}.name: {error}")
+            continue
+        sweeps: dict[str, list[Any]] = {}
+        valid = True
+        for key, value in entry.items():
+            if key == "name":
+                continue
+            # a list sweeps the parameter, except for vector parameters, where a list of lists does
+            vector = any(p.name == key and p.kind == "vector" for p in spec.params)
+            values = value if isinstance(value, list) and (not vector or (value and isinstance(value[0], list))) else [value]
+            for j, item in enumerate(values):
+                try:
+                    make_activation(name, **{key: item})
+                except ActivationError as error:
+                    problems.append(f"{where}.{key}{f'[{j}]' if len(values) > 1 or isinstance(value, list) else ''}: {error}")
+                    valid = False
+            sweeps[key] = values
+        if not valid:
+            continue
+        keys = list(sweeps)
+        for combination in itertools.product(*(sweeps[k] for k in keys)):
+            params = dict(zip(keys, combination))
+            try:
+                act = make_activation(name, **params)
+            except ActivationError as error:
+                problems.append(f"{where} with {params}: {error}")
+                continue
+            text = ":".join([act.name] + [f"{k}={_format(v)}" for k, v in params.items()])
+            variants.append(canonical_activation(text))
+    return variants
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return "none" if value is None else str(value)
+
+
+def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: bool = False) -> Experiment:
+    """Validate and expand an experiment given as a dict (the parsed TOML)."""
+    problems: list[str] = []
+    for key in sorted(set(data) - TOP_LEVEL):
+        problems.append(f"{key}: unknown key (expected one of {', '.join(sorted(TOP_LEVEL))})")
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        problems.append("name: required; letters, digits, '-', '_' and '.'")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        problems.append("description: must be a string")
+
+    sections: dict[str, dict[str, Any]] = {}
+    for section in ("base", "grid", "quick"):
+        value = data.get(section, {})
+        if not isinstance(value, dict):
+            problems.append(f"{section}: must be a table ([{section}])")
+            value = {}
+        for key in sorted(set(value) - SETTINGS):
+            problems.append(f"{section}.{key}: unknown setting (settings: {', '.join(sorted(SETTINGS))})")
+        sections[section] = {k: v for k, v in value.items() if k in SETTINGS}
+
+    for section in ("base", "quick"):
+        for key, value in sections[section].items():
+            if (message := _setting_error(f"{section}.{key}", key, value)) is not None:
+                problems.append(message)
+    grid: dict[str, list[Any]] = {}
+    for key, values in sections["grid"].items():
+        if not isinstance(values, list) or not values:
+            problems.append(f"grid.{key}: must be a non-empty list of values to sweep")
+            continue
+        for j, value in enumerate(values):
+            if (message := _setting_error(f"grid.{key}[{j}]", key, value)) is not None:
+                problems.append(message)
+        grid[key] = values
+
+    activations = list(grid.pop("activation", []))
+    if "activations" in data:
+        activations += _activation_variants(data["activations"], problems)
+    if activations and "activation" in sections["base"]:
+        problems.append("base.activation: give the activation in base or sweep it, not both")
+    if problems:
+        raise ExperimentError(source, problems)
+
+    base = dict(sections["base"])
+    if quick:
+        base.update(sections["quick"])
+    if activations:
+        grid["activation"] = list(dict.fromkeys(canonical_activation(a) for a in activations))
+    keys = list(grid)
+    runs: list[RunConfig] = []
+    seen: set[str] = set()
+    for combination in itertools.product(*(grid[k] for k in keys)):
+        values = {**base, **dict(zip(keys, combination))}
+        try:
+            config = RunConfig(**values)
+        except ValidationError as error:
+            where = ", ".join(f"{k}={v}" for k, v in zip(keys, combination)) or "base"
+            messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+            problems.append(f"run with {where}: {messages}")
+            continue
+        if config.key() not in seen:
+            seen.add(config.key())
+            runs.append(config)
+    if problems:
+        raise ExperimentError(source, problems)
+    swept = tuple(k for k in keys if len(grid[k]) > 1)
+    return Experiment(name, description, tuple(runs), swept)
+
+
+def load_experiment(path: str | Path, quick: bool = False) -> Experiment:
+    """Read and validate a TOML experiment file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ExperimentError(str(path), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ExperimentError(str(path), [f"not valid TOML: {error}"]) from None
+    return parse_experiment(data, str(path), quick)
+

@@ -1,0 +1,119 @@
+"""Executors: who trains an experiment's pending runs.
+
+Every executor runs the same worker loop — claim a group of runs from the store, train it (one stacked
+network), stream its epochs, complete each run — so any number of workers, in any number of processes or
+``actlab run`` invocations, cooperate through the store. An executor is just a way to start workers:
+:class:`SerialExecutor` runs one in this process; :class:`ProcessExecutor` starts N processes with
+torch threads split so that workers × threads = cores. A cluster engine would start workers elsewhere
+against the same store.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from actlab.experiments.store import Store, new_owner
+
+Progress = Callable[[dict[str, int]], None]
+
+
+def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
+         threads: int | None = None, on_batch: Callable[[], None] | None = None) -> int:
+    """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished."""
+    import torch
+
+    from actlab.train.trainer import train_runs
+
+    if threads:
+        torch.set_num_threads(threads)
+    owner = new_owner()
+    finished = 0
+    with Store(store_path) as store:
+        while True:
+            batch = store.claim(experiment, owner, group)
+            if not batch:
+                return finished
+            try:
+                results = train_runs(batch, data_dir=data_dir, group="all",
+                                     on_epoch=lambda config, metrics: store.record_epoch(config.key(), owner, metrics))
+            except KeyboardInterrupt:
+                store.release([c.key() for c in batch], owner)
+                raise
+            except Exception:  # a run that cannot train is recorded as failed; the others go on
+                error = traceback.format_exc(limit=3)
+                for config in batch:
+                    store.fail(config.key(), owner, error)
+                continue
+            for result in results:
+                finished += store.complete(result, owner)
+            if on_batch is not None:
+                on_batch()
+
+
+class Executor(Protocol):
+    def run(self, store_path: str, experiment: str, group: str, data_dir: str | None, progress: Progress | None) -> None:
+        ...
+
+
+class SerialExecutor:
+    """One worker in this process."""
+
+    def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
+        def report() -> None:
+            if progress is not None:
+                with Store(store_path) as store:
+                    progress(store.counts(experiment))
+
+        report()
+        work(store_path, experiment, group, data_dir, on_batch=report)
+        report()
+
+
+class ProcessExecutor:
+    """``workers`` processes (spawned: no inherited torch state), each with cores/workers threads."""
+
+    def __init__(self, workers: int, cores: int | None = None) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+        self.threads = max(1, (cores or os.cpu_count() or 1) // workers)
+
+    def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads),
+                                     daemon=False) for _ in range(self.workers)]
+        for process in processes:
+            process.start()
+        try:
+            while any(p.is_alive() for p in processes):
+                if progress is not None:
+                    with Store(store_path) as store:
+                        progress(store.counts(experiment))
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            for process in processes:
+                process.terminate()
+            raise
+        finally:
+            for process in processes:
+                process.join()
+        if progress is not None:
+            with Store(store_path) as store:
+                progress(store.counts(experiment))
+        failed = [p.exitcode for p in processes if p.exitcode not in (0, None)]
+        if failed:
+            raise RuntimeError(f"{len(failed)} worker process(es) exited with codes {failed}")
+
+
+def executor_for(workers: int) -> Executor:
+    return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
+
+
+def default_store() -> Path:
+    return Path("runs.db")
