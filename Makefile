@@ -10,7 +10,7 @@ HAS_TORCH := $(PY) -c "import sys, torch; v = tuple(int(p) for p in torch.__vers
 
 DATA ?= $(or $(ACTLAB_DATA),../shared/datasets)
 
-.PHONY: install install-dev demo test docs results-mnist bench clean
+.PHONY: install install-dev browser demo test docs results-mnist bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -33,7 +33,14 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(ACTLAB) compare --out $(DEMO_OUT)
 
-test: install-dev
+# The HTML report test renders pages in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	    else echo "make test needs headless Chromium: install Debian's 'chromium' package"; exit 1; fi; }
+
+test: install-dev browser
 	$(PY) -m pytest -n auto -q
 
 docs: install

@@ -331,5 +331,163 @@ def compare(
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
 
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="The SQLite store `actlab run` wrote.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the report (one subfolder per experiment).")] = Path("report"),
+    experiment: Annotated[str | None, typer.Option(help="Only this experiment (default: every one in the store).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Configuration to test the others against, e.g. relu.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store."""
+    from actlab.experiments.store import Store
+    from actlab.report.experiment_report import cells, write_report
+
+    if not store.is_file():
+        fail(f"no store at {store}")
+    with Store(store) as db:
+        names = db.experiments()
+        if experiment is not None and experiment not in names:
+            fail(f"no experiment {experiment!r} in {store}; experiments: {', '.join(names) or 'none'}")
+        chosen = [experiment] if experiment else names
+        if not chosen:
+            fail(f"{store} holds no experiments yet (run `actlab run` first)")
+        reports = {}
+        for name in chosen:
+            results = db.results(name)
+            if not results:
+                reports[name] = {"files": {}, "rows": [], "note": "no finished runs yet"}
+                continue
+            target = output / name if len(chosen) > 1 or experiment is None else output
+            try:
+                reports[name] = write_report(results, name, target, baseline)
+            except KeyError as error:
+                fail(str(error.args[0]))
+    if json_output:
+        from dataclasses import asdict
+
+        emit_json({name: {"files": r["files"], "rows": [asdict(row) for row in r["rows"]]} for name, r in reports.items()})
+        return
+    for name, r in reports.items():
+        if not r["rows"]:
+            console.print(f"{name}: no finished runs yet", highlight=False)
+            continue
+        headers, body = cells(r["rows"], baseline)
+        table = Table(title=f"{name}: mean ± std over seeds")
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i == 1 else "right")
+        for line in body:
+            table.add_row(*line)
+        console.print(table)
+        console.print(f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False)
+
+
+recipes_app = typer.Typer(help="Experiments shipped with actlab that reproduce classic comparisons.", no_args_is_help=True)
+app.add_typer(recipes_app, name="recipes")
+
+
+@recipes_app.command("list")
+def recipes_list(json_output: JsonFlag = False) -> None:
+    """Every recipe with its description and number of runs."""
+    from actlab.experiments import recipes
+    from actlab.experiments.config import load_experiment
+
+    entries = []
+    for name in recipes.names():
+        experiment = load_experiment(recipes.path(name))
+        entries.append({"name": name, "description": experiment.description, "runs": len(experiment.runs),
+                        "quick_runs": len(load_experiment(recipes.path(name), quick=True).runs)})
+    if json_output:
+        emit_json(entries)
+        return
+    table = Table(title="recipes (actlab run recipe:NAME [--quick])")
+    for column in ("name", "runs", "description"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry["name"], str(entry["runs"]), entry["description"])
+    console.print(table)
+
+
+@recipes_app.command("show")
+def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")]) -> None:
+    """Print a recipe's TOML (copy it to start an experiment of your own)."""
+    from actlab.experiments import recipes
+
+    try:
+        sys.stdout.write(recipes.path(name).read_text())
+    except KeyError as error:
+        fail(str(error.args[0]))
+
+
+@app.command()
+def run(
+    experiment: Annotated[str, typer.Argument(help="EXPERIMENT.toml or recipe:NAME.")],
+    store: Annotated[Path, typer.Option(help="SQLite results store (created if absent).")] = Path("runs.db"),
+    workers: Annotated[int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)] = 1,
+    group: Annotated[str, typer.Option(help="Train together: activation, all or none.")] = "activation",
+    quick: Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")] = False,
+    data_dir: DataDir = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
+
+    Re-running the same command skips finished runs and redoes interrupted ones; several `actlab run`
+    processes can share one store.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from actlab.experiments import recipes
+    from actlab.experiments.config import ExperimentError, load_experiment
+    from actlab.experiments.executors import executor_for
+    from actlab.experiments.store import Store
+    from actlab.report import tables
+    from actlab.train.trainer import GROUPINGS
+
+    if group not in GROUPINGS:
+        fail(f"--group {group!r}: use one of {', '.join(GROUPINGS)}")
+    try:
+        source = recipes.path(experiment) if experiment.startswith(recipes.PREFIX) else Path(experiment)
+        spec = load_experiment(source, quick=quick)
+    except KeyError as error:
+        fail(str(error.args[0]))
+    except ExperimentError as error:
+        fail(str(error))
+    name = f"{spec.name}-quick" if quick else spec.name
+    with Store(store) as db:
+        db.register(name, spec.description, spec.runs)
+    total = len(spec.runs)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=progress_console, transient=True) as bar:
+        task = bar.add_task(f"{name}: runs", total=total)
+
+        def progress(counts: dict[str, int]) -> None:
+            bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"])
+
+        try:
+            executor_for(workers).run(str(store), name, group, None if data_dir is None else str(data_dir), progress)
+        except RuntimeError as error:
+            fail(str(error))
+    with Store(store) as db:
+        counts = db.counts(name)
+        results = db.results(name)
+    rows = tables.compare_rows(results, tables.configuration_label(spec.swept))
+    if json_output:
+        emit_json({"experiment": name, "store": str(store), "counts": counts,
+                   "comparison": json.loads(tables.to_json(rows, []))["comparison"]})
+        return
+    console.print(f"{name}: {counts['done']} done, {counts['diverged']} diverged, {counts['failed']} failed, "
+                  f"{counts['pending'] + counts['running']} not finished (store {store})", highlight=False)
+    if rows:
+        headers, cells = tables.table_cells(rows)
+        table = Table(title=f"{name}: mean ± std over seeds")
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i == 0 else "right")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

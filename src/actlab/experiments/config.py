@@ -107,7 +107,7 @@ def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
             values = value if isinstance(value, list) and (not vector or (value and isinstance(value[0], list))) else [value]
             for j, item in enumerate(values):
                 try:
-                    make_activation(name, **{key: item})
+                    spec.param(key).validate(spec.name, item)  # this value alone; cross-parameter rules below
                 except ActivationError as error:
                     problems.append(f"{where}.{key}{f'[{j}]' if len(values) > 1 or isinstance(value, list) else ''}: {error}")
                     valid = False
@@ -180,8 +180,8 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     base = dict(sections["base"])
     if quick:
         base.update(sections["quick"])
-    if activations:
-        grid["activation"] = list(dict.fromkeys(canonical_activation(a) for a in activations))
+    if activations:  # outermost, so that each activation's runs are contiguous
+        grid = {"activation": list(dict.fromkeys(canonical_activation(a) for a in activations)), **grid}
     keys = list(grid)
     runs: list[RunConfig] = []
     seen: set[str] = set()

@@ -37,11 +37,20 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=fig.dpi)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; the figure should not be
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _legend(ax, **options) -> None:
+    """A legend, if anything on the axes has a label."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
 
 
 def _color_axes(ax, series: int) -> None:
@@ -74,14 +83,16 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
         ax.set_xlabel("x")
         ax.set_xlim(lo, hi)
         ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
+    _legend(axes[0], fontsize=8, loc="upper left")
     return save_figure(fig, path)
 
 
-def _by_activation(results) -> dict[str, list]:
+def _by_configuration(results, label=None) -> dict[str, list]:
+    """Runs grouped by ``label(config)`` (default: the activation's label), in first-seen order."""
+    label = label or (lambda config: config.activation_label())
     groups: dict[str, list] = {}
     for result in results:
-        groups.setdefault(result.config.activation_label(), []).append(result)
+        groups.setdefault(label(result.config), []).append(result)
     return groups
 
 
@@ -101,9 +112,9 @@ def _curve_figure(groups: dict) -> tuple[Figure, object]:
     return fig, ax
 
 
-def plot_accuracy_curves(results, path: str | Path) -> Path:
+def plot_accuracy_curves(results, path: str | Path, label=None) -> Path:
     """Test accuracy per epoch: the mean over seeds, with a band from the lowest to the highest run."""
-    groups = _by_activation(results)
+    groups = _by_configuration(results, label)
     fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, acc = _curves(runs, "test_accuracy")
@@ -117,13 +128,13 @@ def plot_accuracy_curves(results, path: str | Path) -> Path:
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Test accuracy per epoch (mean over seeds; band: min–max)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", ncols=2)
+    _legend(ax, fontsize=8, loc="lower right", ncols=2)
     return save_figure(fig, path)
 
 
-def plot_loss_curves(results, path: str | Path) -> Path:
+def plot_loss_curves(results, path: str | Path, label=None) -> Path:
     """Train (dashed) and test (solid) loss per epoch, mean over seeds, log scale."""
-    groups = _by_activation(results)
+    groups = _by_configuration(results, label)
     fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, test = _curves(runs, "test_loss")
@@ -136,5 +147,76 @@ def plot_loss_curves(results, path: str | Path) -> Path:
     ax.set_ylabel("cross-entropy")
     ax.set_title("Loss per epoch (solid: test, dashed: train; mean over seeds)")
     ax.grid(True, alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper right", ncols=2)
+    _legend(ax, fontsize=8, loc="upper right", ncols=2)
     return save_figure(fig, path)
+
+
+def plot_accuracy_vs_time(rows, path: str | Path) -> Path:
+    """Final test accuracy (mean ± std) against seconds per epoch: which activation buys accuracy at what cost."""
+    fig, ax = _curve_figure({row.configuration: row for row in rows})
+    for row in rows:
+        acc, spe = row.final_test_accuracy, row.seconds_per_epoch
+        if acc.mean is None or spe.mean is None:
+            continue
+        ax.errorbar([spe.mean], [100 * acc.mean], yerr=[100 * acc.std], xerr=[spe.std], fmt="o", capsize=3,
+                    label=row.configuration)
+    ax.set_xlabel("seconds per epoch (per model)")
+    ax.set_ylabel("final test accuracy (%)")
+    ax.set_title("Accuracy against cost (mean ± std over seeds)")
+    ax.grid(True, alpha=0.3)
+    _legend(ax, fontsize=8, loc="best", ncols=2)
+    return save_figure(fig, path)
+
+
+def _variables(results) -> dict[str, list[float]]:
+    """Numeric settings and activation parameters that take several values across the runs."""
+    found: dict[str, set] = {}
+    for result in results:
+        config = result.config
+        for key in ("lr", "momentum", "flooding", "weight_decay", "batch_size"):
+            value = getattr(config, key)
+            if isinstance(value, (int, float)):
+                found.setdefault(key, set()).add(float(value))
+        act = config.activation_object()
+        for key, value in act.params.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.setdefault(f"{act.name}.{key}", set()).add(float(value))
+    return {k: sorted(v) for k, v in found.items() if len(v) > 1}
+
+
+def _value(config, variable: str):
+    if "." in variable:
+        name, key = variable.split(".", 1)
+        act = config.activation_object()
+        return float(act.params[key]) if act.name == name else None
+    value = getattr(config, variable)
+    return None if value is None else float(value)
+
+
+def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[str, Path]:
+    """One figure per swept numeric variable (e.g. lr, flooding, hard_swish.n): final test accuracy against
+    its value, one line per configuration of the other settings, mean ± std over seeds."""
+    directory = Path(directory)
+    written = {}
+    for variable in _variables(results):
+        lines: dict[str, dict[float, list[float]]] = {}
+        for result in results:
+            x = _value(result.config, variable)
+            if x is None or result.summary.final_test_accuracy is None:
+                continue
+            others = (label or (lambda c: c.activation_label()))(result.config)
+            other = ", ".join(p for p in others.split(", ") if not p.startswith(variable.split(".")[-1] + "="))
+            other = other if "." not in variable else result.config.activation_object().name
+            lines.setdefault(other, {}).setdefault(x, []).append(100 * result.summary.final_test_accuracy)
+        fig, ax = _curve_figure(lines)
+        for name, points in lines.items():
+            xs = sorted(points)
+            ax.errorbar(xs, [np.mean(points[v]) for v in xs], yerr=[np.std(points[v]) for v in xs], marker="o",
+                        capsize=3, label=name)
+        ax.set_xlabel(variable)
+        ax.set_ylabel("final test accuracy (%)")
+        ax.set_title(f"Final test accuracy against {variable} (mean ± std over seeds)")
+        ax.grid(True, alpha=0.3)
+        _legend(ax, fontsize=8, loc="best")
+        written[variable] = save_figure(fig, directory / f"curve_{variable}.png")
+    return written

@@ -6,11 +6,12 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from actlab.train.config import RunConfig
 from actlab.train.metrics import RunResult, threshold_key
 
 
@@ -41,11 +42,25 @@ class ComparisonRow:
     total_seconds: Stat
 
 
-def compare_rows(results: Sequence[RunResult]) -> list[ComparisonRow]:
-    """One row per activation, in first-seen order."""
+def configuration_label(swept: Sequence[str]):
+    """A function naming a run's configuration by the swept settings other than the seed (the activation
+    by its label), e.g. 'relu, lr=0.5'."""
+    keys = [k for k in swept if k != "seed"]
+
+    def name(config: RunConfig) -> str:
+        parts = [config.activation_label()] if "activation" in keys or not keys else []
+        parts += [f"{k}={getattr(config, k)}" for k in keys if k != "activation"]
+        return ", ".join(parts)
+
+    return name
+
+
+def compare_rows(results: Sequence[RunResult], by: Callable[[RunConfig], str] | None = None) -> list[ComparisonRow]:
+    """One row per configuration (by default: per activation), in first-seen order."""
+    by = by or (lambda config: config.activation_label())
     by_activation: dict[str, list[RunResult]] = {}
     for result in results:
-        by_activation.setdefault(result.config.activation_label(), []).append(result)
+        by_activation.setdefault(by(result.config), []).append(result)
     rows = []
     for label, runs in by_activation.items():
         summaries = [r.summary for r in runs]

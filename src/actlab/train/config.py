@@ -78,6 +78,15 @@ class RunConfig(BaseModel):
     device: str = "cpu"
     dtype: Literal["float32", "float64"] = "float32"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unused_momentum(cls, values: Any) -> Any:
+        """μ only matters to momentum and nesterov; elsewhere it is reset to its default, so runs that
+        differ only in an unused μ are one run (same key)."""
+        if isinstance(values, dict) and values.get("optimizer", "sgd") not in ("momentum", "nesterov"):
+            values = {k: v for k, v in values.items() if k != "momentum"}
+        return values
+
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, value: str) -> str:

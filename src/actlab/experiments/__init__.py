@@ -1,0 +1,1 @@
+"""Experiments: TOML sweeps, the SQLite store, executors, recipes."""

@@ -1,0 +1,20 @@
+"""Recipes: experiment files shipped with actlab that reproduce the classic published comparisons."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+PREFIX = "recipe:"
+
+
+def names() -> list[str]:
+    return sorted(p.name.removesuffix(".toml") for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
+
+
+def path(name: str) -> Path:
+    """The file of recipe ``name`` (with or without the 'recipe:' prefix)."""
+    name = name.removeprefix(PREFIX)
+    if name not in names():
+        raise KeyError(f"unknown recipe {name!r}; recipes: {', '.join(names())}")
+    return Path(str(resources.files(__name__) / f"{name}.toml"))

@@ -1,0 +1,86 @@
+"""`actlab run`, `actlab report` and `actlab recipes`: every recipe runs in its quick form."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from actlab.cli import app
+from actlab.experiments import recipes
+
+runner = CliRunner()
+DATA = os.environ.get("ACTLAB_DATA") or str(Path(__file__).resolve().parents[3] / "shared" / "datasets")
+
+
+def invoke(*args, code=0):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture()
+def cifar_dir(tmp_path, monkeypatch):
+    """A small CIFAR-10 archive in the official binary format, registered as the one to expect."""
+    from actlab.data import datasets
+    from actlab.data.download import md5sum
+    from actlab.data.prepared import prepare
+    from tests.data.test_datasets import _cifar_batches, write_binary_archive
+
+    path = write_binary_archive(tmp_path / "cifar", _cifar_batches(per_batch=100))
+    remote = datasets.CIFAR_BINARY
+    monkeypatch.setattr(datasets, "CIFAR_BINARY", type(remote)(remote.name, md5sum(path), path.stat().st_size, remote.urls))
+    prepare.cache_clear()
+    yield tmp_path / "cifar"
+    prepare.cache_clear()
+
+
+@pytest.mark.parametrize("name", recipes.names())
+def test_every_recipe_runs_quick(name, tmp_path, cifar_dir):
+    data_dir = str(cifar_dir) if name.startswith("cifar10") else DATA
+    out = invoke("run", f"recipe:{name}", "--quick", "--store", str(tmp_path / "runs.db"), "--data-dir", data_dir,
+                 "--group", "all", "--json").stdout
+    payload = json.loads(out)
+    assert payload["experiment"] == f"{name}-quick"
+    counts = payload["counts"]
+    assert counts["failed"] == 0 and counts["pending"] == counts["running"] == 0
+    assert counts["done"] + counts["diverged"] == len(recipes_runs(name))
+    report = json.loads(invoke("report", str(tmp_path / "runs.db"), "-o", str(tmp_path / "report"), "--json").stdout)
+    assert Path(report[f"{name}-quick"]["files"]["report.html"]).exists()
+
+
+def recipes_runs(name):
+    from actlab.experiments.config import load_experiment
+
+    return load_experiment(recipes.path(name), quick=True).runs
+
+
+def test_run_is_resumable_and_reports(tmp_path):
+    toml = tmp_path / "e.toml"
+    toml.write_text('name = "e"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
+                    '[grid]\nactivation = ["relu", "mish"]\nseed = [0, 1]\n')
+    store = str(tmp_path / "runs.db")
+    first = json.loads(invoke("run", str(toml), "--store", store, "--json").stdout)
+    again = json.loads(invoke("run", str(toml), "--store", store, "--json").stdout)
+    assert first["counts"]["done"] == again["counts"]["done"] == 4
+    invoke("report", store, "-o", str(tmp_path / "r"), "--baseline", "relu")
+    report_dir = tmp_path / "r" / "e"  # one folder per experiment unless --experiment names one
+    assert "p vs relu (Welch, Holm)" in (report_dir / "report.md").read_text() and (report_dir / "report.html").exists()
+    assert "no experiment 'x'" in invoke("report", store, "--experiment", "x", code=2).output
+    assert "baseline 'gelu' is not a configuration" in invoke("report", store, "--baseline", "gelu", code=2).output
+
+
+def test_run_reports_every_problem_of_a_bad_file(tmp_path):
+    toml = tmp_path / "bad.toml"
+    toml.write_text('name = "bad"\n[base]\nlr = -1\n[grid]\nactivation = ["relux"]\n')
+    output = invoke("run", str(toml), "--store", str(tmp_path / "s.db"), code=2).output
+    assert "2 problems" in output and "base.lr" in output and "grid.activation[0]" in output
+    assert not (tmp_path / "s.db").exists()  # nothing was written
+    assert "unknown recipe 'nope'" in invoke("run", "recipe:nope", code=2).output
+
+
+def test_recipes_commands():
+    listing = json.loads(invoke("recipes", "list", "--json").stdout)
+    assert [r["name"] for r in listing] == recipes.names()
+    assert 'name = "flooding"' in invoke("recipes", "show", "flooding").stdout
