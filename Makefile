@@ -10,7 +10,7 @@ HAS_TORCH := $(PY) -c "import sys, torch; v = tuple(int(p) for p in torch.__vers
 
 DATA ?= $(or $(ACTLAB_DATA),../shared/datasets)
 
-.PHONY: install install-dev browser demo test docs results-mnist bench clean
+.PHONY: install install-dev browser demo test docs results-mnist results-recipes bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -52,6 +52,12 @@ results-mnist: install
 	$(ACTLAB) compare --dataset mnist --data-dir $(DATA) --model mlp:100,50 --activations relu,swish,hard_swish,mish,tanhexp \
 		--seeds 5 --epochs 50 --batch-size 100 --lr 0.1 --optimizer sgd --preprocessing minmax --init he_normal \
 		--out docs/results/mnist-mlp
+
+# Full results of the recipes that fit on 2 CPU cores in well under an hour; reports into docs/results/.
+RECIPES ?= mnist-mlp-classic flooding hard-swish-n
+results-recipes: install
+	for r in $(RECIPES); do $(ACTLAB) run recipe:$$r --store docs/results/recipes.db --data-dir $(DATA) || exit 1; done
+	for r in $(RECIPES); do $(ACTLAB) report docs/results/recipes.db --experiment $$r -o docs/results/$$r || exit 1; done
 
 # Side-by-side throughput measurements; writes docs/benchmarks.md (BENCH_FLAGS=--quick for a short run).
 bench: install

@@ -30,12 +30,13 @@ def test_compare_writes_tables_and_plots(tmp_path):
                                  "--out", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [row["activation"] for row in payload["comparison"]] == ["relu", "mish", "hard_swish(n=4)"]
+    assert [row["configuration"] for row in payload["comparison"]] == ["relu", "mish", "hard_swish(n=4)"]
+    assert sorted(row["rank"] for row in payload["comparison"]) == [1, 2, 3]
     assert len(payload["runs"]) == 6
     for name in ("results.csv", "results.md", "results.json", "test_accuracy.png", "loss.png", "activations.png"):
         assert (tmp_path / name).stat().st_size > 100, name
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
-    assert rows[0]["activation"] == "relu" and rows[0]["runs"] == "2"
+    assert rows[0]["configuration"] == "relu" and rows[0]["runs"] == "2" and float(rows[0]["final_test_ci_low"]) < 1
     assert "| relu |" in (tmp_path / "results.md").read_text()
 
 

@@ -216,25 +216,36 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
     return configs
 
 
-def _run(configs, data_dir: Path | None, show_progress: bool, group: str = "activation"):
-    """Train with a progress bar on stderr; dataset problems are one clear error."""
+def _run(configs, data_dir: Path | None, group: str = "activation"):
+    """Train ``configs`` as a one-off experiment in a temporary store (the machinery of `actlab run`),
+    with a progress bar on stderr; a run that fails is one clear error."""
+    import tempfile
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from actlab.data.download import DatasetError
-    from actlab.train.trainer import train_runs
+    from actlab.experiments.executors import SerialExecutor
+    from actlab.experiments.store import Store
 
-    total = sum(c.epochs for c in configs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=progress_console, disable=not show_progress, transient=True) as progress:
-        task = progress.add_task("epochs", total=total)
+    with tempfile.TemporaryDirectory(prefix="actlab-") as folder, \
+            Progress(*columns, console=progress_console, transient=True) as bar:
+        store = Path(folder) / "runs.db"
+        with Store(store) as db:
+            db.register("one-off", "", configs)
+        task = bar.add_task("runs", total=len(configs))
 
-        def on_epoch(config, metrics):
-            progress.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
+        def progress(counts: dict[str, int]) -> None:
+            bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"])
 
         try:
-            return train_runs(configs, data_dir=data_dir, on_epoch=on_epoch, group=group)
-        except (DatasetError, RuntimeError, ValueError) as error:
+            SerialExecutor().run(str(store), "one-off", group, None if data_dir is None else str(data_dir), progress)
+        except ValueError as error:
             fail(str(error))
+        with Store(store) as db:
+            problems = db.errors("one-off")
+            if problems:
+                fail(problems[0].strip().splitlines()[-1])
+            return db.results("one-off")
 
 
 @app.command()
@@ -250,7 +261,7 @@ def train(
 ) -> None:
     """Train one model and print its per-epoch history and summary."""
     (config,) = _configs([activation], [seed], **_setup(locals()))
-    (result,) = _run([config], data_dir, show_progress=True)
+    (result,) = _run([config], data_dir)
     if json_output:
         emit_json(result.to_dict())
         return
@@ -299,13 +310,15 @@ def compare(
     except ActivationError as error:
         fail(str(error))
     configs = _configs(names, list(range(seeds)), **_setup(locals()))
-    results = _run(configs, data_dir, show_progress=True, group=group)
-    rows = tables.compare_rows(results)
+    if group not in ("activation", "all", "none"):
+        fail(f"--group {group!r}: use activation, all or none")
+    results = _run(configs, data_dir, group=group)
+    rows = tables.build_rows(results)
     written = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in (("results.csv", tables.to_csv(rows)), ("results.md", tables.to_markdown(rows)),
-                           ("results.json", tables.to_json(rows, results))):
+        for name, text in (("results.csv", tables.csv_text(rows)), ("results.md", tables.markdown(rows)),
+                           ("results.json", tables.results_json(rows, results))):
             (out / name).write_text(text)
             written.append(str(out / name))
         written.append(str(plots.plot_accuracy_curves(results, out / "test_accuracy.png")))
@@ -314,16 +327,16 @@ def compare(
         written.append(str(plots.plot_activations([parse_activation(a) for a in acts], out / "activations.png",
                                                   derivative=True)))
     if json_output:
-        payload = json.loads(tables.to_json(rows, results))
+        payload = json.loads(tables.results_json(rows, results))
         payload["written"] = written
         emit_json(payload)
         return
-    headers, cells = tables.table_cells(rows)
+    headers, cells = tables.cells(rows)
     first = configs[0]
     table = Table(title=f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, {first.optimizer} "
                         f"lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std")
     for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i == 0 else "right")
+        table.add_column(header, justify="left" if i == 1 else "right")
     for row in cells:
         table.add_row(*row)
     console.print(table)
@@ -341,7 +354,8 @@ def report(
 ) -> None:
     """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store."""
     from actlab.experiments.store import Store
-    from actlab.report.experiment_report import cells, write_report
+    from actlab.report.experiment_report import write_report
+    from actlab.report.tables import cells
 
     if not store.is_file():
         fail(f"no store at {store}")
@@ -470,18 +484,18 @@ def run(
     with Store(store) as db:
         counts = db.counts(name)
         results = db.results(name)
-    rows = tables.compare_rows(results, tables.configuration_label(spec.swept))
+    rows = tables.build_rows(results, tables.configuration_label(spec.swept))
     if json_output:
         emit_json({"experiment": name, "store": str(store), "counts": counts,
-                   "comparison": json.loads(tables.to_json(rows, []))["comparison"]})
+                   "comparison": json.loads(tables.results_json(rows, []))["comparison"]})
         return
     console.print(f"{name}: {counts['done']} done, {counts['diverged']} diverged, {counts['failed']} failed, "
                   f"{counts['pending'] + counts['running']} not finished (store {store})", highlight=False)
     if rows:
-        headers, cells = tables.table_cells(rows)
+        headers, cells = tables.cells(rows)
         table = Table(title=f"{name}: mean ± std over seeds")
         for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i == 0 else "right")
+            table.add_column(header, justify="left" if i == 1 else "right")
         for row in cells:
             table.add_row(*row)
         console.print(table)

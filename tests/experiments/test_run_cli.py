@@ -84,3 +84,16 @@ def test_recipes_commands():
     listing = json.loads(invoke("recipes", "list", "--json").stdout)
     assert [r["name"] for r in listing] == recipes.names()
     assert 'name = "flooding"' in invoke("recipes", "show", "flooding").stdout
+
+
+def test_worker_processes_share_the_work(tmp_path):
+    toml = tmp_path / "w.toml"
+    toml.write_text('name = "w"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
+                    '[grid]\nactivation = ["relu", "mish", "tanh", "elu"]\nseed = [0, 1]\n')
+    store = tmp_path / "runs.db"
+    payload = json.loads(invoke("run", str(toml), "--store", str(store), "--workers", "2", "--json").stdout)
+    assert payload["counts"]["done"] == 8
+    import sqlite3
+
+    owners = sqlite3.connect(store).execute("SELECT attempts, owner FROM runs").fetchall()
+    assert all(attempts == 1 and owner is None for attempts, owner in owners)  # each trained once, all released

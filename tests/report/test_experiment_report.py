@@ -9,7 +9,8 @@ import pytest
 from matplotlib.image import imread
 
 from actlab.experiments.config import parse_experiment
-from actlab.report.experiment_report import build_rows, write_report
+from actlab.report.experiment_report import write_report
+from actlab.report.tables import build_rows, configuration_label, swept_settings
 from actlab.report.html import render
 from actlab.train.trainer import train_runs
 
@@ -27,14 +28,15 @@ def sweep_results():
 
 
 def test_rows_statistics_and_ranking(sweep_results):
-    rows = build_rows(sweep_results, baseline="relu, lr=0.05")
+    label = configuration_label(swept_settings(sweep_results))
+    rows = build_rows(sweep_results, label, baseline="relu, lr=0.05")
     assert len(rows) == 6 and sorted(r.rank for r in rows) == list(range(1, 7))
     best = min(rows, key=lambda r: r.rank)
     assert best.final_test_accuracy.mean == max(r.final_test_accuracy.mean for r in rows)
     baseline = next(r for r in rows if r.configuration == "relu, lr=0.05")
     assert baseline.versus_baseline is None and all(r.versus_baseline is not None for r in rows if r is not baseline)
     with pytest.raises(KeyError, match="baseline 'gelu' is not a configuration"):
-        build_rows(sweep_results, baseline="gelu")
+        build_rows(sweep_results, label, baseline="gelu")
 
 
 def test_report_files(sweep_results, tmp_path):
@@ -43,7 +45,7 @@ def test_report_files(sweep_results, tmp_path):
     assert {"report.md", "report.csv", "report.json", "report.html", "test_accuracy.png", "loss.png",
             "accuracy_vs_time.png", "curve_lr.png", "curve_hard_swish.n.png"} <= names
     data = json.loads((tmp_path / "report.json").read_text())
-    assert data["baseline"] == "relu, lr=0.05" and len(data["rows"]) == 6
+    assert data["baseline"] == "relu, lr=0.05" and len(data["comparison"]) == 6 and len(data["runs"]) == 18
     assert "p vs relu, lr=0.05 (Welch, Holm)" in (tmp_path / "report.md").read_text()
 
 

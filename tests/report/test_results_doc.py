@@ -20,3 +20,12 @@ def test_results_table_from_a_comparison(tmp_path):
     text = "a\n<!-- results:tiny:start -->\nSTALE\n<!-- results:tiny:end -->\n<!-- results:other:start -->\nkeep\n<!-- results:other:end -->\n"
     updated = with_results_tables(text, tmp_path / "results")
     assert "STALE" not in updated and "| `relu` |" in updated and "keep" in updated
+
+
+def test_report_directories_are_embedded(tmp_path):
+    folder = tmp_path / "results" / "rec"
+    folder.mkdir(parents=True)
+    (folder / "report.md").write_text("# rec\n\n| rank | configuration |\n|---|---|\n| 1 | relu |\n")
+    text = "<!-- results:rec:start -->\n<!-- results:rec:end -->"
+    assert with_results_tables(text, tmp_path / "results") == (
+        "<!-- results:rec:start -->\n| rank | configuration |\n|---|---|\n| 1 | relu |\n<!-- results:rec:end -->")

@@ -202,6 +202,12 @@ class Store:
         counts.update({r["status"]: r["n"] for r in rows})
         return counts
 
+    def errors(self, experiment: str) -> list[str]:
+        """The recorded errors of the experiment's failed runs."""
+        rows = self.db.execute("SELECT r.error FROM runs r JOIN experiment_runs e ON e.key = r.key "
+                               "WHERE e.experiment = ? AND r.status = 'failed' ORDER BY e.position", (experiment,))
+        return [r["error"] or "" for r in rows]
+
     def results(self, experiment: str | None = None, finished_only: bool = True) -> list[RunResult]:
         """Runs (of one experiment, or all) with their histories, in experiment order."""
         query = "SELECT r.* FROM runs r"

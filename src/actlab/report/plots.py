@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from actlab.activation import Activation
 from actlab.catalog.parse import label
+from actlab.report.tables import group_by
 
 
 def activation_curves(act: Activation, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +88,6 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
     return save_figure(fig, path)
 
 
-def _by_configuration(results, label=None) -> dict[str, list]:
-    """Runs grouped by ``label(config)`` (default: the activation's label), in first-seen order."""
-    label = label or (lambda config: config.activation_label())
-    groups: dict[str, list] = {}
-    for result in results:
-        groups.setdefault(label(result.config), []).append(result)
-    return groups
-
-
 def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Epochs and a (runs, epochs) array of ``field``; runs that stopped early are NaN-padded."""
     length = max(len(r.history) for r in runs)
@@ -114,7 +106,7 @@ def _curve_figure(groups: dict) -> tuple[Figure, object]:
 
 def plot_accuracy_curves(results, path: str | Path, label=None) -> Path:
     """Test accuracy per epoch: the mean over seeds, with a band from the lowest to the highest run."""
-    groups = _by_configuration(results, label)
+    groups = group_by(results, label)
     fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, acc = _curves(runs, "test_accuracy")
@@ -134,7 +126,7 @@ def plot_accuracy_curves(results, path: str | Path, label=None) -> Path:
 
 def plot_loss_curves(results, path: str | Path, label=None) -> Path:
     """Train (dashed) and test (solid) loss per epoch, mean over seeds, log scale."""
-    groups = _by_configuration(results, label)
+    groups = group_by(results, label)
     fig, ax = _curve_figure(groups)
     for label_, runs in groups.items():
         epochs, test = _curves(runs, "test_loss")

@@ -1,4 +1,5 @@
-"""Comparison tables: runs grouped by activation, mean ± std over seeds, as CSV, Markdown and JSON."""
+"""Result rows: runs grouped by configuration, statistics over seeds, significance against a baseline,
+ranking; and their renderings as text (Markdown, CSV, JSON). Used by `compare`, `run` and `report`."""
 
 from __future__ import annotations
 
@@ -8,43 +9,22 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
-import numpy as np
-
+from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
-from actlab.train.metrics import RunResult, threshold_key
+from actlab.train.metrics import EpochMetrics, RunResult, Summary, threshold_key
+
+Label = Callable[[RunConfig], str]
 
 
-@dataclass(frozen=True)
-class Stat:
-    mean: float | None
-    std: float | None
-    n: int
-
-    @classmethod
-    def of(cls, values: Sequence[float | None]) -> Stat:
-        finite = [v for v in values if v is not None and math.isfinite(v)]
-        if not finite:
-            return cls(None, None, 0)
-        return cls(float(np.mean(finite)), float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0, len(finite))
+def activation_label(config: RunConfig) -> str:
+    return config.activation_label()
 
 
-@dataclass(frozen=True)
-class ComparisonRow:
-    activation: str
-    runs: int
-    diverged: int
-    final_train_accuracy: Stat
-    final_test_accuracy: Stat
-    best_test_accuracy: Stat
-    epochs_to: dict[str, Stat]  # over the runs that reached the threshold; n says how many did
-    seconds_per_epoch: Stat
-    total_seconds: Stat
-
-
-def configuration_label(swept: Sequence[str]):
-    """A function naming a run's configuration by the swept settings other than the seed (the activation
-    by its label), e.g. 'relu, lr=0.5'."""
+def configuration_label(swept: Sequence[str]) -> Label:
+    """Names a run's configuration by the swept settings other than the seed (the activation by its
+    label), e.g. 'relu, lr=0.5'."""
     keys = [k for k in swept if k != "seed"]
 
     def name(config: RunConfig) -> str:
@@ -55,85 +35,141 @@ def configuration_label(swept: Sequence[str]):
     return name
 
 
-def compare_rows(results: Sequence[RunResult], by: Callable[[RunConfig], str] | None = None) -> list[ComparisonRow]:
-    """One row per configuration (by default: per activation), in first-seen order."""
-    by = by or (lambda config: config.activation_label())
-    by_activation: dict[str, list[RunResult]] = {}
+def swept_settings(results: Sequence[RunResult]) -> list[str]:
+    """Settings (other than the seed) that take more than one value across the runs."""
+    configs = [r.config.canonical() for r in results]
+    return [k for k in configs[0] if k != "seed" and len({json.dumps(c[k]) for c in configs}) > 1] if configs else []
+
+
+def group_by(results: Sequence[RunResult], label: Label | None = None) -> dict[str, list[RunResult]]:
+    """Runs grouped by ``label(config)`` (default: the activation), in first-seen order."""
+    label = label or activation_label
+    groups: dict[str, list[RunResult]] = {}
     for result in results:
-        by_activation.setdefault(by(result.config), []).append(result)
+        groups.setdefault(label(result.config), []).append(result)
+    return groups
+
+
+@dataclass(frozen=True)
+class Row:
+    configuration: str
+    runs: int
+    diverged: int
+    final_test_accuracy: Estimate
+    best_test_accuracy: Estimate
+    final_train_accuracy: Estimate
+    epochs_to: dict[str, Estimate]  # over the runs that reached the threshold; n says how many did
+    seconds_per_epoch: Estimate
+    versus_baseline: Test | None
+    rank: int
+
+
+def build_rows(results: Sequence[RunResult], label: Label | None = None, baseline: str | None = None) -> list[Row]:
+    """One row per configuration, in first-seen order; ranked by mean final test accuracy; with
+    ``baseline``, Welch's test of every other configuration against it (Holm-corrected)."""
+    groups = group_by(results, label)
+    finals = {name: [r.summary.final_test_accuracy for r in runs] for name, runs in groups.items()}
+    tests: dict[str, Test] = {}
+    if baseline is not None:
+        if baseline not in groups:
+            raise KeyError(f"baseline {baseline!r} is not a configuration of this experiment; configurations: "
+                           f"{', '.join(groups)}")
+        tests = compare_to_baseline({k: [v for v in vals if v is not None] for k, vals in finals.items()}, baseline)
+    means = {name: Estimate.of(vals).mean for name, vals in finals.items()}
+    order = sorted(groups, key=lambda name: -(means[name] if means[name] is not None else -math.inf))
     rows = []
-    for label, runs in by_activation.items():
+    for name, runs in groups.items():
         summaries = [r.summary for r in runs]
-        thresholds = runs[0].config.thresholds
-        rows.append(ComparisonRow(
-            activation=label,
+        rows.append(Row(
+            configuration=name,
             runs=len(runs),
             diverged=sum(s.status == "diverged" for s in summaries),
-            final_train_accuracy=Stat.of([s.final_train_accuracy for s in summaries]),
-            final_test_accuracy=Stat.of([s.final_test_accuracy for s in summaries]),
-            best_test_accuracy=Stat.of([s.best_test_accuracy for s in summaries]),
-            epochs_to={threshold_key(t): Stat.of([s.epochs_to[threshold_key(t)] for s in summaries]) for t in thresholds},
-            seconds_per_epoch=Stat.of([s.seconds_per_epoch for s in summaries]),
-            total_seconds=Stat.of([s.total_seconds for s in summaries]),
+            final_test_accuracy=Estimate.of(finals[name]),
+            best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries]),
+            final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries]),
+            epochs_to={threshold_key(t): Estimate.of([s.epochs_to[threshold_key(t)] for s in summaries])
+                       for t in runs[0].config.thresholds},
+            seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries]),
+            versus_baseline=tests.get(name),
+            rank=order.index(name) + 1,
         ))
     return rows
 
 
-def _percent(stat: Stat) -> str:
-    return "—" if stat.mean is None else f"{100 * stat.mean:.2f} ± {100 * stat.std:.2f}"
+def percent(e: Estimate) -> str:
+    return "—" if e.mean is None else f"{100 * e.mean:.2f} ± {100 * e.std:.2f}"
 
 
-def _epochs(stat: Stat, runs: int) -> str:
-    return f"never (0/{runs})" if stat.mean is None else f"{stat.mean:.1f} ({stat.n}/{runs})"
+def epochs(e: Estimate, runs: int) -> str:
+    return f"never (0/{runs})" if e.mean is None else f"{e.mean:.1f} ({e.n}/{runs})"
 
 
-def _seconds(stat: Stat) -> str:
-    return "—" if stat.mean is None else f"{stat.mean:.3f}"
+def _interval(e: Estimate) -> str:
+    return "—" if e.ci_low is None else f"[{100 * e.ci_low:.2f}, {100 * e.ci_high:.2f}]"
 
 
-def table_cells(rows: Sequence[ComparisonRow]) -> tuple[list[str], list[list[str]]]:
-    """Column headers and formatted cells, shared by every text rendering."""
+def _p(test: Test | None) -> str:
+    if test is None or test.p_holm is None:
+        return "—"
+    return f"{test.p_holm:.3g}" + (" *" if test.p_holm < 0.05 else "")
+
+
+def cells(rows: Sequence[Row], baseline: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Column headers and formatted cells in rank order, shared by every text rendering."""
     thresholds = list(rows[0].epochs_to) if rows else []
-    headers = (["activation", "train acc %", "test acc %", "best test acc %"]
-               + [f"epochs to {100 * float(t):g}%" for t in thresholds] + ["s/epoch", "diverged"])
-    cells = []
-    for row in rows:
-        cells.append([row.activation, _percent(row.final_train_accuracy), _percent(row.final_test_accuracy),
-                      _percent(row.best_test_accuracy)]
-                     + [_epochs(row.epochs_to[t], row.runs) for t in thresholds]
-                     + [_seconds(row.seconds_per_epoch), f"{row.diverged}/{row.runs}"])
-    return headers, cells
+    headers = ["rank", "configuration", "runs", "final test acc %", "95% CI", "best test acc %", "final train acc %"]
+    headers += [f"epochs to {100 * float(t):g}%" for t in thresholds] + ["s/epoch", "diverged"]
+    if baseline:
+        headers.append(f"p vs {baseline} (Welch, Holm)")
+    body = []
+    for row in sorted(rows, key=lambda r: r.rank):
+        line = [str(row.rank), row.configuration, str(row.runs), percent(row.final_test_accuracy),
+                _interval(row.final_test_accuracy), percent(row.best_test_accuracy), percent(row.final_train_accuracy)]
+        line += [epochs(row.epochs_to[t], row.runs) for t in thresholds]
+        spe = row.seconds_per_epoch.mean
+        line += ["—" if spe is None else f"{spe:.3f}", f"{row.diverged}/{row.runs}"]
+        if baseline:
+            line.append("baseline" if row.configuration == baseline else _p(row.versus_baseline))
+        body.append(line)
+    return headers, body
 
 
-def to_markdown(rows: Sequence[ComparisonRow]) -> str:
-    headers, cells = table_cells(rows)
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(c) + " |" for c in cells]
-    return "\n".join(lines) + "\n"
+def markdown(rows: Sequence[Row], baseline: str | None = None) -> str:
+    headers, body = cells(rows, baseline)
+    return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                     + ["| " + " | ".join(line) + " |" for line in body]) + "\n"
 
 
-def to_csv(rows: Sequence[ComparisonRow]) -> str:
-    """Numbers unformatted: mean and std columns per metric, fractions for accuracies."""
+def csv_text(rows: Sequence[Row]) -> str:
+    """Unformatted numbers (accuracies as fractions), one row per configuration."""
     out = io.StringIO()
     writer = csv.writer(out)
     thresholds = list(rows[0].epochs_to) if rows else []
-    metrics = ["final_train_accuracy", "final_test_accuracy", "best_test_accuracy", "seconds_per_epoch", "total_seconds"]
-    header = ["activation", "runs", "diverged"]
-    for m in metrics:
-        header += [f"{m}_mean", f"{m}_std"]
-    for t in thresholds:
-        header += [f"epochs_to_{t}_mean", f"epochs_to_{t}_reached"]
-    writer.writerow(header)
+    writer.writerow(["configuration", "rank", "runs", "diverged", "final_test_mean", "final_test_std", "final_test_ci_low",
+                     "final_test_ci_high", "best_test_mean", "best_test_std", "final_train_mean", "final_train_std",
+                     "seconds_per_epoch"] + [f"epochs_to_{t}_mean" for t in thresholds]
+                    + [f"epochs_to_{t}_reached" for t in thresholds] + ["t_vs_baseline", "p_vs_baseline", "p_holm"])
     for row in rows:
-        line: list = [row.activation, row.runs, row.diverged]
-        for m in metrics:
-            stat = getattr(row, m)
-            line += [stat.mean, stat.std]
-        for t in thresholds:
-            line += [row.epochs_to[t].mean, row.epochs_to[t].n]
-        writer.writerow(["" if v is None else v for v in line])
+        test = row.versus_baseline or Test(None, None, None)
+        e = row.final_test_accuracy
+        values = [row.configuration, row.rank, row.runs, row.diverged, e.mean, e.std, e.ci_low, e.ci_high,
+                  row.best_test_accuracy.mean, row.best_test_accuracy.std, row.final_train_accuracy.mean,
+                  row.final_train_accuracy.std, row.seconds_per_epoch.mean]
+        values += [row.epochs_to[t].mean for t in thresholds] + [row.epochs_to[t].n for t in thresholds]
+        values += [test.statistic, test.p_value, test.p_holm]
+        writer.writerow(["" if v is None else v for v in values])
     return out.getvalue()
 
 
-def to_json(rows: Sequence[ComparisonRow], results: Sequence[RunResult]) -> str:
+def results_json(rows: Sequence[Row], results: Sequence[RunResult]) -> str:
+    """Rows and every run (configuration, history, summary): enough to rebuild any table later."""
     return json.dumps({"comparison": [asdict(r) for r in rows], "runs": [r.to_dict() for r in results]}, indent=2)
+
+
+def load_runs(payload: dict[str, Any]) -> list[RunResult]:
+    """The runs of a :func:`results_json` document."""
+    runs = []
+    for run in payload["runs"]:
+        history = [EpochMetrics(**{k: (math.nan if v is None else v) for k, v in h.items()}) for h in run["history"]]
+        runs.append(RunResult(RunConfig(**run["config"]), history, Summary(**run["summary"])))
+    return runs
