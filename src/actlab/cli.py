@@ -218,7 +218,7 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
 
 def _run(configs, data_dir: Path | None, group: str = "activation"):
     """Train ``configs`` as a one-off experiment in a temporary store (the machinery of `actlab run`),
-    with a progress bar on stderr; a run that fails is one clear error."""
+    with a progress bar over epochs on stderr; a run that fails is one clear error."""
     import tempfile
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -232,13 +232,13 @@ def _run(configs, data_dir: Path | None, group: str = "activation"):
         store = Path(folder) / "runs.db"
         with Store(store) as db:
             db.register("one-off", "", configs)
-        task = bar.add_task("runs", total=len(configs))
+        task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
 
-        def progress(counts: dict[str, int]) -> None:
-            bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"])
+        def on_epoch(config, metrics) -> None:
+            bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
 
         try:
-            SerialExecutor().run(str(store), "one-off", group, None if data_dir is None else str(data_dir), progress)
+            SerialExecutor(on_epoch).run(str(store), "one-off", group, None if data_dir is None else str(data_dir))
         except ValueError as error:
             fail(str(error))
         with Store(store) as db:

@@ -24,8 +24,9 @@ Progress = Callable[[dict[str, int]], None]
 
 
 def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
-         threads: int | None = None, on_batch: Callable[[], None] | None = None) -> int:
-    """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished."""
+         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None) -> int:
+    """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
+    ``on_epoch(config, metrics)`` is called after each epoch is stored."""
     import torch
 
     from actlab.train.trainer import train_runs
@@ -39,9 +40,13 @@ def work(store_path: str, experiment: str, group: str = "activation", data_dir: 
             batch = store.claim(experiment, owner, group)
             if not batch:
                 return finished
+            def record(config, metrics) -> None:
+                store.record_epoch(config.key(), owner, metrics)
+                if on_epoch is not None:
+                    on_epoch(config, metrics)
+
             try:
-                results = train_runs(batch, data_dir=data_dir, group="all",
-                                     on_epoch=lambda config, metrics: store.record_epoch(config.key(), owner, metrics))
+                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record)
             except KeyboardInterrupt:
                 store.release([c.key() for c in batch], owner)
                 raise
@@ -62,7 +67,10 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """One worker in this process."""
+    """One worker in this process; ``on_epoch`` sees every epoch as it is stored."""
+
+    def __init__(self, on_epoch=None) -> None:
+        self.on_epoch = on_epoch
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         def report() -> None:
@@ -71,7 +79,7 @@ class SerialExecutor:
                     progress(store.counts(experiment))
 
         report()
-        work(store_path, experiment, group, data_dir, on_batch=report)
+        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch)
         report()
 
 
