@@ -39,6 +39,12 @@ def test_rows_statistics_and_ranking(sweep_results):
         build_rows(sweep_results, label, baseline="gelu")
 
 
+def test_bad_baseline_writes_nothing(sweep_results, tmp_path):
+    with pytest.raises(KeyError):
+        write_report(sweep_results, "tiny", tmp_path / "out", baseline="gelu")
+    assert not (tmp_path / "out").exists()
+
+
 def test_report_files(sweep_results, tmp_path):
     written = write_report(sweep_results, "tiny", tmp_path, baseline="relu, lr=0.05")
     names = set(written["files"])

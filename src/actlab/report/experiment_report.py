@@ -16,9 +16,9 @@ def write_report(results: Sequence[RunResult], experiment: str, out: Path, basel
     """Write report.{md,csv,json,html} and the figures into ``out``; returns the files and the rows."""
     from actlab.report.html import render
 
-    out.mkdir(parents=True, exist_ok=True)
     label = configuration_label(swept_settings(results))
-    rows = build_rows(results, label, baseline)
+    rows = build_rows(results, label, baseline)  # a bad baseline raises before anything is written
+    out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     for name, text in (("report.md", f"# {experiment}\n\n" + markdown(rows, baseline)), ("report.csv", csv_text(rows)),
                        ("report.json", json.dumps({"experiment": experiment, "baseline": baseline,

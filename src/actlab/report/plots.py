@@ -97,6 +97,14 @@ def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, length + 1), values
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str, legend_loc: str, which: str = "major", ncols: int = 2) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3, which=which)
+    _legend(ax, fontsize=8, loc=legend_loc, ncols=ncols)
+
+
 def _curve_figure(groups: dict) -> tuple[Figure, object]:
     fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
@@ -116,11 +124,7 @@ def plot_accuracy_curves(results, path: str | Path, label=None) -> Path:
         if len(runs) > 1:
             ax.fill_between(epochs, np.nanmin(acc, axis=0) * 100, np.nanmax(acc, axis=0) * 100,
                             color=line.get_color(), alpha=0.15, linewidth=0)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Test accuracy per epoch (mean over seeds; band: min–max)")
-    ax.grid(True, alpha=0.3)
-    _legend(ax, fontsize=8, loc="lower right", ncols=2)
+    _finish(ax, "epoch", "test accuracy (%)", "Test accuracy per epoch (mean over seeds; band: min–max)", "lower right")
     return save_figure(fig, path)
 
 
@@ -135,11 +139,8 @@ def plot_loss_curves(results, path: str | Path, label=None) -> Path:
             line = ax.plot(epochs, np.nanmean(test, axis=0), label=label_, linewidth=1.5)[0]
             ax.plot(epochs, np.nanmean(train, axis=0), color=line.get_color(), linestyle="--", linewidth=1.0)
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("cross-entropy")
-    ax.set_title("Loss per epoch (solid: test, dashed: train; mean over seeds)")
-    ax.grid(True, alpha=0.3, which="both")
-    _legend(ax, fontsize=8, loc="upper right", ncols=2)
+    _finish(ax, "epoch", "cross-entropy", "Loss per epoch (solid: test, dashed: train; mean over seeds)", "upper right",
+            which="both")
     return save_figure(fig, path)
 
 
@@ -152,11 +153,8 @@ def plot_accuracy_vs_time(rows, path: str | Path) -> Path:
             continue
         ax.errorbar([spe.mean], [100 * acc.mean], yerr=[100 * acc.std], xerr=[spe.std], fmt="o", capsize=3,
                     label=row.configuration)
-    ax.set_xlabel("seconds per epoch (per model)")
-    ax.set_ylabel("final test accuracy (%)")
-    ax.set_title("Accuracy against cost (mean ± std over seeds)")
-    ax.grid(True, alpha=0.3)
-    _legend(ax, fontsize=8, loc="best", ncols=2)
+    _finish(ax, "seconds per epoch (per model)", "final test accuracy (%)", "Accuracy against cost (mean ± std over seeds)",
+            "best")
     return save_figure(fig, path)
 
 
@@ -205,10 +203,7 @@ def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[st
             xs = sorted(points)
             ax.errorbar(xs, [np.mean(points[v]) for v in xs], yerr=[np.std(points[v]) for v in xs], marker="o",
                         capsize=3, label=name)
-        ax.set_xlabel(variable)
-        ax.set_ylabel("final test accuracy (%)")
-        ax.set_title(f"Final test accuracy against {variable} (mean ± std over seeds)")
-        ax.grid(True, alpha=0.3)
-        _legend(ax, fontsize=8, loc="best")
+        _finish(ax, variable, "final test accuracy (%)", f"Final test accuracy against {variable} (mean ± std over seeds)",
+                "best", ncols=1)
         written[variable] = save_figure(fig, directory / f"curve_{variable}.png")
     return written
