@@ -54,8 +54,9 @@ def derivative(spec: ActivationSpec, x: Any, params: Mapping[str, Any]) -> np.nd
     array, out_dtype = as_float_array(x)
     with np.errstate(all="ignore"):
         if spec.gated:
-            parts = spec.derivative(split(spec, array, params), NUMPY, **params)
-            d = np.concatenate([np.broadcast_to(p, c.shape) for p, c in zip(parts, split(spec, array, params))], axis=params["dim"])
+            chunks = split(spec, array, params)
+            parts = spec.derivative(chunks, NUMPY, **params)
+            d = np.concatenate([np.broadcast_to(p, c.shape) for p, c in zip(parts, chunks)], axis=params["dim"])
         else:
             d = np.broadcast_to(spec.derivative(array, NUMPY, **params), array.shape)
         d = np.where(np.isnan(array), array, d)

@@ -112,7 +112,10 @@ class SpecEvaluator:
 
     def derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         xc = x.to(compute_dtype(x))
-        params = self.params(xc, tensors)
+        return self._derivative(xc, self.params(xc, tensors))
+
+    def _derivative(self, xc: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
+        """df/dx of the input already in its compute dtype, with the parameters already prepared."""
         if self.spec.gated:
             chunks = split(self.spec, xc, params)
             parts = self.spec.derivative(chunks, TORCH, **params)
@@ -129,7 +132,7 @@ class SpecEvaluator:
         if self.spec.gated:
             grad = torch.cat([grad] * self.spec.n_pieces(params), dim=params["dim"])
         g = grad.to(dtype)
-        grad_x = (g * self.derivative(x, tensors)).to(x.dtype) if needs[0] else None
+        grad_x = (g * self._derivative(xc, params)).to(x.dtype) if needs[0] else None
         grad_params: list[torch.Tensor | None] = []
         for name, tensor, need in zip(self.learned, tensors, needs[1:]):
             if not need:

@@ -15,7 +15,6 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 from actlab.experiments.store import Store, new_owner
@@ -122,6 +121,3 @@ class ProcessExecutor:
 def executor_for(workers: int) -> Executor:
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
 
-
-def default_store() -> Path:
-    return Path("runs.db")
