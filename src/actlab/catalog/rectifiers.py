@@ -26,6 +26,8 @@ def _relu_forward(x, xp, negative_slope, max_value, threshold):
 
 
 def _relu_derivative(x, xp, negative_slope, max_value, threshold):
+    if negative_slope == 0 and max_value is None:
+        return xp.above(x, threshold)
     one = xp.ones_like(x)
     d = xp.where(x > threshold, one, one * negative_slope)
     if max_value is not None:

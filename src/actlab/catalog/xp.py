@@ -128,6 +128,10 @@ class Namespace:
         """1.0 where ``cond`` else 0.0, in the floating type of ``like``."""
         return self.where(cond, self.ones_like(like), self.zeros_like(like))
 
+    def above(self, x: Array, threshold: float) -> Array:
+        """1.0 where x > threshold else 0.0 (NaN gives 0.0), in the floating type of ``x``."""
+        return self.indicator(x > threshold, x)
+
 
 class NumpyNamespace(Namespace):
     name = "numpy"

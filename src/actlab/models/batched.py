@@ -48,6 +48,18 @@ class ModelActivations(nn.Module):
         pieces = [part(x.narrow(axis, a * block, (b - a) * block)) for part, (a, b) in zip(self.parts, self.runs)]
         return torch.cat(pieces, dim=axis)
 
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f(x) and f'(x) for dense (M, B, F) input, from the spec's hand-derived derivative (fixed
+        activations only: no learned parameters, no sampling)."""
+        values, slopes = [], []
+        for part, (a, b) in zip(self.parts, self.runs):
+            piece = x if len(self.runs) == 1 else x.narrow(0, a, b - a)
+            values.append(part(piece))
+            slopes.append(part.derivative(piece))
+        if len(self.runs) == 1:
+            return values[0], slopes[0]
+        return torch.cat(values), torch.cat(slopes)
+
 
 class StackedNetwork(nn.Module):
     """M copies of one architecture with independent weights and activations."""

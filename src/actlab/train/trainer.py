@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from actlab.data.prepared import PreparedData, prepare_for
 from actlab.models.batched import StackedNetwork
 from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
+from actlab.train.backprop import HandBackprop, supports_hand_backprop
 from actlab.train.config import RunConfig
 from actlab.train.metrics import EpochMetrics, RunResult, summarize
 from actlab.train.optim import lr_factor, torch_optimizer
@@ -55,8 +56,9 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
 
 
 def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
-               record_steps: bool = False, group: str = "activation") -> list[RunResult]:
-    """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``."""
+               record_steps: bool = False, group: str = "activation", autograd: bool = False) -> list[RunResult]:
+    """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``.
+    ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests)."""
     from actlab.train.numpy_trainer import train_numpy
 
     results: dict[int, RunResult] = {}
@@ -67,7 +69,7 @@ def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallb
         if batch[0].backend == "numpy":
             outcome = [train_numpy(batch[0], data, on_epoch, record_steps)]
         else:
-            outcome = train_group(batch, data, on_epoch, record_steps)
+            outcome = train_group(batch, data, on_epoch, record_steps, autograd)
         for config, result in zip(batch, outcome):
             results[position[id(config)]] = result
     return [results[i] for i in range(len(configs))]
@@ -79,8 +81,11 @@ def _synchronize(device: torch.device) -> None:
 
 
 def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: EpochCallback | None = None,
-                record_steps: bool = False) -> list[RunResult]:
-    """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone."""
+                record_steps: bool = False, autograd: bool = False) -> list[RunResult]:
+    """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone.
+
+    MLPs with fixed activations are trained by :class:`~actlab.train.backprop.HandBackprop` (plain SGD
+    fused into it) unless ``autograd``; everything else by autograd and ``torch.optim``."""
     first = configs[0]
     if any(c.group_key() != first.group_key() for c in configs):
         raise ValueError("train_group needs runs that differ only in seed, activation and init")
@@ -93,6 +98,9 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     weights = [init_weights(shapes, c.init_scheme(), s[0]) for c, s in zip(configs, streams)]
     net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device)
     optimizer = torch_optimizer(first, net.parameters())
+    hand = None
+    if not autograd and supports_hand_backprop(net):
+        hand = HandBackprop(net, fused_sgd=first.optimizer == "sgd", weight_decay=first.weight_decay)
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
 
     # one copy of the (read-only, shared) arrays onto the device for the whole group; training inputs are
@@ -105,6 +113,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     n, batch_size, classes = len(x_rows), first.batch_size, data.classes
     flood = first.flooding
 
+    gathered = x_rows.new_empty(models * batch_size, x_rows.shape[1])  # reused: no fresh pages per batch
     histories: list[list[EpochMetrics]] = [[] for _ in configs]
     diverged: list[int | None] = [None] * models
     steps: list[torch.Tensor] = []
@@ -119,13 +128,20 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
         for start in range(0, n, batch_size):
             index = order[:, start:start + batch_size]
             b = index.shape[1]
-            logits = net(x_rows.index_select(0, index.reshape(-1)).view(models, b, *sample_shape))
-            targets = y_train[index]
-            losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
-            objective = (losses - flood).abs() + flood if flood is not None else losses
-            optimizer.zero_grad(set_to_none=True)
-            objective.sum().backward()
-            optimizer.step()
+            flat = index.reshape(-1)
+            rows = torch.index_select(x_rows, 0, flat, out=gathered[:models * b])
+            targets = y_train.index_select(0, flat).view(models, b)
+            if hand is not None:
+                losses, logits = hand.step(rows.view(models, b, -1), targets, flood, optimizer.param_groups[0]["lr"])
+                if not hand.fused_sgd:
+                    optimizer.step()
+            else:
+                logits = net(rows.view(models, b, *sample_shape))
+                losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
+                objective = (losses - flood).abs() + flood if flood is not None else losses
+                optimizer.zero_grad(set_to_none=True)
+                objective.sum().backward()
+                optimizer.step()
             with torch.no_grad():
                 loss_sum += losses.detach().double() * b
                 correct += (logits.argmax(-1) == targets).sum(1)

@@ -1,0 +1,100 @@
+"""Hand-written backpropagation for stacked MLPs: the catalog's hand-derived derivatives instead of autograd.
+
+For M stacked dense networks with pre-activations z_i = h_i W_i + b_i, hidden outputs h_{i+1} = f(z_i)
+and softmax cross-entropy averaged over the B examples of a batch, the gradients are
+
+    δ_L = (softmax(z_L) - onehot(y)) / B,   ∂W_i = h_iᵀ δ_i,   ∂b_i = Σ_batch δ_i,
+    δ_{i-1} = (δ_i W_iᵀ) ⊙ f'(z_{i-1}),
+
+each a batched matrix product over the model axis (Rumelhart, Hinton & Williams 1986). With flooding the
+loss is |L - b| + b, so δ_L is multiplied by sign(L - b) per model.
+
+Why not autograd: these networks are small, so a training step is a handful of ~100×784 products and
+the engine's bookkeeping is a large share of it. Here nothing is recorded, f'(z) is kept instead of z,
+and plain SGD is fused into the weight-gradient product (W ← (1 - ηλ) W - η h_iᵀ δ_i in one ``baddbmm_``),
+so no gradient tensor is ever materialised. The autograd path stays for what this does not cover (CNNs,
+learnable or stochastic activations, gated activations), and tests hold the two to equal numbers.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from actlab.models.batched import StackedNetwork
+
+
+def supports_hand_backprop(net: StackedNetwork) -> bool:
+    """Dense layers only, and every hidden activation a fixed elementwise function."""
+    if any(kind != "dense" for kind in net.kinds):
+        return False
+    for layer in net.activations:
+        for part in layer.parts:
+            if part.learned or part.spec.stochastic is not None or part.spec.gated:
+                return False
+    return True
+
+
+class HandBackprop:
+    """One training step of a stacked MLP without autograd.
+
+    ``fused_sgd``: update the weights during the backward pass (plain SGD with optional weight decay,
+    as ``torch.optim.SGD`` does); otherwise the gradients are left in each parameter's ``.grad`` for a
+    ``torch.optim`` optimizer to apply.
+    """
+
+    def __init__(self, net: StackedNetwork, fused_sgd: bool, weight_decay: float = 0.0) -> None:
+        if not supports_hand_backprop(net):
+            raise ValueError("hand-written backpropagation needs an MLP with fixed elementwise activations")
+        self.net = net
+        self.fused_sgd = fused_sgd
+        self.weight_decay = weight_decay
+
+    def step(self, x: torch.Tensor, targets: torch.Tensor, flood: float | None, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward and backward on ``x`` (M, B, features) with ``targets`` (M, B); returns each model's
+        mean loss (M,) before the update, and the logits (M, B, classes)."""
+        net = self.net
+        weights, biases = list(net.weights), list(net.biases)
+        last = len(weights) - 1
+        inputs: list[torch.Tensor] = []
+        slopes: list[torch.Tensor] = []
+        h = x
+        with torch.no_grad():
+            for i in range(last):
+                inputs.append(h)
+                z = torch.baddbmm(biases[i], h, weights[i])
+                h, slope = net.activations[i].value_and_derivative(z)
+                slopes.append(slope)
+            inputs.append(h)
+            logits = torch.baddbmm(biases[last], h, weights[last])
+
+            log_p = F.log_softmax(logits, dim=-1)
+            picked = targets.unsqueeze(-1)
+            losses = -log_p.gather(-1, picked).squeeze(-1).mean(1)
+            batch = x.shape[1]
+            delta = log_p.exp_()
+            delta.scatter_add_(-1, picked, torch.full_like(picked, -1, dtype=delta.dtype))
+            if flood is None:
+                delta.mul_(1.0 / batch)
+            else:
+                delta.mul_((torch.sign(losses - flood) / batch).view(-1, 1, 1))
+
+            for i in range(last, -1, -1):
+                below = None
+                if i > 0:  # before W_i changes
+                    below = torch.bmm(delta, weights[i].transpose(1, 2)).mul_(slopes[i - 1])
+                self._apply(weights[i], biases[i], inputs[i], delta, lr)
+                delta = below
+        return losses, logits
+
+    def _apply(self, weight: torch.Tensor, bias: torch.Tensor, h: torch.Tensor, delta: torch.Tensor, lr: float) -> None:
+        bias_grad = delta.sum(1, keepdim=True)
+        if self.fused_sgd:
+            keep = 1.0 - lr * self.weight_decay
+            weight.baddbmm_(h.transpose(1, 2), delta, beta=keep, alpha=-lr)
+            if keep != 1.0:
+                bias.mul_(keep)
+            bias.sub_(bias_grad, alpha=lr)
+        else:
+            weight.grad = torch.bmm(h.transpose(1, 2), delta)
+            bias.grad = bias_grad
