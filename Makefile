@@ -64,9 +64,10 @@ results-recipes: install
 	$(ACTLAB) report $(STORE_RECIPES) --experiment hard-swish-n --baseline hard_swish -o docs/results/hard-swish-n
 	$(ACTLAB) docs
 
-# Side-by-side throughput measurements; writes docs/benchmarks.md (BENCH_FLAGS=--quick for a short run).
-bench: install
-	$(PY) benchmarks/train_throughput.py --data-dir $(DATA) $(BENCH_FLAGS)
+# Side-by-side measurements (training throughput vs peers, activation kernels, scaling); writes
+# docs/benchmarks.md. BENCH_FLAGS=--quick: a few minutes on 2 cores. Keras (peer (c)) comes with the dev extras.
+bench: install-dev
+	$(PY) -m benchmarks.bench --data-dir $(DATA) $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

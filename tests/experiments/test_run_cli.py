@@ -92,8 +92,9 @@ def test_worker_processes_share_the_work(tmp_path):
                     '[grid]\nactivation = ["relu", "mish", "tanh", "elu"]\nseed = [0, 1]\n')
     store = tmp_path / "runs.db"
     payload = json.loads(invoke("run", str(toml), "--store", str(store), "--workers", "2", "--json").stdout)
-    assert payload["counts"]["done"] == 8
     import sqlite3
 
+    errors = sqlite3.connect(store).execute("SELECT status, error FROM runs WHERE status != 'done'").fetchall()
+    assert payload["counts"]["done"] == 8, (payload["counts"], errors)
     owners = sqlite3.connect(store).execute("SELECT attempts, owner FROM runs").fetchall()
     assert all(attempts == 1 and owner is None for attempts, owner in owners)  # each trained once, all released

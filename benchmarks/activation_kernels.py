@@ -1,0 +1,163 @@
+"""Activation kernels: forward+backward throughput of every catalog activation and the memory autograd keeps.
+
+For each activation, on one float32 tensor (16M elements; 1M with --quick), measured in one process:
+- actlab's layer (``activation(name).module()``: PyTorch's kernel where it computes the same function,
+  else the spec's autograd Function with the hand-derived backward), forward + backward, in elements/s
+  and in GB/s of the minimum traffic (forward reads x and writes y, backward reads x and the incoming
+  gradient and writes the input gradient: 20 bytes per float32 element), next to a plain copy's bandwidth
+  (8 bytes per element) measured in the same run;
+- the tensors autograd saves for the backward pass, actlab's layer vs the same formula composed from
+  torch ops (what writing the spec's forward in PyTorch and letting autograd differentiate it keeps).
+
+    python benchmarks/activation_kernels.py [--quick] [--device cpu|cuda] [--only relu,mish]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from actlab.activation import activation, names
+from actlab.backends.torch import SpecEvaluator
+
+BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
+
+
+@dataclass(frozen=True)
+class KernelResult:
+    name: str
+    path: str  # "native" or "spec"
+    seconds: float
+    elements: int
+    saved: int  # activation-sized tensors autograd keeps, actlab's layer
+    saved_composed: int  # the same, formula composed from torch ops
+    copy_gbs: float
+
+    @property
+    def elements_per_second(self) -> float:
+        return self.elements / self.seconds
+
+    @property
+    def gbs(self) -> float:
+        return BYTES_PER_ELEMENT * self.elements / self.seconds / 1e9
+
+    @property
+    def fraction_of_copy(self) -> float:
+        return self.gbs / self.copy_gbs
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    fn()
+    _synchronize(device)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        _synchronize(device)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def copy_bandwidth(x: torch.Tensor, repeats: int) -> float:
+    """GB/s of ``out.copy_(x)``: read and write once."""
+    out = torch.empty_like(x)
+    seconds = best_time(lambda: out.copy_(x), x.device, repeats)
+    return 2 * x.element_size() * x.numel() / seconds / 1e9
+
+
+def activation_sized_saves(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
+    """How many distinct tensors of x's size autograd keeps for the backward pass of ``fn(x)``."""
+    storages: set[int] = set()
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.numel() >= x.numel() // 2:  # gated activations keep half-sized chunks
+            storages.add(t.untyped_storage().data_ptr())
+        return t
+
+    leaf = x.detach().requires_grad_()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(leaf)
+    return len(storages)
+
+
+def composed(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The spec's forward formula as plain torch ops, differentiated by autograd."""
+    act = activation(name)
+    evaluator = SpecEvaluator(act.spec, act.params)
+    return lambda x: evaluator.forward(x, ())
+
+
+def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int) -> KernelResult:
+    act = activation(name)
+    layer = act.module(device=x.device)
+    layer.train()
+    leaf = x.detach().requires_grad_()
+    probe = layer(leaf)
+    grad = torch.ones_like(probe)
+
+    def step() -> None:
+        leaf.grad = None
+        layer(leaf).backward(grad)
+
+    seconds = best_time(step, x.device, repeats)
+    native = layer._native is not None and layer._native.applies(layer._params(x))
+    return KernelResult(name, "native" if native else "spec", seconds, x.numel(),
+                        activation_sized_saves(layer, x), activation_sized_saves(composed(name), x), copy_gbs)
+
+
+def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3) -> list[KernelResult]:
+    torch.manual_seed(0)
+    side = int(elements ** 0.5)
+    x = torch.randn(side, side, device=device) * 3
+    copy_gbs = copy_bandwidth(x, repeats)
+    return [measure(name, x, copy_gbs, repeats) for name in (only or names())]
+
+
+def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7) -> list[str]:
+    target = gpu_target if device.startswith("cuda") else cpu_target
+    elements = results[0].elements if results else 0
+    lines = [
+        f"## Activation kernels ({device}, float32, {elements / 1e6:.0f}M elements, forward + backward)",
+        "",
+        f"Plain copy in the same run: {results[0].copy_gbs:.1f} GB/s. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
+        "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops.",
+        "",
+        "| activation | path | Gelem/s | GB/s | of copy bandwidth | saved (actlab) | saved (composed) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r.name} | {r.path} | {r.elements_per_second / 1e9:.2f} | {r.gbs:.1f} | "
+                     f"{100 * r.fraction_of_copy:.0f} % | {r.saved} | {r.saved_composed} |")
+    slow = [r.name for r in results if r.fraction_of_copy < target]
+    heavy = [r.name for r in results if r.path == "spec" and r.saved > 1]
+    lines += ["", f"Targets (performance issue): every activation ≥ {100 * target:.0f} % of copy bandwidth on "
+              f"{'GPU' if target == gpu_target else 'CPU'}; one saved tensor for every non-native activation."]
+    lines.append(f"- bandwidth: {len(results) - len(slow)} of {len(results)} met" +
+                 (f"; below target: {', '.join(slow)}" if slow else ""))
+    lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1M elements instead of 16M")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--only", help="comma-separated activation names")
+    args = parser.parse_args()
+    elements = 1 << 20 if args.quick else 1 << 24
+    results = run(elements, torch.device(args.device), args.only.split(",") if args.only else None)
+    print("\n".join(markdown(results, args.device)))
+
+
+if __name__ == "__main__":
+    main()

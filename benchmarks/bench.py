@@ -1,0 +1,82 @@
+"""Every benchmark of the performance issue in one run; writes docs/benchmarks.md (and the scaling plot).
+
+    python -m benchmarks.bench [--quick] [--data-dir DIR] [-o docs/benchmarks.md] [--device cpu|cuda]
+
+--quick: a 10,000-image MNIST subset, 2,000 synthetic CIFAR images, 1M-element kernels, one round, no
+Keras — a few minutes on 2 cores. The full run uses 60,000 images, three interleaved rounds and 16M-element
+kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from actlab.data.prepared import prepare
+from benchmarks import activation_kernels, scaling, train_throughput
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
+    return (f"{cpu}; {os.cpu_count()} logical cores{gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads); "
+            f"numpy {np.__version__}; Python {platform.python_version()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", default=os.environ.get("ACTLAB_DATA"))
+    parser.add_argument("-o", "--output", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument("--device", default="cpu", help="device for the activation kernels")
+    parser.add_argument("--sections", default="mlp,cnn,kernels,scaling", help="comma-separated subset to run")
+    args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
+    rounds = 1 if args.quick else 3
+    data = prepare("mnist", "minmax", 10_000 if args.quick else None, 1000, args.data_dir)
+
+    command = "python -m benchmarks.bench" + (" --quick" if args.quick else "")
+    lines = ["# Benchmarks", "",
+             f"Produced by `{command}` (`make bench{' BENCH_FLAGS=--quick' if args.quick else ''}`) on "
+             f"{datetime.date.today().isoformat()}. Machine: {machine()}.", "",
+             "Every figure is a ratio of medians measured side by side in one run; absolute times on these shared "
+             "machines drift.", ""]
+    if "mlp" in sections:
+        keras = not args.quick and train_throughput.keras_backend_ok()
+        lines += train_throughput.mlp_section(data, rounds, keras=keras).lines + [""]
+    if "cnn" in sections:
+        lines += train_throughput.cnn_section(2_000 if args.quick else 10_000, rounds).lines + [""]
+    if "kernels" in sections:
+        results = activation_kernels.run(1 << 20 if args.quick else 1 << 24, torch.device(args.device))
+        lines += activation_kernels.markdown(results, args.device) + [""]
+    if "scaling" in sections:
+        by_models, by_size = scaling.measure(data, rounds)
+        image = args.output.with_name(args.output.stem + "-scaling.png")
+        scaling.plot(by_models, by_size, image)
+        lines += scaling.markdown(by_models, by_size, len(data.x_train), rounds, image.name) + [""]
+    lines += ["## GPU", "",
+              ("Measured on this machine's GPU above." if torch.cuda.is_available() else
+               "No GPU on the machine that produced this file: the GPU targets (catalog × 10 seeds, 20 epochs, "
+               "< 60 s on one H100) are not measured here.")]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, args.output)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The benchmarks run end to end on tiny inputs (their timings are not asserted: see docs/benchmarks.md)."""
+
+import numpy as np
+import torch
+
+from actlab.data.prepared import PreparedData
+from benchmarks import activation_kernels, bench, scaling, train_throughput
+
+
+def _tiny_mnist(n=300):
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+    return PreparedData(x, y, x[:100], y[:100], 10)
+
+
+def test_interleaved_reports_the_median_of_rounds():
+    values = iter([3.0, 10.0, 1.0, 20.0, 2.0, 30.0])
+    rows = train_throughput.interleaved({"a": lambda: next(values), "b": lambda: next(values)}, rounds=3)
+    assert rows == {"a": 2.0, "b": 20.0}
+
+
+def test_mlp_and_cnn_sections_compare_every_approach(monkeypatch):
+    monkeypatch.setattr(train_throughput, "MODELS", 2)
+    mlp = train_throughput.mlp_section(_tiny_mnist(), rounds=1, keras=train_throughput.keras_backend_ok())
+    assert "(a) NumPy float64 loop, ten runs" in mlp.rows and "(b) PyTorch DataLoader + nn.Sequential, ten runs" in mlp.rows
+    assert all(v > 0 for v in mlp.rows.values())
+    assert any("% of matmul peak" in line for line in mlp.lines)
+    cnn = train_throughput.cnn_section(200, rounds=1)
+    assert len(cnn.rows) == 4 and all(v > 0 for v in cnn.rows.values())
+
+
+def _separable(n=3000):
+    """Ten classes, each lighting its own block of 78 pixels over faint noise."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, n)
+    x = 0.1 * rng.random((n, 784))
+    for c in range(10):
+        x[y == c, 78 * c:78 * (c + 1)] += 1.0
+    return x, y
+
+
+def test_numpy_loop_learns():
+    """The NumPy baseline is a real training loop: after one epoch it separates separable data."""
+    x, y = _separable()
+    weights, biases = train_throughput.numpy_loop_epoch(x, y, 0)
+    h = x
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = np.maximum(h @ w + b, 0)
+    accuracy = ((h @ weights[-1] + biases[-1]).argmax(1) == y).mean()
+    assert accuracy > 0.8
+
+
+def test_dataloader_idiom_learns():
+    x, y = _separable()
+    model, optimizer = train_throughput.torch_mlp(0)
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+    train_throughput.dataloader_epoch(model, optimizer, xt, yt)
+    assert (model(xt).argmax(1) == yt).float().mean() > 0.8
+
+
+def test_kernels_cover_the_catalog_and_count_saved_tensors():
+    results = activation_kernels.run(4096, torch.device("cpu"), repeats=1)
+    by_name = {r.name: r for r in results}
+    assert len(results) == len(__import__("actlab").names())
+    assert by_name["tanhexp"].path == "spec" and by_name["tanhexp"].saved == 1 and by_name["tanhexp"].saved_composed > 1
+    assert by_name["relu"].path == "native"
+    text = "\n".join(activation_kernels.markdown(results, "cpu"))
+    assert "| tanhexp | spec |" in text and "of copy bandwidth" in text
+
+
+def test_scaling_measures_and_plots(tmp_path, monkeypatch):
+    monkeypatch.setattr(scaling, "MODEL_COUNTS", (1, 3))
+    monkeypatch.setattr(scaling, "SIZE_MODELS", 2)
+    by_models, by_size = scaling.measure(_tiny_mnist(), rounds=1)
+    assert set(by_models) == {1, 3} and len(by_size) == len(scaling.FRACTIONS)
+    image = scaling.plot(by_models, by_size, tmp_path / "s.png")
+    assert image.read_bytes()[:4] == b"\x89PNG"
+    assert "| 3 |" in "\n".join(scaling.markdown(by_models, by_size, 300, 1, "s.png"))
+
+
+def test_bench_writes_the_document(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "prepare", lambda *a, **k: _tiny_mnist())
+    monkeypatch.setattr(scaling, "MODEL_COUNTS", (1, 2))
+    out = tmp_path / "docs" / "benchmarks.md"
+    bench.main(["--quick", "--sections", "scaling", "-o", str(out)])
+    text = out.read_text()
+    assert text.startswith("# Benchmarks") and "## Scaling" in text and "## GPU" in text
+    assert (tmp_path / "docs" / "benchmarks-scaling.png").exists()
