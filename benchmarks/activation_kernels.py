@@ -5,7 +5,8 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
   else the spec's autograd Function with the hand-derived backward), forward + backward, in elements/s
   and in GB/s of the minimum traffic (forward reads x and writes y, backward reads x and the incoming
   gradient and writes the input gradient: 20 bytes per float32 element), next to a plain copy's bandwidth
-  (8 bytes per element) measured in the same run;
+  (8 bytes per element) measured in the same run — into a fresh tensor, as every activation writes one;
+  run with the trainer's host-memory setting (:func:`actlab.backends.host_memory.retain_freed_memory`);
 - the tensors autograd saves for the backward pass, actlab's layer vs the same formula composed from
   torch ops (what writing the spec's forward in PyTorch and letting autograd differentiate it keeps).
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from actlab.activation import activation, names
+from actlab.backends.host_memory import retain_freed_memory
 from actlab.backends.torch import SpecEvaluator
 
 BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
@@ -68,9 +70,8 @@ def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> f
 
 
 def copy_bandwidth(x: torch.Tensor, repeats: int) -> float:
-    """GB/s of ``out.copy_(x)``: read and write once."""
-    out = torch.empty_like(x)
-    seconds = best_time(lambda: out.copy_(x), x.device, repeats)
+    """GB/s of ``x.clone()``: read once, write once into a freshly allocated tensor."""
+    seconds = best_time(x.clone, x.device, repeats)
     return 2 * x.element_size() * x.numel() / seconds / 1e9
 
 
@@ -115,6 +116,8 @@ def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int) -> Kernel
 
 
 def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3) -> list[KernelResult]:
+    if device.type == "cpu":
+        retain_freed_memory()
     torch.manual_seed(0)
     side = int(elements ** 0.5)
     x = torch.randn(side, side, device=device) * 3
@@ -126,9 +129,9 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
     target = gpu_target if device.startswith("cuda") else cpu_target
     elements = results[0].elements if results else 0
     lines = [
-        f"## Activation kernels ({device}, float32, {elements / 1e6:.0f}M elements, forward + backward)",
+        f"## Activation kernels ({device}, float32, {elements:,} elements, forward + backward)",
         "",
-        f"Plain copy in the same run: {results[0].copy_gbs:.1f} GB/s. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        f"Plain copy (`clone`) in the same run: {results[0].copy_gbs:.1f} GB/s. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops.",
         "",

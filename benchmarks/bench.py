@@ -2,8 +2,8 @@
 
     python -m benchmarks.bench [--quick] [--data-dir DIR] [-o docs/benchmarks.md] [--device cpu|cuda]
 
---quick: a 10,000-image MNIST subset, 2,000 synthetic CIFAR images, 1M-element kernels, one round, no
-Keras — a few minutes on 2 cores. The full run uses 60,000 images, three interleaved rounds and 16M-element
+--quick: a 10,000-image MNIST subset, 500 synthetic CIFAR images, 1M-element kernels, one round, no
+Keras — a few minutes on 2 cores. The full run uses 60,000 MNIST and 2,000 synthetic images, three interleaved rounds and 16M-element
 kernels.
 """
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         keras = not args.quick and train_throughput.keras_backend_ok()
         lines += train_throughput.mlp_section(data, rounds, keras=keras).lines + [""]
     if "cnn" in sections:
-        lines += train_throughput.cnn_section(2_000 if args.quick else 10_000, rounds).lines + [""]
+        lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds).lines + [""]
     if "kernels" in sections:
         results = activation_kernels.run(1 << 20 if args.quick else 1 << 24, torch.device(args.device))
         lines += activation_kernels.markdown(results, args.device) + [""]

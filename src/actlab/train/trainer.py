@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from actlab.backends.host_memory import retain_freed_memory
 from actlab.data.prepared import PreparedData, prepare_for
 from actlab.models.batched import StackedNetwork
 from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
@@ -41,13 +42,16 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
 
     ``activation``: the seeds (and inits) of one activation together, so each activation's time per epoch
     is its own; ``all``: everything that can share a network (fastest overall); ``none``: one at a time.
-    NumPy-backend runs are always alone.
+    NumPy-backend runs are always alone, and so are CNNs on the CPU: convolutions are compute-bound, so
+    stacking saves no dispatch time there, while M-fold larger feature maps fall out of cache (measured
+    ~2× slower than one at a time; see docs/benchmarks.md).
     """
     if by not in GROUPINGS:
         raise ValueError(f"grouping {by!r}: use one of {', '.join(GROUPINGS)}")
     groups: dict[str, list[RunConfig]] = {}
     for i, config in enumerate(configs):
-        if config.backend != "torch" or by == "none":
+        cnn_on_cpu = parse_model(config.model).kind == "cnn" and resolve_device(config.device).type == "cpu"
+        if config.backend != "torch" or by == "none" or cnn_on_cpu:
             key = f"alone-{i}"
         else:
             key = config.group_key() + (config.activation if by == "activation" else "")
@@ -90,6 +94,8 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     if any(c.group_key() != first.group_key() for c in configs):
         raise ValueError("train_group needs runs that differ only in seed, activation and init")
     device = resolve_device(first.device)
+    if device.type == "cpu":
+        retain_freed_memory()
     dtype = torch.float64 if first.dtype == "float64" else torch.float32
     models = len(configs)
     spec = parse_model(first.model)
