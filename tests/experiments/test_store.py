@@ -116,6 +116,22 @@ def _check_complete(store, runs: int, epochs: int):
         db.close()
 
 
+def test_every_transaction_takes_the_write_lock_first(tmp_path):
+    """A read-then-write transaction (streaming an epoch checks ownership first) must hold the write lock
+    from its start: upgrading a deferred read fails at once in WAL mode if another process wrote meanwhile."""
+    path = tmp_path / "s.db"
+    with Store(path) as store:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            with store.transaction():
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            other.execute("BEGIN IMMEDIATE")  # free again once the transaction ends
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
 def test_kill_9_then_resume(tmp_path):
     toml = tmp_path / "sweep.toml"
     toml.write_text(EXPERIMENT)

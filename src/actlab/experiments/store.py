@@ -103,10 +103,14 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def transaction(self, immediate: bool = False) -> _Transaction:
-        """``with store.transaction():`` — commit on success, roll back on error. ``immediate`` takes the
-        write lock at once (for read-then-write sequences that must not interleave with other processes)."""
-        return _Transaction(self.db, immediate)
+    def transaction(self) -> _Transaction:
+        """``with store.transaction():`` — commit on success, roll back on error.
+
+        Every transaction here writes, so each takes the write lock at once (BEGIN IMMEDIATE), waiting up to
+        the busy timeout for it. A deferred transaction that reads and then writes fails at once with
+        "database is locked" in WAL mode when another process committed in between — the busy timeout does
+        not apply to that upgrade — which turned a concurrently streamed epoch into a failed run."""
+        return _Transaction(self.db)
 
     # --- registering --------------------------------------------------------------------------------
     def register(self, name: str, description: str, runs: Sequence[RunConfig]) -> None:
@@ -126,7 +130,7 @@ class Store:
         """Atomically take the next runs to train together: the first claimable run of ``experiment``
         and the claimable runs that may share its network (see :func:`actlab.train.trainer.group_runs`)."""
         now = time.time()
-        with self.transaction(immediate=True):
+        with self.transaction():
             rows = self.db.execute(
                 "SELECT r.key, r.config, r.status, r.owner, r.heartbeat FROM runs r JOIN experiment_runs e ON e.key = r.key "
                 "WHERE e.experiment = ? AND r.status IN ('pending', 'running') ORDER BY e.position", (experiment,)).fetchall()
@@ -164,7 +168,7 @@ class Store:
     def complete(self, result: RunResult, owner: str) -> bool:
         """Write a finished run — every epoch and the summary — in one transaction."""
         key = result.config.key()
-        with self.transaction(immediate=True):
+        with self.transaction():
             if not self._owns(key, owner):
                 return False
             self.db.execute("DELETE FROM epochs WHERE key = ?", (key,))
@@ -175,7 +179,7 @@ class Store:
             return True
 
     def fail(self, key: str, owner: str, error: str) -> None:
-        with self.transaction(immediate=True):
+        with self.transaction():
             if self._owns(key, owner):
                 self.db.execute("UPDATE runs SET status = 'failed', finished = ?, error = ?, owner = NULL WHERE key = ?",
                                 (time.time(), error, key))
@@ -237,11 +241,11 @@ def _nan(value: float | None) -> float:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection, immediate: bool = False) -> None:
-        self.db, self.immediate = db, immediate
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+        self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> None:
