@@ -110,8 +110,7 @@ def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int) -> Kernel
         layer(leaf).backward(grad)
 
     seconds = best_time(step, x.device, repeats)
-    native = layer._native is not None and layer._native.applies(layer._params(x))
-    return KernelResult(name, "native" if native else "spec", seconds, x.numel(),
+    return KernelResult(name, "native" if layer.uses_native(x) else "spec", seconds, x.numel(),
                         activation_sized_saves(layer, x), activation_sized_saves(composed(name), x), copy_gbs)
 
 

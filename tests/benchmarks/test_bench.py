@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from actlab import names
 from actlab.data.prepared import PreparedData
 from benchmarks import activation_kernels, bench, scaling, train_throughput
 
@@ -62,7 +63,7 @@ def test_dataloader_idiom_learns():
 def test_kernels_cover_the_catalog_and_count_saved_tensors():
     results = activation_kernels.run(4096, torch.device("cpu"), repeats=1)
     by_name = {r.name: r for r in results}
-    assert len(results) == len(__import__("actlab").names())
+    assert len(results) == len(names())
     assert by_name["tanhexp"].path == "spec" and by_name["tanhexp"].saved == 1 and by_name["tanhexp"].saved_composed > 1
     assert by_name["relu"].path == "native"
     text = "\n".join(activation_kernels.markdown(results, "cpu"))

@@ -259,11 +259,21 @@ class ActivationModule(nn.Module):
         compute_dtype(x)
         if self.training and self.spec.stochastic is not None:
             return _stochastic_train(self.spec, self.static, x, None)
-        if self._native is not None:
-            params = self._params(x)
-            if self._native.applies(params):
-                return self._native.fn(F, x, _native_params(self.spec, params, x))
+        native_params = self._native_call_params(x)
+        if native_params is not None:
+            return self._native.fn(F, x, native_params)
         return SpecFunction.apply(self.evaluator, x, *(getattr(self, n) for n in self.learned))
+
+    def _native_call_params(self, x: torch.Tensor) -> dict[str, Any] | None:
+        """The native kernel's parameters for ``x``, or None where the spec's Function computes it."""
+        if self._native is None:
+            return None
+        params = self._params(x)
+        return _native_params(self.spec, params, x) if self._native.applies(params) else None
+
+    def uses_native(self, x: torch.Tensor) -> bool:
+        """Whether ``forward(x)`` (outside stochastic training) runs PyTorch's own kernel."""
+        return self._native_call_params(x) is not None
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """df/dx at ``x`` (not differentiable itself), from the spec's hand-derived derivative."""

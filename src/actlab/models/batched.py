@@ -43,24 +43,24 @@ class ModelActivations(nn.Module):
                 start = m + 1
         self.parts = nn.ModuleList(modules)
 
-    def forward(self, x: torch.Tensor, block: int = 1) -> torch.Tensor:
-        """``x`` holds model m's values at rows [m·block, (m+1)·block) of dimension 0."""
+    def _slices(self, x: torch.Tensor, block: int):
+        """Each part with its models' rows of ``x`` (model m's values at rows [m·block, (m+1)·block))."""
         if len(self.runs) == 1:
-            return self.parts[0](x)
-        pieces = [part(x[a * block:b * block]) for part, (a, b) in zip(self.parts, self.runs)]
-        return torch.cat(pieces)
+            return [(self.parts[0], x)]
+        return [(part, x[a * block:b * block]) for part, (a, b) in zip(self.parts, self.runs)]
 
-    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """f(x) and f'(x) for dense (M, B, F) input, from the spec's hand-derived derivative (fixed
-        activations only: no learned parameters, no sampling)."""
-        values, slopes = [], []
-        for part, (a, b) in zip(self.parts, self.runs):
-            piece = x if len(self.runs) == 1 else x.narrow(0, a, b - a)
-            values.append(part(piece))
-            slopes.append(part.derivative(piece))
-        if len(self.runs) == 1:
-            return values[0], slopes[0]
-        return torch.cat(values), torch.cat(slopes)
+    @staticmethod
+    def _join(pieces: list[torch.Tensor]) -> torch.Tensor:
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+    def forward(self, x: torch.Tensor, block: int = 1) -> torch.Tensor:
+        return self._join([part(piece) for part, piece in self._slices(x, block)])
+
+    def value_and_derivative(self, x: torch.Tensor, block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """f(x) and f'(x), from the spec's hand-derived derivative (fixed activations only: no learned
+        parameters, no sampling)."""
+        slices = self._slices(x, block)
+        return self._join([part(piece) for part, piece in slices]), self._join([part.derivative(piece) for part, piece in slices])
 
 
 class StackedNetwork(nn.Module):
