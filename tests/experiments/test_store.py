@@ -42,6 +42,16 @@ def test_claim_complete_and_read_back(tmp_path):
         assert store.claim("exp", owner) == []
 
 
+def test_a_claim_is_exactly_one_training_group(tmp_path):
+    """CNNs on the CPU train one at a time, so a worker claims one: a kill then loses only that run, never
+    runs it had already finished but not yet completed."""
+    cnns = [RunConfig(**TINY, model="cnn:4,p", activation="relu", seed=s) for s in (0, 1, 2)]
+    with Store(tmp_path / "s.db") as store:
+        store.register("exp", "", cnns)
+        assert store.claim("exp", new_owner(), group="all") == cnns[:1]
+        assert store.counts("exp")["running"] == 1
+
+
 def test_claims_never_overlap(tmp_path):
     configs = _configs()
     with Store(tmp_path / "s.db") as a, Store(tmp_path / "s.db") as b:

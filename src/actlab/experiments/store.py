@@ -127,8 +127,11 @@ class Store:
 
     # --- claiming and finishing ----------------------------------------------------------------------
     def claim(self, experiment: str, owner: str, group: str = "activation", limit: int = 64) -> list[RunConfig]:
-        """Atomically take the next runs to train together: the first claimable run of ``experiment``
-        and the claimable runs that may share its network (see :func:`actlab.train.trainer.group_runs`)."""
+        """Atomically take the next runs to train together: the group (as
+        :func:`actlab.train.trainer.group_runs` forms it) of the first claimable run of ``experiment``.
+        Claiming exactly one training group means a worker killed mid-way loses only the runs in flight."""
+        from actlab.train.trainer import group_runs
+
         now = time.time()
         with self.transaction():
             rows = self.db.execute(
@@ -138,15 +141,7 @@ class Store:
             if not claimable:
                 return []
             configs = [RunConfig(**json.loads(r["config"])) for r in claimable]
-            lead = configs[0]
-
-            def together(c: RunConfig) -> bool:
-                if group == "none" or lead.backend != "torch":
-                    return c is lead
-                same = c.backend == "torch" and c.group_key() == lead.group_key()
-                return same and (group == "all" or c.activation == lead.activation)
-
-            chosen = [c for c in configs if together(c)][:limit]
+            chosen = group_runs(configs, group)[0][:limit]
             for config in chosen:
                 self.db.execute("DELETE FROM epochs WHERE key = ?", (config.key(),))  # partial epochs of a dead attempt
                 self.db.execute("UPDATE runs SET status = 'running', owner = ?, heartbeat = ?, started = ?, "
