@@ -7,10 +7,12 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
   gradient and writes the input gradient: 20 bytes per float32 element), next to a plain copy's bandwidth
   (8 bytes per element) measured in the same run — into a fresh tensor, as every activation writes one;
   run with the trainer's host-memory setting (:func:`actlab.backends.host_memory.retain_freed_memory`);
+- for activations on the spec path, the same layer fused (``module(fused=True)``: forward and backward
+  each compiled into one kernel by TorchInductor; compilation happens before timing);
 - the tensors autograd saves for the backward pass, actlab's layer vs the same formula composed from
   torch ops (what writing the spec's forward in PyTorch and letting autograd differentiate it keeps).
 
-    python benchmarks/activation_kernels.py [--quick] [--device cpu|cuda] [--only relu,mish]
+    python -m benchmarks.activation_kernels [--quick] [--no-fuse] [--device cpu|cuda] [--only relu,mish]
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (fl
 class KernelResult:
     name: str
     path: str  # "native" or "spec"
-    seconds: float
+    seconds: float  # actlab's layer as it runs by default
+    fused_seconds: float | None  # the spec path compiled (None: native, or not measured)
     elements: int
     saved: int  # activation-sized tensors autograd keeps, actlab's layer
     saved_composed: int  # the same, formula composed from torch ops
@@ -50,6 +53,15 @@ class KernelResult:
     @property
     def fraction_of_copy(self) -> float:
         return self.gbs / self.copy_gbs
+
+    @property
+    def fused_gbs(self) -> float | None:
+        return None if self.fused_seconds is None else BYTES_PER_ELEMENT * self.elements / self.fused_seconds / 1e9
+
+    @property
+    def best_fraction_of_copy(self) -> float:
+        """Of copy bandwidth, with the faster of the default and the fused layer."""
+        return max(self.gbs, self.fused_gbs or 0.0) / self.copy_gbs
 
 
 def _synchronize(device: torch.device) -> None:
@@ -97,31 +109,38 @@ def composed(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: evaluator.forward(x, ())
 
 
-def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int) -> KernelResult:
-    act = activation(name)
-    layer = act.module(device=x.device)
+def fwd_bwd_seconds(layer: torch.nn.Module, x: torch.Tensor, repeats: int) -> float:
     layer.train()
     leaf = x.detach().requires_grad_()
-    probe = layer(leaf)
-    grad = torch.ones_like(probe)
+    grad = torch.ones_like(layer(leaf))
 
     def step() -> None:
         leaf.grad = None
         layer(leaf).backward(grad)
 
-    seconds = best_time(step, x.device, repeats)
-    return KernelResult(name, "native" if layer.uses_native(x) else "spec", seconds, x.numel(),
-                        activation_sized_saves(layer, x), activation_sized_saves(composed(name), x), copy_gbs)
+    return best_time(step, x.device, repeats)
 
 
-def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3) -> list[KernelResult]:
+def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int, fuse: bool = True) -> KernelResult:
+    act = activation(name)
+    layer = act.module(device=x.device)
+    native = layer.uses_native(x)
+    fused_seconds = None
+    if fuse and not native:
+        fused_seconds = fwd_bwd_seconds(act.module(device=x.device, fused=True), x, repeats)
+    return KernelResult(name, "native" if native else "spec", fwd_bwd_seconds(layer, x, repeats), fused_seconds,
+                        x.numel(), activation_sized_saves(layer, x), activation_sized_saves(composed(name), x), copy_gbs)
+
+
+def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3,
+        fuse: bool = True) -> list[KernelResult]:
     if device.type == "cpu":
         retain_freed_memory()
     torch.manual_seed(0)
     side = int(elements ** 0.5)
     x = torch.randn(side, side, device=device) * 3
     copy_gbs = copy_bandwidth(x, repeats)
-    return [measure(name, x, copy_gbs, repeats) for name in (only or names())]
+    return [measure(name, x, copy_gbs, repeats, fuse) for name in (only or names())]
 
 
 def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7) -> list[str]:
@@ -132,20 +151,27 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         "",
         f"Plain copy (`clone`) in the same run: {results[0].copy_gbs:.1f} GB/s. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
-        "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops.",
+        "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
+        "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor).",
         "",
-        "| activation | path | Gelem/s | GB/s | of copy bandwidth | saved (actlab) | saved (composed) |",
-        "|---|---|---|---|---|---|---|",
+        "| activation | path | Gelem/s | GB/s | fused GB/s | of copy bandwidth (best) | saved (actlab) | saved (composed) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r.name} | {r.path} | {r.elements_per_second / 1e9:.2f} | {r.gbs:.1f} | "
-                     f"{100 * r.fraction_of_copy:.0f} % | {r.saved} | {r.saved_composed} |")
-    slow = [r.name for r in results if r.fraction_of_copy < target]
+        fused = "—" if r.fused_gbs is None else f"{r.fused_gbs:.1f}"
+        lines.append(f"| {r.name} | {r.path} | {r.elements_per_second / 1e9:.2f} | {r.gbs:.1f} | {fused} | "
+                     f"{100 * r.best_fraction_of_copy:.0f} % | {r.saved} | {r.saved_composed} |")
+    slow = [r.name for r in results if r.best_fraction_of_copy < target]
     heavy = [r.name for r in results if r.path == "spec" and r.saved > 1]
     lines += ["", f"Targets (performance issue): every activation ≥ {100 * target:.0f} % of copy bandwidth on "
               f"{'GPU' if target == gpu_target else 'CPU'}; one saved tensor for every non-native activation."]
-    lines.append(f"- bandwidth: {len(results) - len(slow)} of {len(results)} met" +
-                 (f"; below target: {', '.join(slow)}" if slow else ""))
+    lines.append(f"- bandwidth (the faster of the default and the fused layer): {len(results) - len(slow)} of "
+                 f"{len(results)} met" + (f"; below target: {', '.join(slow)}" if slow else ""))
+    measured = [r for r in results if r.fused_seconds is not None]
+    if measured:
+        gains = sorted(r.seconds / r.fused_seconds for r in measured)
+        lines.append(f"- fusion: {len(measured)} spec-path activations compiled; fused / default throughput "
+                     f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
     return lines
 
@@ -153,11 +179,12 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1M elements instead of 16M")
+    parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) layers")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", help="comma-separated activation names")
     args = parser.parse_args()
     elements = 1 << 20 if args.quick else 1 << 24
-    results = run(elements, torch.device(args.device), args.only.split(",") if args.only else None)
+    results = run(elements, torch.device(args.device), args.only.split(",") if args.only else None, fuse=not args.no_fuse)
     print("\n".join(markdown(results, args.device)))
 
 

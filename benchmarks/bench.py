@@ -1,9 +1,10 @@
 """Every benchmark of the performance issue in one run; writes docs/benchmarks.md (and the scaling plot).
 
-    python -m benchmarks.bench [--quick] [--data-dir DIR] [-o docs/benchmarks.md] [--device cpu|cuda]
+    python -m benchmarks.bench [--quick] [--no-fuse] [--data-dir DIR] [-o docs/benchmarks.md] [--device cpu|cuda]
 
 --quick: a 10,000-image MNIST subset, 500 synthetic CIFAR images, 1M-element kernels, one round, no
-Keras — a few minutes on 2 cores. The full run uses 60,000 MNIST and 2,000 synthetic images, three interleaved rounds and 16M-element
+Keras — a few minutes on 2 cores (compiling the fused kernels takes most of it the first time; --no-fuse
+skips them). The full run uses 60,000 MNIST and 2,000 synthetic images, three interleaved rounds and 16M-element
 kernels.
 """
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("ACTLAB_DATA"))
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--device", default="cpu", help="device for the activation kernels")
+    parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) activation kernels")
     parser.add_argument("--sections", default="mlp,cnn,kernels,scaling", help="comma-separated subset to run")
     args = parser.parse_args(argv)
     sections = set(args.sections.split(","))
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     if "cnn" in sections:
         lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds).lines + [""]
     if "kernels" in sections:
-        results = activation_kernels.run(1 << 20 if args.quick else 1 << 24, torch.device(args.device))
+        results = activation_kernels.run(1 << 20 if args.quick else 1 << 24, torch.device(args.device), fuse=not args.no_fuse)
         lines += activation_kernels.markdown(results, args.device) + [""]
     if "scaling" in sections:
         by_models, by_size = scaling.measure(data, rounds)

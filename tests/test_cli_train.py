@@ -49,3 +49,17 @@ def test_bad_setups_are_one_clear_error():
                           (["train", "--device", "cuda:7", *QUICK], "CUDA")):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, (args, result.output)
+
+
+def test_train_fused_compiles_the_activation(monkeypatch):
+    import actlab.backends.fused as fused
+
+    built = []
+    original = fused.fused_evaluator
+    monkeypatch.setattr(fused, "fused_evaluator", lambda *a, **k: built.append(a[0].name) or original(*a, **k))
+    runs = [runner.invoke(app, ["train", "--activation", "tanhexp", *QUICK, "--json", *flag]) for flag in ([], ["--fused"])]
+    assert all(r.exit_code == 0 for r in runs), runs[1].output
+    assert set(built) == {"tanhexp"}  # one per hidden layer, all sharing one compiled evaluator
+    plain, compiled = (json.loads(r.stdout)["history"] for r in runs)
+    for a, b in zip(plain, compiled, strict=True):
+        assert abs(a["train_loss"] - b["train_loss"]) < 1e-4 * a["train_loss"]

@@ -67,14 +67,16 @@ class Activation:
         return numpy_backend.train_forward(self.spec, x, self.params, rng)
 
     def module(self, learnable: bool | Iterable[str] | None = None, num_parameters: int = 1,
-               dtype: Any = None, device: Any = None):
+               dtype: Any = None, device: Any = None, fused: bool = False):
         """A ``torch.nn.Module`` computing this activation.
 
         ``learnable``: None learns the spec's default learnable parameters, True every parameter that can
         be learned, False none, or an iterable of names. ``num_parameters`` > 1 learns one value of each
         scalar learned parameter per channel (dimension 1), like ``nn.PReLU(num_parameters)``.
         ``dtype``/``device`` place the learned parameters (created from the exact values, so float64
-        parameters are not float32 values widened).
+        parameters are not float32 values widened). ``fused``: compile the spec's forward and backward
+        into one kernel each (TorchInductor; seconds per activation, once per process), where PyTorch has
+        no native kernel for it.
         """
         from actlab.backends.torch import ActivationModule
 
@@ -83,7 +85,7 @@ class Activation:
             raise ActivationError(f"num_parameters must be a positive integer, got {num_parameters!r}")
         if num_parameters > 1 and not learned:
             raise ActivationError(f"{self.name}: num_parameters > 1 needs at least one learned parameter")
-        return ActivationModule(self.spec, self.params, learned, num_parameters, dtype=dtype, device=device)
+        return ActivationModule(self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused)
 
     def _learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
         can_learn = self.spec.learnable_params

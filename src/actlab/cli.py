@@ -42,6 +42,9 @@ TestSubset = Annotated[int | None, typer.Option(help="Test on a fixed random sub
 Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or numpy (from-scratch reference).")]
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 Dtype = Annotated[str, typer.Option(help="float32 or float64.")]
+Fused = Annotated[bool, typer.Option("--fused", help="Compile activations that have no PyTorch kernel into one fused "
+                                                     "kernel each (TorchInductor: seconds per activation to compile; "
+                                                     "pays on large tensors and long runs).")]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 SETUP = ("dataset", "preprocessing", "model", "init", "optimizer", "lr", "momentum", "weight_decay", "flooding",
          "schedule", "epochs", "batch_size", "thresholds", "train_subset", "test_subset", "backend", "device", "dtype")
@@ -216,7 +219,7 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
     return configs
 
 
-def _run(configs, data_dir: Path | None, group: str = "activation"):
+def _run(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
     """Train ``configs`` as a one-off experiment in a temporary store (the machinery of `actlab run`),
     with a progress bar over epochs on stderr; a run that fails is one clear error."""
     import tempfile
@@ -238,7 +241,7 @@ def _run(configs, data_dir: Path | None, group: str = "activation"):
             bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
 
         try:
-            SerialExecutor(on_epoch).run(str(store), "one-off", group, None if data_dir is None else str(data_dir))
+            SerialExecutor(on_epoch, fused).run(str(store), "one-off", group, None if data_dir is None else str(data_dir))
         except ValueError as error:
             fail(str(error))
         with Store(store) as db:
@@ -257,11 +260,12 @@ def train(
     schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", json_output: JsonFlag = False,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Train one model and print its per-epoch history and summary."""
     (config,) = _configs([activation], [seed], **_setup(locals()))
-    (result,) = _run([config], data_dir)
+    (result,) = _run([config], data_dir, fused=fused)
     if json_output:
         emit_json(result.to_dict())
         return
@@ -295,7 +299,8 @@ def compare(
     momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
     schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", json_output: JsonFlag = False,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Train the same model with each activation over several seeds and compare them."""
     from actlab.catalog.parse import split_list
@@ -312,7 +317,7 @@ def compare(
     configs = _configs(names, list(range(seeds)), **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
-    results = _run(configs, data_dir, group=group)
+    results = _run(configs, data_dir, group=group, fused=fused)
     rows = tables.build_rows(results)
     written = []
     if out is not None:
@@ -441,6 +446,7 @@ def run(
     group: Annotated[str, typer.Option(help="Train together: activation, all or none.")] = "activation",
     quick: Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")] = False,
     data_dir: DataDir = None,
+    fused: Fused = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
@@ -478,7 +484,7 @@ def run(
             bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"])
 
         try:
-            executor_for(workers).run(str(store), name, group, None if data_dir is None else str(data_dir), progress)
+            executor_for(workers, fused).run(str(store), name, group, None if data_dir is None else str(data_dir), progress)
         except RuntimeError as error:
             fail(str(error))
     with Store(store) as db:

@@ -61,13 +61,22 @@ def test_dataloader_idiom_learns():
 
 
 def test_kernels_cover_the_catalog_and_count_saved_tensors():
-    results = activation_kernels.run(4096, torch.device("cpu"), repeats=1)
+    results = activation_kernels.run(4096, torch.device("cpu"), repeats=1, fuse=False)
     by_name = {r.name: r for r in results}
-    assert len(results) == len(names())
+    assert len(results) == len(names()) and all(r.fused_seconds is None for r in results)
     assert by_name["tanhexp"].path == "spec" and by_name["tanhexp"].saved == 1 and by_name["tanhexp"].saved_composed > 1
     assert by_name["relu"].path == "native"
     text = "\n".join(activation_kernels.markdown(results, "cpu"))
     assert "| tanhexp | spec |" in text and "of copy bandwidth" in text
+
+
+def test_kernels_time_the_fused_layer_of_spec_path_activations():
+    results = activation_kernels.run(4096, torch.device("cpu"), only=["tanhexp", "relu"], repeats=1)
+    tanhexp, relu = results
+    assert tanhexp.fused_gbs > 0 and relu.fused_gbs is None
+    assert tanhexp.best_fraction_of_copy >= tanhexp.fraction_of_copy
+    text = "\n".join(activation_kernels.markdown(results, "cpu"))
+    assert "fusion: 1 spec-path activations compiled" in text
 
 
 def test_scaling_measures_and_plots(tmp_path, monkeypatch):

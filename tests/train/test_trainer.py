@@ -92,6 +92,16 @@ def test_cnn_many_at_once_equals_one_at_a_time():
     assert together[0].summary.final_test_accuracy > 0.25  # learning (chance is 0.1) after 3 epochs on 600 images
 
 
+def test_fused_activations_train_to_the_same_numbers():
+    """Compiled kernels (hand backprop for the MLP, autograd for the CNN) against the spec evaluation."""
+    mlp = RunConfig(**QUICK, dtype="float64", activation="tanhexp", seed=1)
+    cnn = RunConfig(**dict(QUICK, epochs=1), model="cnn:4,p,d8", dtype="float64", activation="tanhexp", seed=2)
+    for config in (mlp, cnn):
+        (fused,) = train_runs([config], fused=True, record_steps=True)
+        (plain,) = train_runs([config], record_steps=True)
+        np.testing.assert_allclose(fused.step_losses, plain.step_losses, rtol=1e-9)
+
+
 def test_thresholds_and_summary():
     result = train_runs([RunConfig(**dict(QUICK, epochs=6), thresholds=(0.5, 0.999))])[0]
     s = result.summary

@@ -122,6 +122,10 @@ class SpecEvaluator:
         xc = x.to(compute_dtype(x))
         return self._derivative(xc, self.params(xc, tensors))
 
+    def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+        """f(x) and f'(x), both in x's dtype."""
+        return self.forward(x, tensors), self.derivative(x, tensors).to(x.dtype)
+
     def _derivative(self, xc: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
         """df/dx of the input already in its compute dtype, with the parameters already prepared."""
         if self.spec.gated:
@@ -223,11 +227,14 @@ class ActivationModule(nn.Module):
     """A catalog activation as a layer; learnable parameters are ``nn.Parameter``s.
 
     Uses PyTorch's native kernel when one computes the same function (and differentiates every learned
-    parameter), else the spec's autograd Function. Stochastic activations sample only in training mode.
+    parameter), else the spec's autograd Function; with ``fused``, that Function's forward and backward
+    are each one compiled kernel (:mod:`actlab.backends.fused`). Stochastic activations sample only in
+    training mode.
     """
 
     def __init__(self, spec: ActivationSpec, params: Mapping[str, Any], learnable: Sequence[str] = (),
-                 num_parameters: int = 1, dtype: torch.dtype | None = None, device: Any = None) -> None:
+                 num_parameters: int = 1, dtype: torch.dtype | None = None, device: Any = None,
+                 fused: bool = False) -> None:
         super().__init__()
         self.spec = spec
         self.name = spec.name
@@ -245,7 +252,13 @@ class ActivationModule(nn.Module):
             else:
                 tensor = torch.tensor(float(value), **factory)
             self.register_parameter(name, nn.Parameter(tensor))
-        self.evaluator = SpecEvaluator(spec, self.static, self.learned, channel_wise)
+        self.fused = fused
+        if fused:
+            from actlab.backends.fused import fused_evaluator
+
+            self.evaluator: SpecEvaluator = fused_evaluator(spec, self.static, self.learned, channel_wise)
+        else:
+            self.evaluator = SpecEvaluator(spec, self.static, self.learned, channel_wise)
         native = spec.native
         self._native = native if native is not None and set(self.learned) <= set(native.learns) else None
 
@@ -280,9 +293,19 @@ class ActivationModule(nn.Module):
         with torch.no_grad():
             return self.evaluator.derivative(x, [getattr(self, n) for n in self.learned]).to(x.dtype)
 
+    def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward(x)`` (outside stochastic training) and df/dx, not differentiable; fused modules
+        compute both in one pass over x."""
+        with torch.no_grad():
+            if self.uses_native(x) or not self.fused:
+                return self(x), self.derivative(x)
+            return self.evaluator.value_and_derivative(x, [getattr(self, n) for n in self.learned])
+
     def extra_repr(self) -> str:
         parts = [f"{k}={v!r}" for k, v in self.static.items()]
         parts += [f"{n}=learned{tuple(getattr(self, n).shape) or ''}" for n in self.learned]
+        if self.fused:
+            parts.append("fused")
         return ", ".join(parts)
 
     def _get_name(self) -> str:

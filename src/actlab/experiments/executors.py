@@ -23,9 +23,11 @@ Progress = Callable[[dict[str, int]], None]
 
 
 def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
-         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None) -> int:
+         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None,
+         fused: bool = False) -> int:
     """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
-    ``on_epoch(config, metrics)`` is called after each epoch is stored."""
+    ``on_epoch(config, metrics)`` is called after each epoch is stored; ``fused``: compiled activation
+    kernels (see :func:`actlab.train.trainer.train_runs`)."""
     import torch
 
     from actlab.train.trainer import train_runs
@@ -45,7 +47,7 @@ def work(store_path: str, experiment: str, group: str = "activation", data_dir: 
                     on_epoch(config, metrics)
 
             try:
-                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record)
+                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record, fused=fused)
             except KeyboardInterrupt:
                 store.release([c.key() for c in batch], owner)
                 raise
@@ -68,8 +70,9 @@ class Executor(Protocol):
 class SerialExecutor:
     """One worker in this process; ``on_epoch`` sees every epoch as it is stored."""
 
-    def __init__(self, on_epoch=None) -> None:
+    def __init__(self, on_epoch=None, fused: bool = False) -> None:
         self.on_epoch = on_epoch
+        self.fused = fused
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         def report() -> None:
@@ -78,22 +81,23 @@ class SerialExecutor:
                     progress(store.counts(experiment))
 
         report()
-        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch)
+        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch, fused=self.fused)
         report()
 
 
 class ProcessExecutor:
     """``workers`` processes (spawned: no inherited torch state), each with cores/workers threads."""
 
-    def __init__(self, workers: int, cores: int | None = None) -> None:
+    def __init__(self, workers: int, cores: int | None = None, fused: bool = False) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
+        self.fused = fused
         self.threads = max(1, (cores or os.cpu_count() or 1) // workers)
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads),
+        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads, None, None, self.fused),
                                      daemon=False) for _ in range(self.workers)]
         for process in processes:
             process.start()
@@ -118,6 +122,6 @@ class ProcessExecutor:
             raise RuntimeError(f"{len(failed)} worker process(es) exited with codes {failed}")
 
 
-def executor_for(workers: int) -> Executor:
-    return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
+def executor_for(workers: int, fused: bool = False) -> Executor:
+    return SerialExecutor(fused=fused) if workers <= 1 else ProcessExecutor(workers, fused=fused)
 

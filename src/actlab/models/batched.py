@@ -30,7 +30,7 @@ class ModelActivations(nn.Module):
     """One hidden layer's activations for M models: runs of models with the same (non-learnable)
     activation share one call; models with learnable activation parameters get a module each."""
 
-    def __init__(self, activations: Sequence[Activation], dtype: torch.dtype, device) -> None:
+    def __init__(self, activations: Sequence[Activation], dtype: torch.dtype, device, fused: bool = False) -> None:
         super().__init__()
         self.runs: list[tuple[int, int]] = []
         modules = []
@@ -38,7 +38,7 @@ class ModelActivations(nn.Module):
         for m, act in enumerate(activations):
             last = m == len(activations) - 1
             if last or act.learned_params or not _same(act, activations[m + 1]):
-                modules.append(act.module(dtype=dtype, device=device))
+                modules.append(act.module(dtype=dtype, device=device, fused=fused))
                 self.runs.append((start, m + 1))
                 start = m + 1
         self.parts = nn.ModuleList(modules)
@@ -59,15 +59,16 @@ class ModelActivations(nn.Module):
     def value_and_derivative(self, x: torch.Tensor, block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """f(x) and f'(x), from the spec's hand-derived derivative (fixed activations only: no learned
         parameters, no sampling)."""
-        slices = self._slices(x, block)
-        return self._join([part(piece) for part, piece in slices]), self._join([part.derivative(piece) for part, piece in slices])
+        pairs = [part.value_and_derivative(piece) for part, piece in self._slices(x, block)]
+        return self._join([value for value, _ in pairs]), self._join([slope for _, slope in pairs])
 
 
 class StackedNetwork(nn.Module):
     """M copies of one architecture with independent weights and activations."""
 
     def __init__(self, spec: ModelSpec, shapes: Shapes, activations: Sequence[Activation],
-                 weights: Sequence[Sequence[np.ndarray]], dtype: torch.dtype = torch.float32, device="cpu") -> None:
+                 weights: Sequence[Sequence[np.ndarray]], dtype: torch.dtype = torch.float32, device="cpu",
+                 fused: bool = False) -> None:
         super().__init__()
         self.spec = spec
         self.models = len(activations)
@@ -86,7 +87,7 @@ class StackedNetwork(nn.Module):
                 self.weights.append(nn.Parameter(conv))
                 self.biases.append(nn.Parameter(torch.zeros(self.models * shape[0], **factory)))
         hidden = len(shapes.weights) - 1
-        self.activations = nn.ModuleList(ModelActivations([a for a in activations], dtype, device) for _ in range(hidden))
+        self.activations = nn.ModuleList(ModelActivations(activations, dtype, device, fused) for _ in range(hidden))
         self.pools_after = self._pool_positions()
 
     def _pool_positions(self) -> set[int]:

@@ -60,9 +60,11 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
 
 
 def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
-               record_steps: bool = False, group: str = "activation", autograd: bool = False) -> list[RunResult]:
+               record_steps: bool = False, group: str = "activation", autograd: bool = False,
+               fused: bool = False) -> list[RunResult]:
     """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``.
-    ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests)."""
+    ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests);
+    ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`)."""
     from actlab.train.numpy_trainer import train_numpy
 
     results: dict[int, RunResult] = {}
@@ -73,7 +75,7 @@ def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallb
         if batch[0].backend == "numpy":
             outcome = [train_numpy(batch[0], data, on_epoch, record_steps)]
         else:
-            outcome = train_group(batch, data, on_epoch, record_steps, autograd)
+            outcome = train_group(batch, data, on_epoch, record_steps, autograd, fused)
         for config, result in zip(batch, outcome):
             results[position[id(config)]] = result
     return [results[i] for i in range(len(configs))]
@@ -85,7 +87,7 @@ def _synchronize(device: torch.device) -> None:
 
 
 def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: EpochCallback | None = None,
-                record_steps: bool = False, autograd: bool = False) -> list[RunResult]:
+                record_steps: bool = False, autograd: bool = False, fused: bool = False) -> list[RunResult]:
     """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone.
 
     MLPs with fixed activations are trained by :class:`~actlab.train.backprop.HandBackprop` (plain SGD
@@ -102,7 +104,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     shapes = weight_shapes(spec, data.input_shape, data.classes)
     streams = [run_streams(c.seed) for c in configs]
     weights = [init_weights(shapes, c.init_scheme(), s[0]) for c, s in zip(configs, streams)]
-    net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device)
+    net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device, fused)
     optimizer = torch_optimizer(first, net.parameters())
     hand = None
     if not autograd and supports_hand_backprop(net):
