@@ -149,6 +149,32 @@ def matmul_peak() -> float:
     return 2 * 2048**3 / best / 1e9
 
 
+def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
+    """Seconds of only the batched products of one epoch of ``models`` stacked MLPs, in a bare loop on
+    random data: per step the forward ``baddbmm`` of every layer, the input-gradient ``bmm`` of every
+    layer but the first, and the in-place weight update ``baddbmm_`` of every layer. Training cannot be
+    faster than this with these kernels."""
+    models = models or MODELS
+    sizes = [784, *HIDDEN, 10]
+    g = torch.Generator().manual_seed(0)
+    weights = [torch.randn(models, a, b, generator=g) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [torch.zeros(models, 1, b) for b in sizes[1:]]
+    x = torch.rand(models, BATCH, 784, generator=g)
+    started = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(examples // BATCH):
+            inputs, h = [], x
+            for w, b in zip(weights, biases):
+                inputs.append(h)
+                h = torch.baddbmm(b, h, w)
+            delta = h
+            for i in range(len(weights) - 1, -1, -1):
+                below = torch.bmm(delta, weights[i].transpose(1, 2)) if i > 0 else None
+                weights[i].baddbmm_(inputs[i].transpose(1, 2), delta, alpha=-1e-6)
+                delta = below
+    return time.perf_counter() - started
+
+
 def mlp_flops_per_model_epoch(examples: int) -> float:
     """Multiply-adds ×2 of one epoch: the forward pass, the weight gradients, and the input gradients of
     every layer but the first (nothing needs the gradient of the images)."""
@@ -171,6 +197,9 @@ def _table(rows: dict[str, float], reference: str, unit: str) -> list[str]:
     return lines
 
 
+MATMULS_ALONE = "the same batched matmuls alone, bare loop (ten models)"
+
+
 def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
     examples = len(data.x_train)
     x64 = data.x_train.reshape(examples, -1).astype(np.float64)
@@ -185,6 +214,7 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         reference: lambda: actlab_epoch(seeds, data),
         "actlab, ten models at once (ten activations)": lambda: actlab_epoch(activations, data),
         "(d) actlab, one model at a time (ten seeds)": lambda: actlab_epoch(seeds, data, together=False),
+        MATMULS_ALONE: lambda: matmuls_alone_epoch(examples),
         "(a) NumPy float64 loop, ten runs": lambda: sum(timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s))
                                                         for s in range(MODELS)),
         "(b) PyTorch DataLoader + nn.Sequential, ten runs": lambda: sum(
@@ -210,7 +240,10 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         f"fp32 matrix-multiply peak of this machine, measured in the same run (2048×2048 products): {peak:.0f} GFLOP/s. "
         f"Ten model-epochs are {flops / 1e9:.0f} GFLOP (forward, weight gradients, hidden-layer input gradients), so "
         f"actlab's ten-at-once epoch runs at {achieved:.0f} GFLOP/s, {100 * achieved / peak:.0f} % of that peak; at "
-        f"100 % it would take {ceiling:.2f} s.",
+        f"100 % it would take {ceiling:.2f} s. The same batched products alone, in a bare loop with nothing else "
+        f"(*{MATMULS_ALONE}*), take {rows[MATMULS_ALONE]:.2f} s: {100 * rows[MATMULS_ALONE] / rows[reference]:.0f} % "
+        "of actlab's epoch is those products, and they run at "
+        f"{100 * flops / rows[MATMULS_ALONE] / 1e9 / peak:.0f} % of peak at these shapes.",
         "",
         "Targets (harness and performance issues):",
     ]

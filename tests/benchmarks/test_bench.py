@@ -27,6 +27,7 @@ def test_mlp_and_cnn_sections_compare_every_approach(monkeypatch):
     assert "(a) NumPy float64 loop, ten runs" in mlp.rows and "(b) PyTorch DataLoader + nn.Sequential, ten runs" in mlp.rows
     assert all(v > 0 for v in mlp.rows.values())
     assert any("% of matmul peak" in line for line in mlp.lines)
+    assert mlp.rows[train_throughput.MATMULS_ALONE] > 0 and any("bare loop" in line for line in mlp.lines)
     cnn = train_throughput.cnn_section(200, rounds=1)
     assert len(cnn.rows) == 4 and all(v > 0 for v in cnn.rows.values())
 
