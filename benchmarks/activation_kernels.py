@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import torch
 
 from actlab.activation import activation, names
-from actlab.backends.host_memory import retain_freed_memory
+from actlab.backends.host_memory import release_free_memory, retain_freed_memory
 from actlab.backends.torch import SpecEvaluator
 
+SAVES_PROBE = 4096  # elements of the input on which saved tensors are counted
 BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
 
 
@@ -121,26 +122,51 @@ def fwd_bwd_seconds(layer: torch.nn.Module, x: torch.Tensor, repeats: int) -> fl
     return best_time(step, x.device, repeats)
 
 
+def compile_fused(names_: list[str], device: torch.device) -> None:
+    """Compile the fused layers of the spec-path activations among ``names_`` on a small input.
+
+    One compilation serves every size (dynamic shapes). Compiling before any large tensor exists keeps the
+    compiler's many small allocations from fragmenting the heap between the 64 MB buffers (with freed
+    memory retained, that fragmentation grew one process past 20 GB)."""
+    small = torch.randn(64, 64, device=device)
+    for name in names_:
+        layer = activation(name).module(device=device, fused=True)
+        if not layer.uses_native(small):
+            fwd_bwd_seconds(layer, small, repeats=1)
+
+
 def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int, fuse: bool = True) -> KernelResult:
     act = activation(name)
     layer = act.module(device=x.device)
     native = layer.uses_native(x)
     fused_seconds = None
-    if fuse and not native:
+    if fuse and not native:  # compiled already by compile_fused
         fused_seconds = fwd_bwd_seconds(act.module(device=x.device, fused=True), x, repeats)
-    return KernelResult(name, "native" if native else "spec", fwd_bwd_seconds(layer, x, repeats), fused_seconds,
-                        x.numel(), activation_sized_saves(layer, x), activation_sized_saves(composed(name), x), copy_gbs)
+        release_free_memory()
+    seconds = fwd_bwd_seconds(layer, x, repeats)
+    release_free_memory()
+    probe = min(SAVES_PROBE, x.numel()) // 64 * 64
+    small = x.flatten()[:probe].reshape(64, -1).clone()  # what autograd keeps does not depend on size
+    return KernelResult(name, "native" if native else "spec", seconds, fused_seconds, x.numel(),
+                        activation_sized_saves(layer, small), activation_sized_saves(composed(name), small), copy_gbs)
 
 
 def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3,
         fuse: bool = True) -> list[KernelResult]:
+    chosen = only or names()
+    if fuse:
+        compile_fused(chosen, device)
     if device.type == "cpu":
         retain_freed_memory()
     torch.manual_seed(0)
     side = int(elements ** 0.5)
     x = torch.randn(side, side, device=device) * 3
     copy_gbs = copy_bandwidth(x, repeats)
-    return [measure(name, x, copy_gbs, repeats, fuse) for name in (only or names())]
+    results = []
+    for name in chosen:
+        results.append(measure(name, x, copy_gbs, repeats, fuse))
+        release_free_memory()  # each activation leaves different-sized holes; the next faults in its own
+    return results
 
 
 def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7) -> list[str]:
