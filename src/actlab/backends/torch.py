@@ -55,11 +55,16 @@ class TorchNamespace(Namespace):
         return isinstance(value, torch.Tensor)
 
     # Comparisons written straight into a float tensor, and bool read as uint8, are ~4× faster on CPU
-    # than converting a bool tensor (whose kernels are not vectorised).
+    # than converting a bool tensor (whose eager kernels are not vectorised). Compiled kernels
+    # (actlab.backends.fused) fuse the plain conversion instead, which the tricks would only obstruct.
     def indicator(self, cond, like):
+        if torch.compiler.is_compiling():
+            return cond.to(like.dtype)
         return cond.view(torch.uint8).to(like.dtype)
 
     def above(self, x, threshold):
+        if torch.compiler.is_compiling():
+            return (x > threshold).to(x.dtype)
         return torch.gt(x, threshold, out=torch.empty_like(x))
 
     def uniform_like(self, x, lo, hi, rng):
