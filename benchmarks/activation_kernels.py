@@ -18,6 +18,7 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ def compile_fused(names_: list[str], device: torch.device) -> None:
             fwd_bwd_seconds(layer, small, repeats=1)
 
 
-def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int, fuse: bool = True) -> KernelResult:
+def measure(name: str, x: torch.Tensor, repeats: int, fuse: bool = True) -> KernelResult:
+    """One activation's timings, with a copy of ``x`` timed right before them: this machine's bandwidth
+    drifts (by 2× between processes), so each fraction is taken against its neighbouring copy."""
     act = activation(name)
     layer = act.module(device=x.device)
     native = layer.uses_native(x)
@@ -143,6 +146,7 @@ def measure(name: str, x: torch.Tensor, copy_gbs: float, repeats: int, fuse: boo
     if fuse and not native:  # compiled already by compile_fused
         fused_seconds = fwd_bwd_seconds(act.module(device=x.device, fused=True), x, repeats)
         release_free_memory()
+    copy_gbs = copy_bandwidth(x, repeats)
     seconds = fwd_bwd_seconds(layer, x, repeats)
     release_free_memory()
     probe = min(SAVES_PROBE, x.numel()) // 64 * 64
@@ -161,10 +165,9 @@ def run(elements: int, device: torch.device, only: list[str] | None = None, repe
     torch.manual_seed(0)
     side = int(elements ** 0.5)
     x = torch.randn(side, side, device=device) * 3
-    copy_gbs = copy_bandwidth(x, repeats)
     results = []
     for name in chosen:
-        results.append(measure(name, x, copy_gbs, repeats, fuse))
+        results.append(measure(name, x, repeats, fuse))
         release_free_memory()  # each activation leaves different-sized holes; the next faults in its own
     return results
 
@@ -175,7 +178,9 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
     lines = [
         f"## Activation kernels ({device}, float32, {elements:,} elements, forward + backward)",
         "",
-        f"Plain copy (`clone`) in the same run: {results[0].copy_gbs:.1f} GB/s. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        f"Plain copy (`clone`), timed next to each activation: median {statistics.median(r.copy_gbs for r in results):.1f} GB/s "
+        f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}); each activation's fraction "
+        "is of the copy timed next to it. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
         "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor).",
