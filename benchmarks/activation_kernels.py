@@ -180,7 +180,7 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         "",
         f"Plain copy (`clone`), timed next to each activation: median {statistics.median(r.copy_gbs for r in results):.1f} GB/s "
         f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}); each activation's fraction "
-        "is of the copy timed next to it. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        f"is of the copy timed next to it. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
         "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor).",
