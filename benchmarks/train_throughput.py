@@ -209,10 +209,12 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
                  init="he_normal")
     seeds = [RunConfig(**setup, activation="relu", seed=s) for s in range(MODELS)]
     activations = [RunConfig(**setup, activation=a, seed=0) for a in ACTIVATIONS]
+    mixed = [RunConfig(**setup, activation="relu", seed=s, dtype="bfloat16") for s in range(MODELS)]
     reference = "actlab, ten models at once (ten seeds, relu)"
     approaches: dict[str, Callable[[], float]] = {
         reference: lambda: actlab_epoch(seeds, data),
         "actlab, ten models at once (ten activations)": lambda: actlab_epoch(activations, data),
+        "actlab, ten models at once (ten seeds, bfloat16 mixed precision)": lambda: actlab_epoch(mixed, data),
         "(d) actlab, one model at a time (ten seeds)": lambda: actlab_epoch(seeds, data, together=False),
         MATMULS_ALONE: lambda: matmuls_alone_epoch(examples),
         "(a) NumPy float64 loop, ten runs": lambda: sum(timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s))

@@ -41,7 +41,8 @@ TrainSubset = Annotated[int | None, typer.Option(help="Train on a fixed random s
 TestSubset = Annotated[int | None, typer.Option(help="Test on a fixed random subset of this size.")]
 Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or numpy (from-scratch reference).")]
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
-Dtype = Annotated[str, typer.Option(help="float32 or float64.")]
+Dtype = Annotated[str, typer.Option(help="float32, float64, or bfloat16 (mixed precision: float32 weights, "
+                                           "bfloat16 products under autocast).")]
 Fused = Annotated[bool, typer.Option("--fused", help="Compile activations that have no PyTorch kernel into one fused "
                                                      "kernel each (TorchInductor: seconds per activation to compile; "
                                                      "pays on large tensors and long runs).")]

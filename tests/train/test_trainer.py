@@ -141,3 +141,19 @@ def test_cifar10_cnn_end_to_end(tmp_path, monkeypatch):
     for result in results:  # random images: nothing to learn, but every step ran and stayed finite
         assert result.summary.status == "done" and len(result.history) == 2
         assert all(math.isfinite(h.train_loss) and 0 <= h.test_accuracy <= 1 for h in result.history)
+
+
+def test_bfloat16_mixed_precision_trains_close_to_float32():
+    """dtype=bfloat16: float32 weights, bfloat16 products and activations (autocast); MLP and CNN."""
+    for model in ("mlp:100,50", "cnn:4,p,d8"):
+        full, mixed = (train_runs([RunConfig(**QUICK, model=model, activation="tanhexp", seed=3, dtype=d)])[0]
+                       for d in ("float32", "bfloat16"))
+        assert mixed.summary.status == "done"
+        assert _histories([mixed]) != _histories([full])  # rounded products: not the float32 numbers
+        assert abs(mixed.summary.final_test_accuracy - full.summary.final_test_accuracy) < 0.08
+        assert mixed.history[-1].train_loss < mixed.history[0].train_loss
+
+
+def test_the_numpy_engine_has_no_bfloat16():
+    with pytest.raises(ValueError, match="numpy backend has no bfloat16"):
+        RunConfig(backend="numpy", dtype="bfloat16")

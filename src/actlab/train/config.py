@@ -76,7 +76,9 @@ class RunConfig(BaseModel):
     test_subset: int | None = Field(None, ge=1, description="evaluate on this many examples (a fixed random subset)")
     backend: Literal["torch", "numpy"] = "torch"
     device: str = "cpu"
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: Literal["float32", "float64", "bfloat16"] = Field(
+        "float32", description="bfloat16: mixed precision — float32 weights and loss, products and activations in "
+                               "bfloat16 under torch.autocast")
 
     @model_validator(mode="before")
     @classmethod
@@ -136,6 +138,8 @@ class RunConfig(BaseModel):
             raise ValueError("the numpy backend trains MLPs only; use --backend torch for CNNs")
         if self.backend == "numpy" and self.device != "cpu":
             raise ValueError("the numpy backend runs on the CPU only")
+        if self.backend == "numpy" and self.dtype == "bfloat16":
+            raise ValueError("the numpy backend has no bfloat16; use float32 or float64, or --backend torch")
         return self
 
     # --- derived ---------------------------------------------------------------------------------------

@@ -81,6 +81,17 @@ def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallb
     return [results[i] for i in range(len(configs))]
 
 
+def _precision(device: torch.device, mixed: bool) -> torch.autocast:
+    """bfloat16 mixed precision (``dtype="bfloat16"``): products, convolutions and activations in bfloat16,
+    weights, gradients and the optimizer in float32 — ``torch.autocast``."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed)
+
+
+def _widened(logits: torch.Tensor) -> torch.Tensor:
+    """Logits for the loss: bfloat16 ones in float32, others as they are."""
+    return logits.float() if logits.dtype == torch.bfloat16 else logits
+
+
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -91,7 +102,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone.
 
     MLPs with fixed activations are trained by :class:`~actlab.train.backprop.HandBackprop` (plain SGD
-    fused into it) unless ``autograd``; everything else by autograd and ``torch.optim``."""
+    fused into it) unless ``autograd`` or mixed precision; everything else by autograd and ``torch.optim``."""
     first = configs[0]
     if any(c.group_key() != first.group_key() for c in configs):
         raise ValueError("train_group needs runs that differ only in seed, activation and init")
@@ -99,6 +110,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     if device.type == "cpu":
         retain_freed_memory()
     dtype = torch.float64 if first.dtype == "float64" else torch.float32
+    mixed = first.dtype == "bfloat16"
     models = len(configs)
     spec = parse_model(first.model)
     shapes = weight_shapes(spec, data.input_shape, data.classes)
@@ -107,7 +119,7 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device, fused)
     optimizer = torch_optimizer(first, net.parameters())
     hand = None
-    if not autograd and supports_hand_backprop(net):
+    if not autograd and not mixed and supports_hand_backprop(net):
         hand = HandBackprop(net, fused_sgd=first.optimizer == "sgd", weight_decay=first.weight_decay)
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
 
@@ -144,7 +156,8 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
                 if not hand.fused_sgd:
                     optimizer.step()
             else:
-                logits = net(rows.view(models, b, *sample_shape))
+                with _precision(device, mixed):
+                    logits = _widened(net(rows.view(models, b, *sample_shape)))
                 losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
                 objective = (losses - flood).abs() + flood if flood is not None else losses
                 optimizer.zero_grad(set_to_none=True)
@@ -155,7 +168,8 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
                 correct += (logits.argmax(-1) == targets).sum(1)
             if record_steps:
                 steps.append(losses.detach())
-        test_loss, test_correct = evaluate(net, x_test, y_test, classes)
+        with _precision(device, mixed):
+            test_loss, test_correct = evaluate(net, x_test, y_test, classes)
         _synchronize(device)
         seconds = time.perf_counter() - started
         train_loss = (loss_sum / n).tolist()
@@ -184,7 +198,7 @@ def evaluate(net: StackedNetwork, x: torch.Tensor, y: torch.Tensor, classes: int
     loss = torch.zeros(net.models, dtype=torch.float64, device=x.device)
     correct = torch.zeros(net.models, dtype=torch.int64, device=x.device)
     for start in range(0, len(x), EVAL_CHUNK):
-        logits = net(x[start:start + EVAL_CHUNK])
+        logits = _widened(net(x[start:start + EVAL_CHUNK]))
         target = y[start:start + EVAL_CHUNK].unsqueeze(0).expand(net.models, -1)
         loss += F.cross_entropy(logits.reshape(-1, classes), target.reshape(-1), reduction="none").view(net.models, -1).double().sum(1)
         correct += (logits.argmax(-1) == target).sum(1)
