@@ -55,7 +55,7 @@ results-mnist: install
 
 # Full results of the recipes that fit on 2 CPU cores in well under an hour; reports into docs/results/,
 # each tested against its natural baseline (Welch + Holm).
-RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n
+RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n momentum-nesterov
 STORE_RECIPES := docs/results/recipes.db
 results-recipes: install
 	for r in $(RECIPES); do $(ACTLAB) run recipe:$$r --store $(STORE_RECIPES) --data-dir $(DATA) || exit 1; done
@@ -63,6 +63,7 @@ results-recipes: install
 	$(ACTLAB) report $(STORE_RECIPES) --experiment mnist-mlp-modern --baseline relu -o docs/results/mnist-mlp-modern
 	$(ACTLAB) report $(STORE_RECIPES) --experiment flooding --baseline flooding=0.0 -o docs/results/flooding
 	$(ACTLAB) report $(STORE_RECIPES) --experiment hard-swish-n --baseline hard_swish -o docs/results/hard-swish-n
+	$(ACTLAB) report $(STORE_RECIPES) --experiment momentum-nesterov --baseline "optimizer=sgd, lr=0.1" -o docs/results/momentum-nesterov
 	$(ACTLAB) docs
 
 # Side-by-side measurements (training throughput vs peers, activation kernels, scaling); writes

@@ -84,3 +84,13 @@ def test_html_report_renders_in_headless_chromium(sweep_results, tmp_path):
                     (tmp_path / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
     pixels = imread(shot)
     assert pixels.shape[0] >= 1000 and np.std(pixels[..., :3]) > 0.05  # a page with content, not a blank canvas
+
+
+def test_an_unused_momentum_is_left_out_of_labels_and_curves():
+    from actlab.report.plots import _value
+    from actlab.train.config import RunConfig
+
+    sgd, momentum = RunConfig(optimizer="sgd"), RunConfig(optimizer="momentum", momentum=0.7)
+    label = configuration_label(["optimizer", "momentum"])
+    assert label(sgd) == "optimizer=sgd" and label(momentum) == "optimizer=momentum, momentum=0.7"
+    assert _value(sgd, "momentum") is None and _value(momentum, "momentum") == 0.7

@@ -180,7 +180,7 @@ def _value(config, variable: str):
         act = config.activation_object()
         return float(act.params[key]) if act.name == name else None
     value = getattr(config, variable)
-    return None if value is None else float(value)
+    return None if value is None or not config.applies(variable) else float(value)
 
 
 def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[str, Path]:

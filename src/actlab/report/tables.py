@@ -29,7 +29,7 @@ def configuration_label(swept: Sequence[str]) -> Label:
 
     def name(config: RunConfig) -> str:
         parts = [config.activation_label()] if "activation" in keys or not keys else []
-        parts += [f"{k}={getattr(config, k)}" for k in keys if k != "activation"]
+        parts += [f"{k}={getattr(config, k)}" for k in keys if k != "activation" and config.applies(k)]
         return ", ".join(parts)
 
     return name

@@ -21,6 +21,7 @@ from actlab.data.datasets import LOADERS
 from actlab.models.spec import ModelError, parse_model
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")
 
 
 def canonical_activation(text: str) -> str:
@@ -85,7 +86,7 @@ class RunConfig(BaseModel):
     def _unused_momentum(cls, values: Any) -> Any:
         """μ only matters to momentum and nesterov; elsewhere it is reset to its default, so runs that
         differ only in an unused μ are one run (same key)."""
-        if isinstance(values, dict) and values.get("optimizer", "sgd") not in ("momentum", "nesterov"):
+        if isinstance(values, dict) and values.get("optimizer", "sgd") not in MOMENTUM_OPTIMIZERS:
             values = {k: v for k, v in values.items() if k != "momentum"}
         return values
 
@@ -143,6 +144,10 @@ class RunConfig(BaseModel):
         return self
 
     # --- derived ---------------------------------------------------------------------------------------
+    def applies(self, setting: str) -> bool:
+        """Whether ``setting`` affects this run (μ only matters to momentum and nesterov)."""
+        return setting != "momentum" or self.optimizer in MOMENTUM_OPTIMIZERS
+
     def activation_object(self) -> Activation:
         return parse_activation(self.activation)
 
