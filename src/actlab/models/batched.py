@@ -63,6 +63,21 @@ class ModelActivations(nn.Module):
         return self._join([value for value, _ in pairs]), self._join([slope for _, slope in pairs])
 
 
+class FlattenChannelsLast(torch.autograd.Function):
+    """(N, C, H, W) in channels-last memory → (N, C·H·W) in NCHW order, with the gradient handed back in
+    channels-last. A plain reshape would send it up the network in NCHW, and every pooling and activation
+    backward above would then convert layouts (transposing copies: ~1.4× slower CNN epochs on CPU)."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor) -> torch.Tensor:
+        ctx.shape = h.shape
+        return h.contiguous().reshape(h.shape[0], -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.reshape(ctx.shape).contiguous(memory_format=torch.channels_last)
+
+
 class StackedNetwork(nn.Module):
     """M copies of one architecture with independent weights and activations."""
 
@@ -119,7 +134,7 @@ class StackedNetwork(nn.Module):
                 h = self._convolve(h, w, b, batch, shared and i == 0)
             else:
                 if h.dim() == 4:  # leaving the convolutions: (M·B, C, H, W) → (M, B, C·H·W)
-                    h = h.reshape(self.models, batch, -1)
+                    h = FlattenChannelsLast.apply(h).view(self.models, batch, -1)
                 h = torch.baddbmm(b, h, w)
             if i < layers - 1:
                 h = self.activations[i](h, batch if kind == "conv" else 1)
@@ -130,6 +145,8 @@ class StackedNetwork(nn.Module):
     def _convolve(self, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, batch: int, shared: bool) -> torch.Tensor:
         """Model m's filters on model m's batch slice (the whole of ``h`` when the input is shared)."""
         out = w.shape[0] // self.models
-        pieces = [F.conv2d(h if shared else h[m * batch:(m + 1) * batch], w[m * out:(m + 1) * out], b[m * out:(m + 1) * out])
-                  for m in range(self.models)]
+        # split (not slicing): its backward concatenates the gradients, keeping them channels-last, where
+        # a slice's backward writes into a fresh NCHW tensor and the layers above convert it back
+        inputs = [h] * self.models if shared else h.split(batch)
+        pieces = [F.conv2d(x, wm, bm) for x, wm, bm in zip(inputs, w.split(out), b.split(out))]
         return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
