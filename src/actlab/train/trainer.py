@@ -43,8 +43,8 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
     ``activation``: the seeds (and inits) of one activation together, so each activation's time per epoch
     is its own; ``all``: everything that can share a network (fastest overall); ``none``: one at a time.
     NumPy-backend runs are always alone, and so are CNNs on the CPU: convolutions are compute-bound, so
-    stacking saves no dispatch time there, while M-fold larger feature maps fall out of cache (measured
-    ~2× slower than one at a time; see docs/benchmarks.md).
+    stacking saves no dispatch time there, while M-fold larger feature maps fall out of cache (measured no
+    faster than one at a time; see docs/benchmarks.md), and a run trained alone is stored as soon as it ends.
     """
     if by not in GROUPINGS:
         raise ValueError(f"grouping {by!r}: use one of {', '.join(GROUPINGS)}")
