@@ -109,3 +109,15 @@ def test_every_spec_path_activation_compiles_to_the_same_numbers(name):
     got = torch.autograd.grad(y_fused.sum(), [x, *fused.parameters()])
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_many_dtypes_and_ranks_never_hit_the_recompile_limit():
+    """Each dtype/rank/grad-mode variant is its own compiled kernel: with fullgraph, TorchDynamo's limit of
+    eight recompilations per code object would otherwise be a hard error in a long session."""
+    layer = actlab.activation("tanhexp").module(fused=True)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        for shape in ((5,), (2, 5), (2, 3, 5), (2, 3, 4, 5)):
+            x = torch.randn(*shape).to(dtype).requires_grad_()
+            layer(x).sum().backward()
+            layer.value_and_derivative(x.detach())
+            assert x.grad is not None and x.grad.dtype == dtype

@@ -30,20 +30,22 @@ _kernel_ids = itertools.count()
 def _own_code(fn: Callable) -> Callable:
     """``fn`` with a code object of its own.
 
-    TorchDynamo keeps its compiled versions per code object and falls back to eager evaluation after a
-    few recompilations of one; every fused evaluator's kernels are closures over the same code, so each
-    gets a private copy and is compiled, and counted, on its own.
+    TorchDynamo keeps its compiled versions per code object and allows only a few recompilations of one
+    (with ``fullgraph`` a further one is an error). Every kernel variant below gets a private copy, so each
+    is compiled once and counted on its own.
     """
     code = fn.__code__.replace(co_name=f"{fn.__name__}_{next(_kernel_ids)}")
     return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
-def _compile(fn: Callable) -> Callable:
-    return torch.compile(_own_code(fn), dynamic=True, fullgraph=True)
+def _signature(tensors: Sequence[torch.Tensor]) -> tuple:
+    """What a compiled kernel specialises on besides sizes (which stay dynamic)."""
+    return tuple((t.dtype, t.device, t.dim(), t.requires_grad) for t in tensors)
 
 
 class FusedEvaluator(SpecEvaluator):
-    """A :class:`SpecEvaluator` whose forward, backward and derivative each run as one compiled kernel."""
+    """A :class:`SpecEvaluator` whose forward, backward and derivative each run as one compiled kernel,
+    compiled on first use for each dtype, device and rank of the inputs."""
 
     def __init__(self, spec: ActivationSpec, static: Mapping[str, Any], learned: Sequence[str] = (),
                  channel_wise: Sequence[str] = ()) -> None:
@@ -59,26 +61,42 @@ class FusedEvaluator(SpecEvaluator):
         def value_and_derivative(x: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return reference.forward(x, tensors), reference.derivative(x, tensors).to(x.dtype)
 
-        def backward(grad: torch.Tensor, x: torch.Tensor, needs: tuple[bool, ...], *tensors: torch.Tensor):
-            return reference.backward(grad, x, tensors, needs)
+        self._sources: dict[str, Callable] = {"forward": forward, "derivative": derivative,
+                                              "value_and_derivative": value_and_derivative}
+        self._compiled: dict[tuple, Callable] = {}
 
-        self._forward = _compile(forward)
-        self._derivative_kernel = _compile(derivative)
-        self._value_and_derivative = _compile(value_and_derivative)
-        self._backward = _compile(backward)
+        def backward_for(needs: tuple[bool, ...]) -> Callable:
+            def backward(grad: torch.Tensor, x: torch.Tensor, *tensors: torch.Tensor):
+                return reference.backward(grad, x, tensors, needs)
+            return backward
+
+        self._backward_for = backward_for
+
+    def _kernel(self, name: str, inputs: Sequence[torch.Tensor], make_source: Callable[[], Callable] | None = None) -> Callable:
+        """The compiled ``name`` kernel for inputs like these (compiled now if it is the first)."""
+        key = (name, torch.is_grad_enabled(), _signature(inputs))
+        kernel = self._compiled.get(key)
+        if kernel is None:
+            source = make_source() if make_source is not None else self._sources[name]
+            kernel = torch.compile(_own_code(source), dynamic=True, fullgraph=True)
+            self._compiled[key] = kernel
+        return kernel
 
     def forward(self, x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self._forward(x, *tensors)
+        return self._kernel("forward", (x, *tensors))(x, *tensors)
 
     def derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> torch.Tensor:
-        return self._derivative_kernel(x, *tensors)
+        return self._kernel("derivative", (x, *tensors))(x, *tensors)
 
     def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._value_and_derivative(x, *tensors)
+        return self._kernel("value_and_derivative", (x, *tensors))(x, *tensors)
 
     def backward(self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor],
                  needs: Sequence[bool]) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
-        grad_x, grad_params = self._backward(grad, x, tuple(needs), *tensors)
+        needs = tuple(needs)
+        inputs = (grad, x, *tensors)
+        kernel = self._kernel(f"backward{needs}", inputs, lambda: self._backward_for(needs))
+        grad_x, grad_params = kernel(*inputs)
         return grad_x, list(grad_params)
 
 
