@@ -39,8 +39,9 @@ def _own_code(fn: Callable) -> Callable:
 
 
 def _signature(tensors: Sequence[torch.Tensor]) -> tuple:
-    """What a compiled kernel specialises on besides sizes (which stay dynamic)."""
-    return tuple((t.dtype, t.device, t.dim(), t.requires_grad) for t in tensors)
+    """What a compiled kernel specialises on besides sizes (which stay dynamic): dtype, device, rank,
+    whether autograd tracks it, and whether it is contiguous (strided views compile apart)."""
+    return tuple((t.dtype, t.device, t.dim(), t.requires_grad, t.is_contiguous()) for t in tensors)
 
 
 class FusedEvaluator(SpecEvaluator):
