@@ -53,9 +53,9 @@ results-mnist: install
 		--seeds 5 --epochs 50 --batch-size 100 --lr 0.1 --optimizer sgd --preprocessing minmax --init he_normal \
 		--out docs/results/mnist-mlp
 
-# Full results of the recipes that fit on 2 CPU cores in well under an hour; reports into docs/results/,
+# Full results of the recipes that fit on 2 CPU cores in about an hour each or less; reports into docs/results/,
 # each tested against its natural baseline (Welch + Holm).
-RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n momentum-nesterov
+RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n momentum-nesterov lr-and-width
 STORE_RECIPES := docs/results/recipes.db
 results-recipes: install
 	for r in $(RECIPES); do $(ACTLAB) run recipe:$$r --store $(STORE_RECIPES) --data-dir $(DATA) || exit 1; done
@@ -64,6 +64,7 @@ results-recipes: install
 	$(ACTLAB) report $(STORE_RECIPES) --experiment flooding --baseline flooding=0.0 -o docs/results/flooding
 	$(ACTLAB) report $(STORE_RECIPES) --experiment hard-swish-n --baseline hard_swish -o docs/results/hard-swish-n
 	$(ACTLAB) report $(STORE_RECIPES) --experiment momentum-nesterov --baseline "optimizer=sgd, lr=0.1" -o docs/results/momentum-nesterov
+	$(ACTLAB) report $(STORE_RECIPES) --experiment lr-and-width --baseline "relu, model=mlp:100,50, lr=0.1" -o docs/results/lr-and-width
 	$(ACTLAB) docs
 
 # Side-by-side measurements (training throughput vs peers, activation kernels, scaling); writes
