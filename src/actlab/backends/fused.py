@@ -60,7 +60,7 @@ class FusedEvaluator(SpecEvaluator):
             return reference.derivative(x, tensors)
 
         def value_and_derivative(x: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return reference.forward(x, tensors), reference.derivative(x, tensors).to(x.dtype)
+            return reference.value_and_derivative(x, tensors)
 
         self._sources: dict[str, Callable] = {"forward": forward, "derivative": derivative,
                                               "value_and_derivative": value_and_derivative}

@@ -299,10 +299,10 @@ class ActivationModule(nn.Module):
             return self.evaluator.derivative(x, [getattr(self, n) for n in self.learned]).to(x.dtype)
 
     def value_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``forward(x)`` (outside stochastic training) and df/dx, not differentiable; fused modules
-        compute both in one pass over x."""
+        """``forward(x)`` (outside stochastic training) and df/dx, not differentiable; on the spec path
+        both come from the evaluator (one pass over x when fused)."""
         with torch.no_grad():
-            if self.uses_native(x) or not self.fused:
+            if self.uses_native(x):
                 return self(x), self.derivative(x)
             return self.evaluator.value_and_derivative(x, [getattr(self, n) for n in self.learned])
 

@@ -97,7 +97,8 @@ class ProcessExecutor:
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads, None, None, self.fused),
+        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads),
+                                     kwargs={"fused": self.fused},
                                      daemon=False) for _ in range(self.workers)]
         for process in processes:
             process.start()
