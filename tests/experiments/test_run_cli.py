@@ -98,3 +98,41 @@ def test_worker_processes_share_the_work(tmp_path):
     assert payload["counts"]["done"] == 8, (payload["counts"], errors)
     owners = sqlite3.connect(store).execute("SELECT attempts, owner FROM runs").fetchall()
     assert all(attempts == 1 and owner is None for attempts, owner in owners)  # each trained once, all released
+
+
+def test_fused_workers_train_like_the_plain_serial_run(tmp_path, monkeypatch):
+    """``--fused`` reaches spawned worker processes and the in-process worker alike, with the same losses."""
+    import sqlite3
+
+    import actlab.backends.fused as fused
+    from actlab.experiments.config import load_experiment
+    from actlab.experiments.executors import work
+    from actlab.experiments.store import Store
+
+    toml = tmp_path / "f.toml"
+    toml.write_text('name = "f"\n[base]\nepochs = 1\ntrain_subset = 300\ntest_subset = 100\n'
+                    '[grid]\nactivation = ["tanhexp", "elish"]\nseed = [0]\n')
+
+    def losses(store):
+        rows = sqlite3.connect(store).execute("SELECT key, train_loss, test_loss FROM epochs ORDER BY key").fetchall()
+        assert len(rows) == 2
+        return rows
+
+    plain, spawned, inline = (str(tmp_path / f"{name}.db") for name in ("plain", "spawned", "inline"))
+    invoke("run", str(toml), "--store", plain, "--json")
+    counts = json.loads(invoke("run", str(toml), "--store", spawned, "--workers", "2", "--fused", "--json").stdout)
+    assert counts["counts"]["done"] == 2
+
+    built = []
+    original = fused.fused_evaluator
+    monkeypatch.setattr(fused, "fused_evaluator", lambda *a, **k: built.append(a[0].name) or original(*a, **k))
+    experiment = load_experiment(toml)
+    with Store(inline) as store:
+        store.register("f", "", experiment.runs)
+    assert work(inline, "f", data_dir=DATA, fused=True) == 2
+    assert set(built) == {"tanhexp", "elish"}
+
+    for other in (spawned, inline):
+        for (key, *reference), (same_key, *measured) in zip(losses(plain), losses(other), strict=True):
+            assert key == same_key
+            assert measured == pytest.approx(reference, rel=1e-4)
