@@ -188,3 +188,23 @@ def test_bad_tensor_inputs():
         actlab.activation("maxout", k=3)(torch.randn(2, 4))
     assert actlab.activation("maxout", k=3)(torch.randn(2, 6)).shape == (2, 2)
     assert actlab.activation("glu", dim=0)(torch.randn(4, 3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", ["expm1", "tanh"])
+def test_compiled_expm1_and_tanh_stay_accurate(name, dtype):
+    """Compiled on CPU, the namespace builds expm1 and tanh from exp (Inductor's own expm1 is exp(x) - 1,
+    which returns 0 for |x| < 1e-8 in float32): a few ulp everywhere, and the same special values."""
+    from actlab.backends.torch import TORCH
+
+    magnitudes = torch.logspace(-30, 2.3, 3000, dtype=torch.float64)
+    x = torch.cat([magnitudes, -magnitudes]).to(dtype)
+    compiled = torch.compile(getattr(TORCH, name), dynamic=True, fullgraph=True)
+    exact = getattr(torch, name)(x.to(torch.float64))
+    got = compiled(x)
+    comparable = exact.abs() < torch.finfo(dtype).max
+    error = ((got.to(torch.float64) - exact) / exact)[comparable].abs().max().item()
+    assert error < 4 * torch.finfo(dtype).eps, error
+    special = torch.tensor([0.0, -0.0, 1e4, -1e4, float("inf"), float("-inf"), float("nan")], dtype=dtype)
+    torch.testing.assert_close(compiled(special), getattr(torch, name)(special), rtol=0, atol=0, equal_nan=True)
+    assert torch.equal(torch.signbit(compiled(special[:2])), torch.tensor([False, True]))

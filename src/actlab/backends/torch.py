@@ -8,6 +8,7 @@ float16/bfloat16 are computed in float32 and rounded back, as PyTorch's own CPU 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,13 +25,11 @@ class TorchNamespace(Namespace):
     abs = staticmethod(torch.abs)
     sign = staticmethod(torch.sign)
     exp = staticmethod(torch.exp)
-    expm1 = staticmethod(torch.expm1)
     log = staticmethod(torch.log)
     log1p = staticmethod(torch.log1p)
     sqrt = staticmethod(torch.sqrt)
     sin = staticmethod(torch.sin)
     cos = staticmethod(torch.cos)
-    tanh = staticmethod(torch.tanh)
     atan = staticmethod(torch.atan)
     erf = staticmethod(torch.special.erf)
     erfc = staticmethod(torch.special.erfc)
@@ -67,8 +66,38 @@ class TorchNamespace(Namespace):
             return (x > threshold).to(x.dtype)
         return torch.gt(x, threshold, out=torch.empty_like(x))
 
+    # Inductor's vectorised CPU code computes expm1 as exp(x) - 1, which loses all relative accuracy near
+    # 0, and tanh with SLEEF's tanh, ~4× slower than exp. Compiled CPU kernels build both from exp.
+    def expm1(self, x):
+        if torch.compiler.is_compiling() and x.device.type == "cpu":
+            return _expm1_from_exp(x)
+        return torch.expm1(x)
+
+    def tanh(self, x):
+        if torch.compiler.is_compiling() and x.device.type == "cpu":
+            m = _expm1_from_exp(-2.0 * x.abs())
+            return torch.copysign(-m / (2.0 + m), x)  # tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|))
+        return torch.tanh(x)
+
     def uniform_like(self, x, lo, hi, rng):
         return torch.empty_like(x).uniform_(lo, hi, generator=rng)
+
+
+# Taylor terms of e^x - 1 = Σ x^n/n! for under half an ulp of truncation on |x| < _TAYLOR_RADIUS:
+# 8 for float32 and narrower, 13 for float64.
+_TAYLOR_RADIUS = 0.35
+
+
+def _expm1_from_exp(x: torch.Tensor) -> torch.Tensor:
+    """e^x - 1 to ~2 ulp without a dedicated expm1 kernel: its Taylor polynomial (Horner) where |x| is
+    small enough that e^x - 1 would cancel, e^x - 1 elsewhere (at most ~3.4-fold error amplification)."""
+    small = x.abs() < _TAYLOR_RADIUS
+    s = torch.where(small, x, torch.zeros_like(x))
+    terms = 8 if torch.finfo(x.dtype).bits <= 32 else 13
+    p = torch.full_like(x, 1.0 / math.factorial(terms))
+    for n in range(terms - 1, 0, -1):
+        p = p * s + 1.0 / math.factorial(n)
+    return torch.where(small, p * s, torch.exp(x) - 1.0)
 
 
 TORCH = TorchNamespace()
