@@ -7,8 +7,9 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
   gradient and writes the input gradient: 20 bytes per float32 element), next to a plain copy's bandwidth
   (8 bytes per element) measured in the same run — into a fresh tensor, as every activation writes one;
   run with the trainer's host-memory setting (:func:`actlab.backends.host_memory.retain_freed_memory`);
-- for activations on the spec path, the same layer fused (``module(fused=True)``: forward and backward
-  each compiled into one kernel by TorchInductor; compilation happens before timing);
+- where the fused layer (``module(fused=True)``) runs the spec — every spec-path activation and the
+  native kernels that yield to it (``Native.yields_to_fused``) — that layer too: forward and backward
+  each compiled into one kernel by TorchInductor; compilation happens before timing;
 - the tensors autograd saves for the backward pass, actlab's layer vs the same formula composed from
   torch ops (what writing the spec's forward in PyTorch and letting autograd differentiate it keeps).
 
@@ -38,7 +39,7 @@ class KernelResult:
     name: str
     path: str  # "native" or "spec"
     seconds: float  # actlab's layer as it runs by default
-    fused_seconds: float | None  # the spec path compiled (None: native, or not measured)
+    fused_seconds: float | None  # the spec path compiled (None: the fused layer is native, or not measured)
     elements: int
     saved: int  # activation-sized tensors autograd keeps, actlab's layer
     saved_composed: int  # the same, formula composed from torch ops
@@ -124,7 +125,7 @@ def fwd_bwd_seconds(layer: torch.nn.Module, x: torch.Tensor, repeats: int) -> fl
 
 
 def compile_fused(names_: list[str], device: torch.device) -> None:
-    """Compile the fused layers of the spec-path activations among ``names_`` on a small input.
+    """Compile the fused layers among ``names_`` that run the spec, on a small input.
 
     One compilation serves every size (dynamic shapes). Compiling before any large tensor exists keeps the
     compiler's many small allocations from fragmenting the heap between the 64 MB buffers (with freed
@@ -143,8 +144,9 @@ def measure(name: str, x: torch.Tensor, repeats: int, fuse: bool = True) -> Kern
     layer = act.module(device=x.device)
     native = layer.uses_native(x)
     fused_seconds = None
-    if fuse and not native:  # compiled already by compile_fused
-        fused_seconds = fwd_bwd_seconds(act.module(device=x.device, fused=True), x, repeats)
+    fused = act.module(device=x.device, fused=True)
+    if fuse and not fused.uses_native(x):  # compiled already by compile_fused
+        fused_seconds = fwd_bwd_seconds(fused, x, repeats)
         release_free_memory()
     copy_gbs = copy_bandwidth(x, repeats)
     seconds = fwd_bwd_seconds(layer, x, repeats)
@@ -183,7 +185,8 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         f"is of the copy timed next to it. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
-        "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor).",
+        "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor), "
+        "for spec-path activations and the native kernels that yield to it (`Native.yields_to_fused`).",
         "",
         "| activation | path | Gelem/s | GB/s | fused GB/s | of copy bandwidth (best) | saved (actlab) | saved (composed) |",
         "|---|---|---|---|---|---|---|---|",
@@ -201,7 +204,7 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
     measured = [r for r in results if r.fused_seconds is not None]
     if measured:
         gains = sorted(r.seconds / r.fused_seconds for r in measured)
-        lines.append(f"- fusion: {len(measured)} spec-path activations compiled; fused / default throughput "
+        lines.append(f"- fusion: {len(measured)} activations compiled; fused / default throughput "
                      f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
     return lines

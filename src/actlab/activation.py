@@ -76,7 +76,7 @@ class Activation:
         ``dtype``/``device`` place the learned parameters (created from the exact values, so float64
         parameters are not float32 values widened). ``fused``: compile the spec's forward and backward
         into one kernel each (TorchInductor; seconds per activation, once per process), where PyTorch has
-        no native kernel for it.
+        no native kernel for it or its kernel is slower (``Native.yields_to_fused``).
         """
         from actlab.backends.torch import ActivationModule
 

@@ -262,8 +262,8 @@ class ActivationModule(nn.Module):
 
     Uses PyTorch's native kernel when one computes the same function (and differentiates every learned
     parameter), else the spec's autograd Function; with ``fused``, that Function's forward and backward
-    are each one compiled kernel (:mod:`actlab.backends.fused`). Stochastic activations sample only in
-    training mode.
+    are each one compiled kernel (:mod:`actlab.backends.fused`), which also replaces the native kernels
+    marked ``yields_to_fused``. Stochastic activations sample only in training mode.
     """
 
     def __init__(self, spec: ActivationSpec, params: Mapping[str, Any], learnable: Sequence[str] = (),
@@ -294,7 +294,8 @@ class ActivationModule(nn.Module):
         else:
             self.evaluator = SpecEvaluator(spec, self.static, self.learned, channel_wise)
         native = spec.native
-        self._native = native if native is not None and set(self.learned) <= set(native.learns) else None
+        usable = native is not None and set(self.learned) <= set(native.learns)
+        self._native = native if usable and not (fused and native.yields_to_fused) else None
 
     def _params(self, x: torch.Tensor) -> dict[str, Any]:
         values = dict(self.static)

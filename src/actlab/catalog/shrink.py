@@ -66,5 +66,5 @@ REGISTRY.register(ActivationSpec(
     reference=refs.PYTORCH,
     aliases={"pytorch": ("Tanhshrink", "tanhshrink"), "keras3": ("tanh_shrink",), "tfa": ("tanhshrink",)},
     notes="For |x| < 0.1 a Taylor series replaces x - tanh x, which loses all digits as x → 0.",
-    native=Native(lambda F, x, p: F.tanhshrink(x), exact=False),
+    native=Native(lambda F, x, p: F.tanhshrink(x), exact=False, yields_to_fused=True),
 ))

@@ -108,7 +108,7 @@ REGISTRY.register(ActivationSpec(
     properties=Properties(range=(-1.0, 1.0), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.LECUN_EFFICIENT_BACKPROP,
     aliases={"pytorch": ("Tanh", "tanh"), "keras3": ("tanh",), "keras2": ("tanh",), "timm": ("tanh",), "hf": ("tanh",)},
-    native=Native(lambda F, x, p: F.tanh(x), exact=False),
+    native=Native(lambda F, x, p: F.tanh(x), exact=False, yields_to_fused=True),
 ))
 
 
@@ -151,7 +151,7 @@ REGISTRY.register(ActivationSpec(
     properties=Properties(range=(-1.0, 1.0), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.GLOROT_SOFTSIGN,
     aliases={"pytorch": ("Softsign", "softsign"), "keras3": ("softsign",), "keras2": ("softsign",)},
-    native=Native(lambda F, x, p: F.softsign(x), exact=False),
+    native=Native(lambda F, x, p: F.softsign(x), exact=False, yields_to_fused=True),
 ))
 
 REGISTRY.register(ActivationSpec(
@@ -207,7 +207,7 @@ REGISTRY.register(ActivationSpec(
     properties=Properties(range=(-INF, 0.0), monotonic=True, smooth=True, zero_centred=False),
     reference=refs.PYTORCH,
     aliases={"pytorch": ("LogSigmoid", "logsigmoid"), "keras3": ("log_sigmoid",), "jax": ("log_sigmoid",)},
-    native=Native(lambda F, x, p: F.logsigmoid(x)),
+    native=Native(lambda F, x, p: F.logsigmoid(x), yields_to_fused=True),
 ))
 
 REGISTRY.register(ActivationSpec(

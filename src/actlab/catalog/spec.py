@@ -145,12 +145,18 @@ class Native:
     lose all relative precision; float32 constants in float64 backward for hardsigmoid; cancellation
     in tanhshrink) are used by modules, whose inputs are finite and whose gradients only need absolute
     accuracy, but not by the functional path. The tests check both claims.
+
+    ``yields_to_fused``: modules built with ``fused=True`` compile the spec instead of calling this kernel,
+    which benchmarks/activation_kernels.py measures as faster or lighter: PyTorch composes softsign and
+    tanhshrink from several element-wise ops (a memory pass each), its CPU tanh is SLEEF's, slower than
+    the compiled exp-based tanh, and its log-sigmoid saves a second activation-sized buffer.
     """
 
     fn: Callable[..., Any]
     applies: Callable[[Mapping[str, Any]], bool] = lambda params: True
     exact: bool = True
     learns: tuple[str, ...] = ()  # learnable parameters the kernel differentiates (e.g. PReLU's slope)
+    yields_to_fused: bool = False
 
 
 @dataclass(frozen=True)
