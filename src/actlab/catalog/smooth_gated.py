@@ -173,23 +173,45 @@ REGISTRY.register(ActivationSpec(
 ))
 
 
+# e^x is capped here: beyond it tanh(softplus x) rounds to 1 in float64, and e^(2x) stays finite in float32.
+_MISH_CAP = 40.0
+
+
+def _mish_terms(x, xp):
+    """(c, n, w, w + 2) with c = min(x, 40), n = e^c, w = n(n + 2), so tanh(softplus x) = w / (w + 2).
+
+    With u = 1 + e^x, tanh(log u) = (u² - 1)/(u² + 1) and u² - 1 = e^x(e^x + 2): one exp instead of the
+    exp, log1p and tanh of the literal formula, and no cancellation for any x."""
+    c = xp.minimum(x, xp.full_like(x, _MISH_CAP))
+    n = xp.exp(c)
+    w = n * (n + 2.0)
+    return c, n, w, w + 2.0
+
+
+def _mish_forward(x, xp):
+    _, _, w, d = _mish_terms(x, xp)
+    return xp.gate(x, w / d)
+
+
 def _mish_derivative(x, xp):
-    sp = xp.softplus(x)
-    return xp.tanh(sp) + xp.gate(x, xp.sigmoid(x) * xp.sech2(sp))
+    """tanh(sp) + x σ(x) sech²(sp) with sech²(sp) = 4(w + 1)/(w + 2)², w + 1 = (n + 1)², σ(x) = n/(n + 1)."""
+    c, n, w, d = _mish_terms(x, xp)
+    return w / d + xp.gate(4.0 * c, n * (n + 1.0) / (d * d))
 
 
 REGISTRY.register(ActivationSpec(
     name="mish",
     family="smooth gated",
     summary="Mish x·tanh(softplus(x)).",
-    forward=lambda x, xp: xp.gate(x, xp.tanh(xp.softplus(x))),
+    forward=_mish_forward,
     derivative=_mish_derivative,
     formula=r"f(x)=x\tanh(\operatorname{softplus}(x))",
     derivative_formula=r"f'(x)=\tanh(\operatorname{softplus}(x))+x\,\sigma(x)\operatorname{sech}^2(\operatorname{softplus}(x))",
     properties=_gated_properties(MISH_MIN),
     reference=refs.MISRA_MISH,
     aliases={"pytorch": ("Mish", "mish"), "keras3": ("mish",), "tfa": ("mish",), "timm": ("mish",), "hf": ("mish",)},
-    native=Native(lambda F, x, p: F.mish(x), exact=False),
+    native=Native(lambda F, x, p: F.mish(x), exact=False, yields_to_fused=True),
+    notes="Evaluated as x·w/(w + 2) with w = eˣ(eˣ + 2), which equals x·tanh(softplus(x)) with one exp.",
 ))
 
 REGISTRY.register(ActivationSpec(
