@@ -269,24 +269,37 @@ REGISTRY.register(ActivationSpec(
 ))
 
 
-def _smish_derivative(x, xp):
+def _smish_terms(x, xp):
+    """(s, w, w + 2) with s = σ(x), w = s(s + 2), so tanh(log(1 + s)) = w / (w + 2), as for Mish."""
     s = xp.sigmoid(x)
-    t = xp.tanh(xp.log1p(s))
-    return t + xp.gate(x, (1.0 - t * t) * xp.sigmoid_derivative(x) / (1.0 + s))
+    w = s * (s + 2.0)
+    return s, w, w + 2.0
+
+
+def _smish_forward(x, xp):
+    _, w, d = _smish_terms(x, xp)
+    return xp.gate(x, w / d)
+
+
+def _smish_derivative(x, xp):
+    """tanh(log(1 + s)) + x sech²(log(1 + s)) σ'(x)/(1 + s), with sech² = 4(1 + s)²/(w + 2)²."""
+    s, w, d = _smish_terms(x, xp)
+    return w / d + xp.gate(x, 4.0 * (1.0 + s) * xp.sigmoid_derivative(x) / (d * d))
 
 
 REGISTRY.register(ActivationSpec(
     name="smish",
     family="smooth gated",
     summary="Smish x·tanh(log(1 + σ(x))).",
-    forward=lambda x, xp: xp.gate(x, xp.tanh(xp.log1p(xp.sigmoid(x)))),
+    forward=_smish_forward,
     derivative=_smish_derivative,
     formula=r"f(x)=x\tanh(\log(1+\sigma(x)))",
     derivative_formula=r"f'(x)=\tanh(\log(1+\sigma(x)))+x\,\dfrac{\operatorname{sech}^2(\log(1+\sigma(x)))\,\sigma(x)\sigma(-x)}{1+\sigma(x)}",
     properties=_gated_properties(SMISH_MIN),
     reference=refs.WANG_SMISH,
     aliases={"other": ("Smish",)},
-    notes="The paper's general form αx·tanh(log(1 + σ(βx))) is used with α = β = 1, as in its experiments.",
+    notes="The paper's general form αx·tanh(log(1 + σ(βx))) is used with α = β = 1, as in its experiments. "
+          "Evaluated as x·w/(w + 2) with w = σ(x)(σ(x) + 2), which equals x·tanh(log(1 + σ(x))).",
 ))
 
 REGISTRY.register(ActivationSpec(
