@@ -29,7 +29,7 @@ REGISTRY.register(ActivationSpec(
     aliases={"pytorch": ("PReLU", "prelu"), "keras3": ("PReLU",), "timm": ("prelu",), "hf": ("prelu",)},
     notes="Initial slope 0.25 as in PyTorch and He et al.; Keras' PReLU layer initialises it to 0. "
           "module(num_parameters=C) learns one slope per channel (dimension 1).",
-    native=Native(lambda F, x, p: F.prelu(x, p["a"]), learns=("a",)),
+    native=Native(lambda F, x, p: F.prelu(x, p["a"]), learns=("a",), yields_to_fused=True),
 ))
 
 REGISTRY.register(ActivationSpec(
