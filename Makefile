@@ -55,7 +55,7 @@ results-mnist: install
 
 # Full results of the recipes that fit on 2 CPU cores in about an hour each or less; reports into docs/results/,
 # each tested against its natural baseline (Welch + Holm).
-RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n momentum-nesterov lr-and-width
+RECIPES ?= mnist-mlp-classic mnist-mlp-modern flooding hard-swish-n momentum-nesterov lr-and-width mnist-cnn-leaky
 STORE_RECIPES := docs/results/recipes.db
 results-recipes: install
 	for r in $(RECIPES); do $(ACTLAB) run recipe:$$r --store $(STORE_RECIPES) --data-dir $(DATA) || exit 1; done
@@ -65,6 +65,7 @@ results-recipes: install
 	$(ACTLAB) report $(STORE_RECIPES) --experiment hard-swish-n --baseline hard_swish -o docs/results/hard-swish-n
 	$(ACTLAB) report $(STORE_RECIPES) --experiment momentum-nesterov --baseline "optimizer=sgd, lr=0.1" -o docs/results/momentum-nesterov
 	$(ACTLAB) report $(STORE_RECIPES) --experiment lr-and-width --baseline "relu, model=mlp:100,50, lr=0.1" -o docs/results/lr-and-width
+	$(ACTLAB) report $(STORE_RECIPES) --experiment mnist-cnn-leaky --baseline relu -o docs/results/mnist-cnn-leaky
 	$(ACTLAB) docs
 
 # Side-by-side measurements (training throughput vs peers, activation kernels, scaling); writes

@@ -174,7 +174,27 @@ def run(elements: int, device: torch.device, only: list[str] | None = None, repe
     return results
 
 
-def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7) -> list[str]:
+def _four_exps(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp(x) + torch.exp(0.5 * x) + torch.exp(0.25 * x) + torch.exp(-x)
+
+
+def exp_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
+    """What one exp per element costs, in copies of the tensor: a compiled pass evaluating exp four times
+    per element (a copy's traffic: read x, write y), timed against a copy, divided by four; median over
+    ``rounds`` back-to-back pairs. Against the time the bandwidth target allows, it says how many
+    transcendental evaluations a formula can afford before arithmetic, not memory, bounds it."""
+    kernel = torch.compile(_four_exps, dynamic=True, fullgraph=True)
+    kernel(torch.randn(64, 64, device=device))  # compile before the large tensor exists
+    if device.type == "cpu":
+        retain_freed_memory()
+    side = int(elements ** 0.5)
+    x = torch.randn(side, side, device=device)
+    costs = [best_time(lambda: kernel(x), device, 3) / best_time(x.clone, device, 3) / 4 for _ in range(rounds)]
+    return statistics.median(costs)
+
+
+def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7,
+             exp_copies: float | None = None) -> list[str]:
     target = gpu_target if device.startswith("cuda") else cpu_target
     elements = results[0].elements if results else 0
     lines = [
@@ -207,6 +227,14 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         lines.append(f"- fusion: {len(measured)} activations compiled; fused / default throughput "
                      f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
+    if exp_copies is not None and slow:
+        budget = BYTES_PER_ELEMENT / 8 / target  # forward + backward move 2.5 copies' worth of bytes
+        lines += ["", f"Why: one exp per element costs {exp_copies:.2f} of a copy's time here (a compiled pass of four "
+                  f"exps per element, timed against a copy, in the same run). At {100 * target:.0f} % of copy bandwidth "
+                  f"forward + backward may take {budget:.0f} copies' time, about {budget / exp_copies:.0f} exp-class "
+                  "evaluations (erf, atan, log and sin cost more). Activations whose formulas need more than that are "
+                  "bound by arithmetic, fused or not; cheap formulas below the target are within this machine's "
+                  "run-to-run noise (see the copy range above)."]
     return lines
 
 
@@ -218,8 +246,9 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated activation names")
     args = parser.parse_args()
     elements = 1 << 20 if args.quick else 1 << 24
-    results = run(elements, torch.device(args.device), args.only.split(",") if args.only else None, fuse=not args.no_fuse)
-    print("\n".join(markdown(results, args.device)))
+    device = torch.device(args.device)
+    results = run(elements, device, args.only.split(",") if args.only else None, fuse=not args.no_fuse)
+    print("\n".join(markdown(results, args.device, exp_copies=exp_cost(elements, device))))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     if "cnn" in sections:
         lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds).lines + [""]
     if "kernels" in sections:
-        results = activation_kernels.run(1 << 20 if args.quick else 1 << 24, torch.device(args.device), fuse=not args.no_fuse)
-        lines += activation_kernels.markdown(results, args.device) + [""]
+        elements, device = 1 << 20 if args.quick else 1 << 24, torch.device(args.device)
+        results = activation_kernels.run(elements, device, fuse=not args.no_fuse)
+        exp_copies = activation_kernels.exp_cost(elements, device)
+        lines += activation_kernels.markdown(results, args.device, exp_copies=exp_copies) + [""]
     if "scaling" in sections:
         by_models, by_size = scaling.measure(data, rounds)
         image = args.output.with_name(args.output.stem + "-scaling.png")

@@ -81,6 +81,15 @@ def test_kernels_time_the_fused_layer_where_it_runs_the_spec():
     assert "fusion: 2 activations compiled" in text
 
 
+def test_exp_cost_explains_what_misses_the_target():
+    cost = activation_kernels.exp_cost(1 << 16, torch.device("cpu"), rounds=1)
+    assert 0 < cost < 100
+    slow = activation_kernels.KernelResult("tanhexp", "spec", 1.0, None, 1000, 1, 4, 10.0)
+    text = "\n".join(activation_kernels.markdown([slow], "cpu", exp_copies=0.5))
+    assert "one exp per element costs 0.50 of a copy's time" in text and "about 10 exp-class evaluations" in text
+    assert "Why:" not in "\n".join(activation_kernels.markdown([slow], "cpu"))
+
+
 def test_scaling_measures_and_plots(tmp_path, monkeypatch):
     monkeypatch.setattr(scaling, "MODEL_COUNTS", (1, 3))
     monkeypatch.setattr(scaling, "SIZE_MODELS", 2)
