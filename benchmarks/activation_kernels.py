@@ -5,7 +5,7 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
   else the spec's autograd Function with the hand-derived backward), forward + backward, in elements/s
   and in GB/s of the minimum traffic (forward reads x and writes y, backward reads x and the incoming
   gradient and writes the input gradient: 20 bytes per float32 element), next to a plain copy's bandwidth
-  (8 bytes per element) measured in the same run — into a fresh tensor, as every activation writes one;
+  (8 bytes per element) timed in the same rounds — into a fresh tensor, as every activation writes one;
   run with the trainer's host-memory setting (:func:`actlab.backends.host_memory.retain_freed_memory`);
 - where the fused layer (``module(fused=True)``) runs the spec — every spec-path activation and the
   native kernels that yield to it (``Native.yields_to_fused``) — that layer too: forward and backward
@@ -32,18 +32,20 @@ from actlab.backends.torch import SpecEvaluator
 
 SAVES_PROBE = 4096  # elements of the input on which saved tensors are counted
 BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
+COPY_BYTES_PER_ELEMENT = 8  # read x, write the clone (float32)
 
 
 @dataclass(frozen=True)
 class KernelResult:
     name: str
     path: str  # "native" or "spec"
-    seconds: float  # actlab's layer as it runs by default
+    seconds: float  # actlab's layer as it runs by default (best of the rounds)
     fused_seconds: float | None  # the spec path compiled (None: the fused layer is native, or not measured)
     elements: int
     saved: int  # activation-sized tensors autograd keeps, actlab's layer
     saved_composed: int  # the same, formula composed from torch ops
-    copy_gbs: float
+    copy_gbs: float  # best of the same rounds
+    rounds: int = 1
 
     @property
     def elements_per_second(self) -> float:
@@ -84,10 +86,12 @@ def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> f
     return best
 
 
-def copy_bandwidth(x: torch.Tensor, repeats: int) -> float:
-    """GB/s of ``x.clone()``: read once, write once into a freshly allocated tensor."""
-    seconds = best_time(x.clone, x.device, repeats)
-    return 2 * x.element_size() * x.numel() / seconds / 1e9
+def elapsed(fn: Callable[[], object], device: torch.device) -> float:
+    """Seconds of one call of ``fn`` (already warm)."""
+    started = time.perf_counter()
+    fn()
+    _synchronize(device)
+    return time.perf_counter() - started
 
 
 def activation_sized_saves(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
@@ -112,7 +116,8 @@ def composed(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: evaluator.forward(x, ())
 
 
-def fwd_bwd_seconds(layer: torch.nn.Module, x: torch.Tensor, repeats: int) -> float:
+def fwd_bwd_step(layer: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """One forward + backward of ``layer`` on ``x`` (run once here, so allocations are warm)."""
     layer.train()
     leaf = x.detach().requires_grad_()
     grad = torch.ones_like(layer(leaf))
@@ -121,7 +126,8 @@ def fwd_bwd_seconds(layer: torch.nn.Module, x: torch.Tensor, repeats: int) -> fl
         leaf.grad = None
         layer(leaf).backward(grad)
 
-    return best_time(step, x.device, repeats)
+    step()
+    return step
 
 
 def compile_fused(names_: list[str], device: torch.device) -> None:
@@ -134,30 +140,38 @@ def compile_fused(names_: list[str], device: torch.device) -> None:
     for name in names_:
         layer = activation(name).module(device=device, fused=True)
         if not layer.uses_native(small):
-            fwd_bwd_seconds(layer, small, repeats=1)
+            fwd_bwd_step(layer, small)
 
 
 def measure(name: str, x: torch.Tensor, repeats: int, fuse: bool = True) -> KernelResult:
-    """One activation's timings, with a copy of ``x`` timed right before them: this machine's bandwidth
-    drifts (by 2× between processes), so each fraction is taken against its neighbouring copy."""
+    """One activation's timings: ``repeats`` rounds of a copy of ``x``, the default layer and the fused
+    layer back to back, each taking its best round. Interleaved, a burst of load from other tenants of
+    this machine (its bandwidth drifts 2× between processes, and in bursts) spoils single rounds of all
+    three rather than every timing of one."""
     act = activation(name)
     layer = act.module(device=x.device)
     native = layer.uses_native(x)
-    fused_seconds = None
     fused = act.module(device=x.device, fused=True)
-    if fuse and not fused.uses_native(x):  # compiled already by compile_fused
-        fused_seconds = fwd_bwd_seconds(fused, x, repeats)
-        release_free_memory()
-    copy_gbs = copy_bandwidth(x, repeats)
-    seconds = fwd_bwd_seconds(layer, x, repeats)
+    timed_fused = fuse and not fused.uses_native(x)  # compiled already by compile_fused
+    steps = {"copy": x.clone, "default": fwd_bwd_step(layer, x)}
+    if timed_fused:
+        steps["fused"] = fwd_bwd_step(fused, x)
+    x.clone()
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeats):
+        for kind, step in steps.items():
+            best[kind] = min(best[kind], elapsed(step, x.device))
+    del steps
     release_free_memory()
     probe = min(SAVES_PROBE, x.numel()) // 64 * 64
     small = x.flatten()[:probe].reshape(64, -1).clone()  # what autograd keeps does not depend on size
-    return KernelResult(name, "native" if native else "spec", seconds, fused_seconds, x.numel(),
-                        activation_sized_saves(layer, small), activation_sized_saves(composed(name), small), copy_gbs)
+    copy_gbs = COPY_BYTES_PER_ELEMENT * x.numel() / best["copy"] / 1e9
+    return KernelResult(name, "native" if native else "spec", best["default"], best.get("fused"), x.numel(),
+                        activation_sized_saves(layer, small), activation_sized_saves(composed(name), small),
+                        copy_gbs, repeats)
 
 
-def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 3,
+def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 5,
         fuse: bool = True) -> list[KernelResult]:
     chosen = only or names()
     if fuse:
@@ -201,8 +215,9 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         f"## Activation kernels ({device}, float32, {elements:,} elements, forward + backward)",
         "",
         f"Plain copy (`clone`), timed next to each activation: median {statistics.median(r.copy_gbs for r in results):.1f} GB/s "
-        f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}); each activation's fraction "
-        f"is of the copy timed next to it. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}). Each activation is timed in "
+        f"{results[0].rounds if results else 0} rounds of copy, default layer and fused layer back to back, each taking "
+        f"its best round; its fraction is of the copy timed in the same rounds. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
         "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor), "
@@ -228,7 +243,7 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
                      f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
     if exp_copies is not None and slow:
-        budget = BYTES_PER_ELEMENT / 8 / target  # forward + backward move 2.5 copies' worth of bytes
+        budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target  # forward + backward move 2.5 copies' bytes
         lines += ["", f"Why: one exp per element costs {exp_copies:.2f} of a copy's time here (a compiled pass of four "
                   f"exps per element, timed against a copy, in the same run). At {100 * target:.0f} % of copy bandwidth "
                   f"forward + backward may take {budget:.0f} copies' time, about {budget / exp_copies:.0f} exp-class "
