@@ -67,7 +67,7 @@ class TorchNamespace(Namespace):
         return torch.gt(x, threshold, out=torch.empty_like(x))
 
     # Inductor's vectorised CPU code computes expm1 as exp(x) - 1, which loses all relative accuracy near
-    # 0, and tanh with SLEEF's tanh, ~4× slower than exp. Compiled CPU kernels build both from exp.
+    # 0, and tanh with SLEEF's tanh, several times slower than exp. Compiled CPU kernels build both from exp.
     def expm1(self, x):
         if torch.compiler.is_compiling() and x.device.type == "cpu":
             return _expm1_from_exp(x)

@@ -150,7 +150,7 @@ class Native:
     which benchmarks/activation_kernels.py measures as faster or lighter: PyTorch composes softsign and
     tanhshrink from several element-wise ops (a memory pass each), its CPU tanh is SLEEF's, slower than
     the compiled exp-based tanh, its mish evaluates exp, log1p and tanh where the spec needs one exp, its
-    CPU PReLU backward is ~4× slower than the compiled one, and its log-sigmoid saves a second
+    CPU PReLU backward is several times slower than the compiled one, and its log-sigmoid saves a second
     activation-sized buffer.
     """
 
