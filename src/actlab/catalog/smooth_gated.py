@@ -82,7 +82,7 @@ REGISTRY.register(ActivationSpec(
     },
     notes="PyTorch: F.gelu(x, approximate='tanh'); Keras 3: gelu(x, approximate=True). Computed as x·σ(2u), "
           "since 1 + tanh u cancels for x < 0.",
-    native=Native(lambda F, x, p: F.gelu(x, approximate="tanh"), exact=False),
+    native=Native(lambda F, x, p: F.gelu(x, approximate="tanh"), exact=False, yields_to_fused=True),
 ))
 
 

@@ -149,7 +149,8 @@ class Native:
     ``yields_to_fused``: modules built with ``fused=True`` compile the spec instead of calling this kernel,
     which benchmarks/activation_kernels.py measures as faster or lighter: PyTorch composes softsign and
     tanhshrink from several element-wise ops (a memory pass each), its CPU tanh is SLEEF's, slower than
-    the compiled exp-based tanh, its mish evaluates exp, log1p and tanh where the spec needs one exp, its
+    the compiled exp-based tanh (its tanh-approximated GELU evaluates that tanh where the spec needs one
+    sigmoid), its mish evaluates exp, log1p and tanh where the spec needs one exp, its
     CPU PReLU backward is several times slower than the compiled one, and its log-sigmoid saves a second
     activation-sized buffer.
     """
