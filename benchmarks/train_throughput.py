@@ -134,10 +134,11 @@ def keras_backend_ok() -> bool:
 
 
 # --- actlab ---------------------------------------------------------------------------------------------
-def actlab_epoch(configs: list[RunConfig], data: PreparedData, together: bool = True) -> float:
-    """Seconds of one epoch (training plus evaluating the test set) for ``configs``."""
+def actlab_epoch(configs: list[RunConfig], data: PreparedData, together: bool = True, fused: bool = False) -> float:
+    """Seconds of one epoch (training plus evaluating the test set) for ``configs``; with ``fused``, after
+    the kernels were compiled (the compiled graphs are cached by Inductor and reused on later calls)."""
     groups = [configs] if together else [[c] for c in configs]
-    return sum(h.seconds for group in groups for r in train_group(group, data) for h in r.history)
+    return sum(h.seconds for group in groups for r in train_group(group, data, fused=fused) for h in r.history)
 
 
 def matmul_peak() -> float:
@@ -197,6 +198,7 @@ def _table(rows: dict[str, float], reference: str, unit: str) -> list[str]:
     return lines
 
 
+FUSED_ACTIVATIONS = "actlab, ten models at once (ten activations, --fused: each layer one compiled graph)"
 MATMULS_ALONE = "the same batched matmuls alone, bare loop (ten models)"
 
 
@@ -214,6 +216,7 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
     approaches: dict[str, Callable[[], float]] = {
         reference: lambda: actlab_epoch(seeds, data),
         "actlab, ten models at once (ten activations)": lambda: actlab_epoch(activations, data),
+        FUSED_ACTIVATIONS: lambda: actlab_epoch(activations, data, fused=True),
         "actlab, ten models at once (ten seeds, bfloat16 mixed precision)": lambda: actlab_epoch(mixed, data),
         "(d) actlab, one model at a time (ten seeds)": lambda: actlab_epoch(seeds, data, together=False),
         MATMULS_ALONE: lambda: matmuls_alone_epoch(examples),
@@ -226,6 +229,7 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         approaches["(c) Keras 3 model.fit (torch backend), ten runs"] = lambda: sum(
             timed(lambda s=s: keras_epoch(x64.astype(np.float32), data.y_train, s)) for s in range(MODELS))
     actlab_epoch(seeds[:2], data)  # warm-up: allocator, thread pool
+    actlab_epoch(activations, data, fused=True)  # compiles the fused layers (minutes cold, seconds cached)
     rows = interleaved(approaches, rounds)
     peak = statistics.median(matmul_peak() for _ in range(3))
     flops = MODELS * mlp_flops_per_model_epoch(examples)

@@ -39,3 +39,19 @@ def test_cnn_gradients_stay_channels_last():
         assert seen == [True, True]
         assert all(w.grad.is_contiguous(memory_format=torch.channels_last) for w, kind in zip(net.weights, net.kinds)
                    if kind == "conv")
+
+
+def test_fused_layer_of_different_activations_compiles_as_one_and_matches():
+    from actlab.models.batched import ModelActivations
+
+    acts = [actlab.activation(n) for n in ("relu", "relu", "tanhexp", "mish", "elu")]
+    plain = ModelActivations(acts, torch.float64, "cpu")
+    fused = ModelActivations(acts, torch.float64, "cpu", fused=True)
+    assert plain._compiled_value_and_derivative is None and fused._compiled_value_and_derivative is not None
+    assert ModelActivations(acts[:2], torch.float64, "cpu", fused=True)._compiled_value_and_derivative is None
+    again = ModelActivations(acts, torch.float64, "cpu", fused=True)  # the next network's layer
+    assert again._compiled_value_and_derivative is fused._compiled_value_and_derivative
+    for rows in (3, 7):  # one compiled graph serves every batch size
+        x = 3 * torch.randn(len(acts) * rows, 6, dtype=torch.float64)
+        for got, want in zip(fused.value_and_derivative(x, rows), plain.value_and_derivative(x, rows), strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)

@@ -100,6 +100,10 @@ def test_fused_activations_train_to_the_same_numbers():
         (fused,) = train_runs([config], fused=True, record_steps=True)
         (plain,) = train_runs([config], record_steps=True)
         np.testing.assert_allclose(fused.step_losses, plain.step_losses, rtol=1e-9)
+    mixed = [RunConfig(**QUICK, dtype="float64", activation=a, seed=3) for a in ("relu", "tanhexp", "mish")]
+    fused, plain = (train_runs(mixed, group="all", fused=f, record_steps=True) for f in (True, False))
+    for f, p in zip(fused, plain, strict=True):  # one compiled graph for each layer's three activations
+        np.testing.assert_allclose(f.step_losses, p.step_losses, rtol=1e-9)
 
 
 def test_thresholds_and_summary():

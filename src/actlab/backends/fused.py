@@ -38,6 +38,11 @@ def _own_code(fn: Callable) -> Callable:
     return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
+def compile_kernel(fn: Callable) -> Callable:
+    """``fn`` compiled as one graph by TorchInductor, with dynamic sizes and a code object of its own."""
+    return torch.compile(_own_code(fn), dynamic=True, fullgraph=True)
+
+
 def _signature(tensors: Sequence[torch.Tensor]) -> tuple:
     """What a compiled kernel specialises on besides sizes (which stay dynamic): dtype, device, rank,
     whether autograd tracks it, and whether it is contiguous (strided views compile apart)."""
@@ -79,21 +84,32 @@ class FusedEvaluator(SpecEvaluator):
         kernel = self._compiled.get(key)
         if kernel is None:
             source = make_source() if make_source is not None else self._sources[name]
-            kernel = torch.compile(_own_code(source), dynamic=True, fullgraph=True)
+            kernel = compile_kernel(source)
             self._compiled[key] = kernel
         return kernel
 
+    # Inside a region being compiled already (a whole layer of several models' activations), the formulas
+    # are traced into that graph as they are.
+
     def forward(self, x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return super().forward(x, tensors)
         return self._kernel("forward", (x, *tensors))(x, *tensors)
 
     def derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return super().derivative(x, tensors)
         return self._kernel("derivative", (x, *tensors))(x, *tensors)
 
     def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+        if torch.compiler.is_compiling():
+            return super().value_and_derivative(x, tensors)
         return self._kernel("value_and_derivative", (x, *tensors))(x, *tensors)
 
     def backward(self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor],
                  needs: Sequence[bool]) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
+        if torch.compiler.is_compiling():
+            return super().backward(grad, x, tensors, needs)
         needs = tuple(needs)
         inputs = (grad, x, *tensors)
         kernel = self._kernel(f"backward{needs}", inputs, lambda: self._backward_for(needs))

@@ -11,7 +11,7 @@ get alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +28,11 @@ def _same(a: Activation, b: Activation) -> bool:
 
 class ModelActivations(nn.Module):
     """One hidden layer's activations for M models: runs of models with the same (non-learnable)
-    activation share one call; models with learnable activation parameters get a module each."""
+    activation share one call; models with learnable activation parameters get a module each.
+
+    ``fused`` with several different activations also compiles the layer's :meth:`value_and_derivative`
+    (every part, its slicing and joining) into one graph: each part alone would otherwise cost a few
+    kernel launches per step, which dominate at the sizes of small MLPs."""
 
     def __init__(self, activations: Sequence[Activation], dtype: torch.dtype, device, fused: bool = False) -> None:
         super().__init__()
@@ -42,6 +46,9 @@ class ModelActivations(nn.Module):
                 self.runs.append((start, m + 1))
                 start = m + 1
         self.parts = nn.ModuleList(modules)
+        self._compiled_value_and_derivative = None
+        if fused and len(modules) > 1 and not any(module.learned for module in modules):
+            self._compiled_value_and_derivative = _compiled_layer(self)
 
     def _slices(self, x: torch.Tensor, block: int):
         """Each part with its models' rows of ``x`` (model m's values at rows [m·block, (m+1)·block))."""
@@ -59,8 +66,31 @@ class ModelActivations(nn.Module):
     def value_and_derivative(self, x: torch.Tensor, block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """f(x) and f'(x), from the spec's hand-derived derivative (fixed activations only: no learned
         parameters, no sampling)."""
+        if self._compiled_value_and_derivative is not None:
+            return self._compiled_value_and_derivative(x, block)
+        return self._value_and_derivative(x, block)
+
+    def _value_and_derivative(self, x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [part.value_and_derivative(piece) for part, piece in self._slices(x, block)]
         return self._join([value for value, _ in pairs]), self._join([slope for _, slope in pairs])
+
+
+_compiled_layers: dict[tuple, Callable] = {}
+
+
+def _compiled_layer(layer: ModelActivations) -> Callable:
+    """The process-wide compiled ``value_and_derivative`` of layers with these activations in this order:
+    their parts hold nothing but fixed parameters, so every such layer (one per hidden layer of each
+    stacked network) shares one graph, compiled once."""
+    key = (tuple((part.spec.name, tuple(part.static.items())) for part in layer.parts), tuple(layer.runs))
+    if key not in _compiled_layers:
+        from actlab.backends.fused import compile_kernel
+
+        def value_and_derivative(x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return layer._value_and_derivative(x, block)
+
+        _compiled_layers[key] = compile_kernel(value_and_derivative)
+    return _compiled_layers[key]
 
 
 class FlattenChannelsLast(torch.autograd.Function):
