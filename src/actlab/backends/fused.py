@@ -79,37 +79,30 @@ class FusedEvaluator(SpecEvaluator):
         self._backward_for = backward_for
 
     def _kernel(self, name: str, inputs: Sequence[torch.Tensor], make_source: Callable[[], Callable] | None = None) -> Callable:
-        """The compiled ``name`` kernel for inputs like these (compiled now if it is the first)."""
+        """The compiled ``name`` kernel for inputs like these (compiled now if it is the first). Inside a
+        region being compiled already (a whole layer of several models' activations), the plain formula,
+        which is traced into that graph."""
+        source = make_source if make_source is not None else lambda: self._sources[name]
+        if torch.compiler.is_compiling():
+            return source()
         key = (name, torch.is_grad_enabled(), _signature(inputs))
         kernel = self._compiled.get(key)
         if kernel is None:
-            source = make_source() if make_source is not None else self._sources[name]
-            kernel = compile_kernel(source)
+            kernel = compile_kernel(source())
             self._compiled[key] = kernel
         return kernel
 
-    # Inside a region being compiled already (a whole layer of several models' activations), the formulas
-    # are traced into that graph as they are.
-
     def forward(self, x: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        if torch.compiler.is_compiling():
-            return super().forward(x, tensors)
         return self._kernel("forward", (x, *tensors))(x, *tensors)
 
     def derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> torch.Tensor:
-        if torch.compiler.is_compiling():
-            return super().derivative(x, tensors)
         return self._kernel("derivative", (x, *tensors))(x, *tensors)
 
     def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
-        if torch.compiler.is_compiling():
-            return super().value_and_derivative(x, tensors)
         return self._kernel("value_and_derivative", (x, *tensors))(x, *tensors)
 
     def backward(self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor],
                  needs: Sequence[bool]) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
-        if torch.compiler.is_compiling():
-            return super().backward(grad, x, tensors, needs)
         needs = tuple(needs)
         inputs = (grad, x, *tensors)
         kernel = self._kernel(f"backward{needs}", inputs, lambda: self._backward_for(needs))
