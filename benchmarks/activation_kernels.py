@@ -74,24 +74,19 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    fn()
-    _synchronize(device)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        _synchronize(device)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def elapsed(fn: Callable[[], object], device: torch.device) -> float:
     """Seconds of one call of ``fn`` (already warm)."""
     started = time.perf_counter()
     fn()
     _synchronize(device)
     return time.perf_counter() - started
+
+
+def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """The fastest of ``repeats`` calls of ``fn``, after one warm-up call."""
+    fn()
+    _synchronize(device)
+    return min(elapsed(fn, device) for _ in range(repeats))
 
 
 def activation_sized_saves(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
@@ -156,7 +151,7 @@ def measure(name: str, x: torch.Tensor, repeats: int, fuse: bool = True) -> Kern
     steps = {"copy": x.clone, "default": fwd_bwd_step(layer, x)}
     if timed_fused:
         steps["fused"] = fwd_bwd_step(fused, x)
-    x.clone()
+    x.clone()  # warm, as fwd_bwd_step warms the layers
     best = dict.fromkeys(steps, float("inf"))
     for _ in range(repeats):
         for kind, step in steps.items():
