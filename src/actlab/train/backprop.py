@@ -1,17 +1,17 @@
 """Hand-written backpropagation for stacked MLPs: the catalog's hand-derived derivatives instead of autograd.
 
-For M stacked dense networks with pre-activations z_i = h_i W_i + b_i, hidden outputs h_{i+1} = f(z_i)
-and softmax cross-entropy averaged over the B examples of a batch, the gradients are
+For M stacked dense networks with weights W_i (out, in), pre-activations z_i = h_i W_iᵀ + b_i, hidden
+outputs h_{i+1} = f(z_i) and softmax cross-entropy averaged over the B examples of a batch, the gradients are
 
-    δ_L = (softmax(z_L) - onehot(y)) / B,   ∂W_i = h_iᵀ δ_i,   ∂b_i = Σ_batch δ_i,
-    δ_{i-1} = (δ_i W_iᵀ) ⊙ f'(z_{i-1}),
+    δ_L = (softmax(z_L) - onehot(y)) / B,   ∂W_i = δ_iᵀ h_i,   ∂b_i = Σ_batch δ_i,
+    δ_{i-1} = (δ_i W_i) ⊙ f'(z_{i-1}),
 
 each a batched matrix product over the model axis (Rumelhart, Hinton & Williams 1986). With flooding the
 loss is |L - b| + b, so δ_L is multiplied by sign(L - b) per model.
 
 Why not autograd: these networks are small, so a training step is a handful of ~100×784 products and
 the engine's bookkeeping is a large share of it. Here nothing is recorded, f'(z) is kept instead of z,
-and plain SGD is fused into the weight-gradient product (W ← (1 - ηλ) W - η h_iᵀ δ_i in one ``baddbmm_``),
+and plain SGD is fused into the weight-gradient product (W ← (1 - ηλ) W - η δ_iᵀ h_i in one ``baddbmm_``),
 so no gradient tensor is ever materialised. The autograd path stays for what this does not cover (CNNs,
 learnable or stochastic activations, gated activations), and tests hold the two to equal numbers.
 """
@@ -62,11 +62,11 @@ class HandBackprop:
         with torch.no_grad():
             for i in range(last):
                 inputs.append(h)
-                z = torch.baddbmm(biases[i], h, weights[i])
+                z = torch.baddbmm(biases[i], h, weights[i].transpose(1, 2))
                 h, slope = net.activations[i].value_and_derivative(z)
                 slopes.append(slope)
             inputs.append(h)
-            logits = torch.baddbmm(biases[last], h, weights[last])
+            logits = torch.baddbmm(biases[last], h, weights[last].transpose(1, 2))
 
             log_p = F.log_softmax(logits, dim=-1)
             picked = targets.unsqueeze(-1)
@@ -82,7 +82,7 @@ class HandBackprop:
             for i in range(last, -1, -1):
                 below = None
                 if i > 0:  # before W_i changes
-                    below = torch.bmm(delta, weights[i].transpose(1, 2)).mul_(slopes[i - 1])
+                    below = torch.bmm(delta, weights[i]).mul_(slopes[i - 1])
                 self._apply(weights[i], biases[i], inputs[i], delta, lr)
                 delta = below
         return losses, logits
@@ -91,10 +91,10 @@ class HandBackprop:
         bias_grad = delta.sum(1, keepdim=True)
         if self.fused_sgd:
             keep = 1.0 - lr * self.weight_decay
-            weight.baddbmm_(h.transpose(1, 2), delta, beta=keep, alpha=-lr)
+            weight.baddbmm_(delta.transpose(1, 2), h, beta=keep, alpha=-lr)
             if keep != 1.0:
                 bias.mul_(keep)
             bias.sub_(bias_grad, alpha=lr)
         else:
-            weight.grad = torch.bmm(h.transpose(1, 2), delta)
+            weight.grad = torch.bmm(delta.transpose(1, 2), h)
             bias.grad = bias_grad
