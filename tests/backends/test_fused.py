@@ -90,7 +90,7 @@ def test_native_kernels_stay_native_when_fused_unless_they_yield():
     torch.testing.assert_close(value, torch.relu(x))
     torch.testing.assert_close(slope, (x > 0).to(x.dtype))
     yielding = [name for name in actlab.names() if (native := actlab.spec(name).native) and native.yields_to_fused]
-    assert {"softsign", "tanhshrink", "tanh", "log_sigmoid", "mish", "prelu", "gelu_tanh"} <= set(yielding)
+    assert {"softsign", "tanhshrink", "tanh", "log_sigmoid", "mish", "prelu", "gelu_tanh", "elu", "selu", "celu"} <= set(yielding)
     for name in yielding:
         assert actlab.activation(name).module().uses_native(x) and not actlab.activation(name).module(fused=True).uses_native(x)
 

@@ -197,7 +197,7 @@ REGISTRY.register(ActivationSpec(
     aliases={"pytorch": ("ELU", "elu"), "keras3": ("elu",), "keras2": ("elu",), "timm": ("elu",)},
     notes="Continuously differentiable only for α = 1. Negative α is rejected: it makes ELU non-monotonic, "
           "which is not the function of the paper.",
-    native=Native(lambda F, x, p: F.elu(x, p["alpha"])),
+    native=Native(lambda F, x, p: F.elu(x, p["alpha"]), yields_to_fused=True),
 ))
 
 REGISTRY.register(ActivationSpec(
@@ -213,7 +213,7 @@ REGISTRY.register(ActivationSpec(
     aliases={"pytorch": ("SELU", "selu"), "keras3": ("selu",), "keras2": ("selu",), "timm": ("selu",)},
     notes="α = 1.6732632423543772848…, λ = 1.0507009873554804934… (full precision, as in PyTorch); "
           "pair with LeCun-normal initialisation.",
-    native=Native(lambda F, x, p: F.selu(x)),
+    native=Native(lambda F, x, p: F.selu(x), yields_to_fused=True),
 ))
 
 REGISTRY.register(ActivationSpec(
@@ -228,7 +228,7 @@ REGISTRY.register(ActivationSpec(
     properties=Properties(range=(-1.0, INF), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.BARRON_CELU,
     aliases={"pytorch": ("CELU", "celu"), "keras3": ("celu",), "timm": ("celu",)},
-    native=Native(lambda F, x, p: F.celu(x, p["alpha"])),
+    native=Native(lambda F, x, p: F.celu(x, p["alpha"]), yields_to_fused=True),
 ))
 
 

@@ -150,7 +150,8 @@ class Native:
     which benchmarks/activation_kernels.py measures as faster or lighter: PyTorch composes softsign and
     tanhshrink from several element-wise ops (a memory pass each), its CPU tanh is SLEEF's, slower than
     the compiled exp-based tanh (its tanh-approximated GELU evaluates that tanh where the spec needs one
-    sigmoid), its mish evaluates exp, log1p and tanh where the spec needs one exp, its
+    sigmoid), its mish evaluates exp, log1p and tanh where the spec needs one exp, its ELU, SELU and
+    CELU kernels (SLEEF's expm1) are slower than the compiled exp-based expm1, its
     CPU PReLU backward is several times slower than the compiled one, and its log-sigmoid saves a second
     activation-sized buffer.
     """
