@@ -202,8 +202,20 @@ def exp_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
     return statistics.median(costs)
 
 
+def draw_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
+    """What drawing one uniform random number per element costs (``torch.rand_like``, as stochastic
+    activations such as RReLU do in training), in copies of the tensor; median over ``rounds``
+    back-to-back pairs."""
+    if device.type == "cpu":
+        retain_freed_memory()
+    side = int(elements ** 0.5)
+    x = torch.randn(side, side, device=device)
+    costs = [best_time(lambda: torch.rand_like(x), device, 3) / best_time(x.clone, device, 3) for _ in range(rounds)]
+    return statistics.median(costs)
+
+
 def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7,
-             exp_copies: float | None = None) -> list[str]:
+             exp_copies: float | None = None, draw_copies: float | None = None) -> list[str]:
     target = gpu_target if device.startswith("cuda") else cpu_target
     elements = results[0].elements if results else 0
     lines = [
@@ -245,6 +257,13 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
                   "evaluations (erf, atan, log and sin cost more). Activations whose formulas need more than that are "
                   "bound by arithmetic, fused or not; cheap formulas below the target are within this machine's "
                   "run-to-run noise (see the copy range above)."]
+    stochastic = [name for name in slow if activation(name).spec.stochastic is not None]
+    if draw_copies is not None and stochastic:
+        budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target
+        lines.append(f"{', '.join(stochastic)} draw{'s' if len(stochastic) == 1 else ''} a uniform random number per "
+                     f"element in training: `torch.rand_like` alone costs {draw_copies:.1f} copies' time here, against "
+                     f"a budget of {budget:.0f} for the whole forward + backward, so random number generation, not "
+                     "the formula, bounds it.")
     return lines
 
 
@@ -258,7 +277,8 @@ def main() -> None:
     elements = 1 << 20 if args.quick else 1 << 24
     device = torch.device(args.device)
     results = run(elements, device, args.only.split(",") if args.only else None, fuse=not args.no_fuse)
-    print("\n".join(markdown(results, args.device, exp_copies=exp_cost(elements, device))))
+    print("\n".join(markdown(results, args.device, exp_copies=exp_cost(elements, device),
+                              draw_copies=draw_cost(elements, device))))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         elements, device = 1 << 20 if args.quick else 1 << 24, torch.device(args.device)
         results = activation_kernels.run(elements, device, fuse=not args.no_fuse)
         exp_copies = activation_kernels.exp_cost(elements, device)
-        lines += activation_kernels.markdown(results, args.device, exp_copies=exp_copies) + [""]
+        draw_copies = activation_kernels.draw_cost(elements, device)
+        lines += activation_kernels.markdown(results, args.device, exp_copies=exp_copies, draw_copies=draw_copies) + [""]
     if "scaling" in sections:
         by_models, by_size = scaling.measure(data, rounds)
         image = args.output.with_name(args.output.stem + "-scaling.png")

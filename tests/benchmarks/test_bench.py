@@ -90,6 +90,16 @@ def test_exp_cost_explains_what_misses_the_target():
     assert "Why:" not in "\n".join(activation_kernels.markdown([slow], "cpu"))
 
 
+def test_draw_cost_explains_a_slow_stochastic_activation():
+    cost = activation_kernels.draw_cost(1 << 16, torch.device("cpu"), rounds=1)
+    assert 0 < cost < 1000
+    rrelu = activation_kernels.KernelResult("rrelu", "native", 1.0, None, 1000, 2, 1, 10.0)
+    tanhexp = activation_kernels.KernelResult("tanhexp", "spec", 1.0, None, 1000, 1, 4, 10.0)
+    text = "\n".join(activation_kernels.markdown([rrelu, tanhexp], "cpu", exp_copies=0.5, draw_copies=10.0))
+    assert "rrelu draws a uniform random number per element" in text and "costs 10.0 copies' time" in text
+    assert "draws a uniform" not in "\n".join(activation_kernels.markdown([tanhexp], "cpu", exp_copies=0.5, draw_copies=10.0))
+
+
 def test_scaling_measures_and_plots(tmp_path, monkeypatch):
     monkeypatch.setattr(scaling, "MODEL_COUNTS", (1, 3))
     monkeypatch.setattr(scaling, "SIZE_MODELS", 2)
