@@ -202,6 +202,42 @@ FUSED_ACTIVATIONS = "actlab, ten models at once (ten activations, --fused: each 
 MATMULS_ALONE = "the same batched matmuls alone, bare loop (ten models)"
 
 
+TARGETS = {"(a) NumPy float64 loop, ten runs": 2.5, "(b) PyTorch DataLoader + nn.Sequential, ten runs": 8.0,
+           "(c) Keras 3 model.fit (torch backend), ten runs": 10.0}
+PEAK_TARGET = 0.8
+
+
+def target_lines(rows: dict[str, float], reference: str, peak: float, flops: float) -> list[str]:
+    """Each MLP target, met or not, and for those not met what they would take next to the batched
+    products alone (``rows[MATMULS_ALONE]``), the floor of any epoch built on these kernels."""
+    epoch, alone = rows[reference], rows[MATMULS_ALONE]
+    fraction, alone_fraction = flops / epoch / 1e9 / peak, flops / alone / 1e9 / peak
+    line = f"- ≥ {100 * PEAK_TARGET:.0f} % of matmul peak: {100 * fraction:.0f} % — "
+    if fraction >= PEAK_TARGET:
+        lines = [line + "met"]
+    elif alone_fraction < PEAK_TARGET:
+        lines = [line + f"NOT met: at these shapes the products alone, with nothing else, run at {100 * alone_fraction:.0f} % "
+                 "of peak, so no epoch built on them reaches it"]
+    else:
+        lines = [line + f"NOT met: the products alone run at {100 * alone_fraction:.0f} % of peak; the rest of the epoch "
+                 f"(gathering batches, activations, softmax, evaluation) takes {epoch - alone:.2f} s"]
+    for name, target in TARGETS.items():
+        if name not in rows:
+            continue
+        ratio = rows[name] / epoch
+        line = f"- ≥ {target:g}× vs {name}: {ratio:.1f}× — "
+        needed = rows[name] / target
+        if ratio >= target:
+            lines.append(line + "met")
+        elif needed < alone:
+            lines.append(line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s, less than the batched "
+                         f"products alone take here ({alone:.2f} s): out of reach in float32 on this machine")
+        else:
+            lines.append(line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s; the products alone take "
+                         f"{alone:.2f} s and the rest of the epoch {epoch - alone:.2f} s")
+    return lines
+
+
 def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
     examples = len(data.x_train)
     x64 = data.x_train.reshape(examples, -1).astype(np.float64)
@@ -252,17 +288,8 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         f"{100 * flops / rows[MATMULS_ALONE] / 1e9 / peak:.0f} % of peak at these shapes.",
         "",
         "Targets (harness and performance issues):",
+        *target_lines(rows, reference, peak, flops),
     ]
-    targets = [("peak", 0.8), ("(a) NumPy float64 loop, ten runs", 2.5),
-               ("(b) PyTorch DataLoader + nn.Sequential, ten runs", 8.0),
-               ("(c) Keras 3 model.fit (torch backend), ten runs", 10.0)]
-    for name, target in targets:
-        if name == "peak":
-            met = achieved / peak >= target
-            lines.append(f"- ≥ {100 * target:.0f} % of matmul peak: {100 * achieved / peak:.0f} % — {'met' if met else 'NOT met'}")
-        elif name in rows:
-            ratio = rows[name] / rows[reference]
-            lines.append(f"- ≥ {target:g}× vs {name}: {ratio:.1f}× — {'met' if ratio >= target else 'NOT met'}")
     return Section(lines, {**rows, "peak GFLOP/s": peak, "achieved GFLOP/s": achieved})
 
 

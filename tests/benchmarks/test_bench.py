@@ -21,6 +21,23 @@ def test_interleaved_reports_the_median_of_rounds():
     assert rows == {"a": 2.0, "b": 20.0}
 
 
+def test_target_lines_say_why_a_target_is_missed():
+    ref, alone = "actlab", train_throughput.MATMULS_ALONE
+    numpy_, loader, keras = train_throughput.TARGETS
+    # 100 GFLOP at 100 GFLOP/s peak: the products alone take 1.5 s (67 % of peak), the epoch 2 s (50 %)
+    rows = {ref: 2.0, alone: 1.5, numpy_: 6.0, loader: 8.0, keras: 30.0}
+    text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
+    assert "≥ 80 % of matmul peak: 50 % — NOT met: at these shapes the products alone, with nothing else, run at 67 %" in text
+    assert f"≥ 2.5× vs {numpy_}: 3.0× — met" in text
+    assert f"≥ 8× vs {loader}: 4.0× — NOT met: it needs ten model-epochs in ≤ 1.00 s, less than the batched products alone take here (1.50 s)" in text
+    assert f"≥ 10× vs {keras}: 15.0× — met" in text
+    rows = {ref: 2.0, alone: 1.0, loader: 12.0}  # products alone at 100 % of peak; 1.50 s needed vs 8×
+    text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
+    assert "NOT met: the products alone run at 100 % of peak; the rest of the epoch (gathering" in text
+    assert "needs ten model-epochs in ≤ 1.50 s; the products alone take 1.00 s and the rest of the epoch 1.00 s" in text
+    assert numpy_ not in text
+
+
 def test_mlp_and_cnn_sections_compare_every_approach(monkeypatch):
     monkeypatch.setattr(train_throughput, "MODELS", 2)
     mlp = train_throughput.mlp_section(_tiny_mnist(), rounds=1, keras=train_throughput.keras_backend_ok())
