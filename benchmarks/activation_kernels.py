@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from actlab.activation import activation, names
+from actlab.backends.fused import compile_kernel
 from actlab.backends.host_memory import release_free_memory, retain_freed_memory
 from actlab.backends.torch import SpecEvaluator
 
@@ -187,31 +188,30 @@ def _four_exps(x: torch.Tensor) -> torch.Tensor:
     return torch.exp(x) + torch.exp(0.5 * x) + torch.exp(0.25 * x) + torch.exp(-x)
 
 
-def exp_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
-    """What one exp per element costs, in copies of the tensor: a compiled pass evaluating exp four times
-    per element (a copy's traffic: read x, write y), timed against a copy, divided by four; median over
-    ``rounds`` back-to-back pairs. Against the time the bandwidth target allows, it says how many
-    transcendental evaluations a formula can afford before arithmetic, not memory, bounds it."""
-    kernel = torch.compile(_four_exps, dynamic=True, fullgraph=True)
-    kernel(torch.randn(64, 64, device=device))  # compile before the large tensor exists
+def _in_copies(work: Callable[[torch.Tensor], object], elements: int, device: torch.device, rounds: int) -> float:
+    """Time of ``work(x)`` on a float32 tensor of ``elements`` over that of ``x.clone()``, each the best of
+    3 calls; median over ``rounds`` back-to-back pairs."""
     if device.type == "cpu":
         retain_freed_memory()
     side = int(elements ** 0.5)
     x = torch.randn(side, side, device=device)
-    costs = [best_time(lambda: kernel(x), device, 3) / best_time(x.clone, device, 3) / 4 for _ in range(rounds)]
-    return statistics.median(costs)
+    return statistics.median(best_time(lambda: work(x), device, 3) / best_time(x.clone, device, 3) for _ in range(rounds))
+
+
+def exp_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
+    """What one exp per element costs, in copies of the tensor: a compiled pass evaluating exp four times
+    per element (a copy's traffic: read x, write y), timed against a copy, divided by four. Against the
+    time the bandwidth target allows, it says how many transcendental evaluations a formula can afford
+    before arithmetic, not memory, bounds it."""
+    kernel = compile_kernel(_four_exps)
+    kernel(torch.randn(64, 64, device=device))  # compile before the large tensor exists
+    return _in_copies(kernel, elements, device, rounds) / 4
 
 
 def draw_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
     """What drawing one uniform random number per element costs (``torch.rand_like``, as stochastic
-    activations such as RReLU do in training), in copies of the tensor; median over ``rounds``
-    back-to-back pairs."""
-    if device.type == "cpu":
-        retain_freed_memory()
-    side = int(elements ** 0.5)
-    x = torch.randn(side, side, device=device)
-    costs = [best_time(lambda: torch.rand_like(x), device, 3) / best_time(x.clone, device, 3) for _ in range(rounds)]
-    return statistics.median(costs)
+    activations such as RReLU do in training), in copies of the tensor."""
+    return _in_copies(torch.rand_like, elements, device, rounds)
 
 
 def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7,
@@ -249,8 +249,8 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
         lines.append(f"- fusion: {len(measured)} activations compiled; fused / default throughput "
                      f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
+    budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target  # copies' time forward + backward may take
     if exp_copies is not None and slow:
-        budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target  # forward + backward move 2.5 copies' bytes
         lines += ["", f"Why: one exp per element costs {exp_copies:.2f} of a copy's time here (a compiled pass of four "
                   f"exps per element, timed against a copy, in the same run). At {100 * target:.0f} % of copy bandwidth "
                   f"forward + backward may take {budget:.0f} copies' time, about {budget / exp_copies:.0f} exp-class "
@@ -259,7 +259,6 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
                   "run-to-run noise (see the copy range above)."]
     stochastic = [name for name in slow if activation(name).spec.stochastic is not None]
     if draw_copies is not None and stochastic:
-        budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target
         lines.append(f"{', '.join(stochastic)} draw{'s' if len(stochastic) == 1 else ''} a uniform random number per "
                      f"element in training: `torch.rand_like` alone costs {draw_copies:.1f} copies' time here, against "
                      f"a budget of {budget:.0f} for the whole forward + backward, so random number generation, not "

@@ -2,10 +2,11 @@
 
 Dense layers keep activations as (M, B, F) and weights as (M, out, in), and multiply with ``baddbmm``
 against the weights' transpose: in that layout the weight update δᵀh, the largest product of the backward
-pass, runs ~20 % faster on CPU than hᵀδ into (M, in, out) weights, at equal forward cost. Convolutional layers keep them
-as (M·B, C, H, W) in channels-last memory and convolve each model's batch slice with its own weights:
-on CPU that is ~1.7× faster than one grouped convolution over (B, M·C, H, W), and channels-last another
-~1.6× (oneDNN's preferred layout); element-wise layers and pooling still see all models in one call.
+pass, runs ~20 % faster on CPU than hᵀδ into (M, in, out) weights, at equal forward cost. Convolutional
+layers keep them as (M·B, C, H, W) in channels-last memory and convolve each model's batch slice with
+its own weights: on CPU that is ~1.7× faster than one grouped convolution over (B, M·C, H, W), and
+channels-last another ~1.6× (oneDNN's preferred layout); element-wise layers and pooling still see all
+models in one call.
 Each model has its own activation (models sharing one are applied in a single call) and its own
 initial weights; nothing couples the models, so training them together gives each the numbers it would
 get alone.
