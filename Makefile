@@ -9,6 +9,10 @@ TORCH_PIN := torch==2.13.0
 HAS_TORCH := $(PY) -c "import sys, torch; v = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2]); sys.exit(v < (2, 2))"
 
 DATA ?= $(or $(ACTLAB_DATA),../shared/datasets)
+# Tests that need the original MNIST/Fashion-MNIST files find them through $$ACTLAB_DATA (else they skip with the
+# reason; CI sets ACTLAB_REQUIRE_DATA=1 so that they fail instead). Beside this project's checkout they are in
+# ../shared/datasets.
+TEST_DATA := $(or $(ACTLAB_DATA),$(wildcard $(abspath ../shared/datasets)))
 
 .PHONY: install install-dev browser demo test docs results-mnist results-recipes bench clean
 
@@ -41,7 +45,7 @@ browser:
 	    else echo "make test needs headless Chromium: install Debian's 'chromium' package"; exit 1; fi; }
 
 test: install-dev browser
-	$(PY) -m pytest -n auto -q
+	ACTLAB_DATA="$(TEST_DATA)" $(PY) -m pytest -n auto -q
 
 docs: install
 	$(ACTLAB) docs

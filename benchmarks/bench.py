@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from actlab.data.prepared import prepare
-from benchmarks import activation_kernels, scaling, train_throughput
+from benchmarks import activation_kernels, command_cost, scaling, train_throughput
 
 
 def machine() -> str:
@@ -37,6 +37,29 @@ def machine() -> str:
             f"numpy {np.__version__}; Python {platform.python_version()}")
 
 
+def command_section(data, rounds: int, train_subset: int | None, test_subset: int | None, data_dir: str | None) -> list[str]:
+    """`actlab compare` (ten seeds of relu) and `actlab train` (one model) as a user runs them, against the
+    throughput table's rows for the same setup measured in the same rounds."""
+    setup = command_cost.options(train_subset, test_subset, data_dir)
+    models = train_throughput.MODELS
+    compare_argv = ["compare", "--activations", "relu", "--seeds", str(models), *setup]
+    train_argv = ["train", "--activation", "relu", *setup]
+    seeds = train_throughput.mlp_configs("relu", models)
+    rows = train_throughput.interleaved({
+        "compare": lambda: train_throughput.actlab_epoch(seeds, data),
+        "train": lambda: train_throughput.actlab_epoch(seeds[:1], data),
+        "compare 1": lambda: command_cost.wall([*compare_argv, "--epochs", "1"]),
+        "compare 3": lambda: command_cost.wall([*compare_argv, "--epochs", "3"]),
+        "train 1": lambda: command_cost.wall([*train_argv, "--epochs", "1"]),
+        "train 3": lambda: command_cost.wall([*train_argv, "--epochs", "3"]),
+        "help": lambda: command_cost.wall(["--help"]),
+    }, rounds)
+    compare = command_cost.CommandCost("actlab " + " ".join(compare_argv), rows["compare 1"], rows["compare 3"])
+    train = command_cost.CommandCost("actlab " + " ".join(train_argv), rows["train 1"], rows["train 3"])
+    return command_cost.markdown(compare, train, (train_throughput.REFERENCE, rows["compare"]),
+                                 ("one model (relu, seed 0)", rows["train"]), rounds, rows["help"])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -44,11 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--device", default="cpu", help="device for the activation kernels")
     parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) activation kernels")
-    parser.add_argument("--sections", default="mlp,cnn,kernels,scaling", help="comma-separated subset to run")
+    parser.add_argument("--sections", default="command,mlp,cnn,kernels,scaling", help="comma-separated subset to run")
     args = parser.parse_args(argv)
     sections = set(args.sections.split(","))
     rounds = 1 if args.quick else 3
-    data = prepare("mnist", "minmax", 10_000 if args.quick else None, 1000, args.data_dir)
+    train_subset, test_subset = (10_000 if args.quick else None), 1000
+    data = prepare("mnist", "minmax", train_subset, test_subset, args.data_dir)
 
     command = "python -m benchmarks.bench" + (" --quick" if args.quick else "")
     lines = ["# Benchmarks", "",
@@ -56,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
              f"{datetime.date.today().isoformat()}. Machine: {machine()}.", "",
              "Every figure is a ratio of medians measured side by side in one run; absolute times on these shared "
              "machines drift.", ""]
+    if "command" in sections:
+        lines += command_section(data, rounds, train_subset, test_subset, args.data_dir) + [""]
     if "mlp" in sections:
         keras = not args.quick and train_throughput.keras_backend_ok()
         lines += train_throughput.mlp_section(data, rounds, keras=keras).lines + [""]

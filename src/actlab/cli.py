@@ -9,18 +9,33 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 import actlab
 from actlab.catalog.parse import parse_activation
 from actlab.catalog.spec import ActivationError
+from actlab.errors import ActlabError
 
-app = typer.Typer(help="actlab — the activation-function laboratory.", no_args_is_help=True, add_completion=False)
 console = Console()
 errors = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 progress_console = Console(stderr=True)
+
+
+class _Commands(TyperGroup):
+    """Every command's :class:`ActlabError` becomes one line on stderr and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ActlabError as error:
+            fail(str(error))
+
+
+app = typer.Typer(cls=_Commands, help="actlab — the activation-function laboratory.", no_args_is_help=True,
+                  add_completion=False)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
 # Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
 Dataset = Annotated[str, typer.Option(help="digits (bundled), mnist, fashion-mnist or cifar10.")]
@@ -58,7 +73,7 @@ SAMPLE_PLOT = ["relu", "leaky_relu:negative_slope=0.1", "elu", "gelu", "silu", "
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(Text("error: ", style="bold red") + Text(message), highlight=False)
     raise typer.Exit(2)
 
 
@@ -68,9 +83,11 @@ def emit_json(data: Any) -> None:
 
 @app.command("list")
 def list_command(json_output: JsonFlag = False,
-                 family: Annotated[str | None, typer.Option(help="Only this family.")] = None) -> None:
+                 family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+                 wide: WideFlag = False) -> None:
     """Every activation with aliases, parameters and defaults, and properties."""
     from actlab.report.catalog_doc import format_range, format_value, spec_record
+    from actlab.report.console import print_table
 
     specs = [actlab.spec(n) for n in actlab.names()]
     if family:
@@ -80,16 +97,16 @@ def list_command(json_output: JsonFlag = False,
     if json_output:
         emit_json([spec_record(s) for s in specs])
         return
-    table = Table(title=f"{len(specs)} activations", show_lines=False)
-    for column in ("name", "family", "parameters", "range", "properties", "also known as"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for s in specs:
         p = s.properties
         flags = [f for f, on in (("monotonic", p.monotonic), ("smooth", p.smooth), ("zero-centred", p.zero_centred),
                                  ("stochastic", p.stochastic), ("learnable", bool(s.learnable_params))) if on]
         params = ", ".join(f"{q.name}={format_value(q.default)}" for q in s.params) or "—"
-        table.add_row(s.name, s.family, params, format_range(*p.range), ", ".join(flags), ", ".join(s.all_aliases()[:6]))
-    console.print(table)
+        rows.append([s.name, s.family, params, format_range(*p.range), ", ".join(flags), ", ".join(s.all_aliases()[:6])])
+    headers = ["name", "family", "parameters", "range", "properties", "also known as"]
+    print_table(console, f"{len(specs)} activations", headers, rows, ["name", "family", "parameters", "range"], wide,
+                text_columns=range(len(headers)))
 
 
 @app.command()
@@ -220,36 +237,21 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
     return configs
 
 
-def _run(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
-    """Train ``configs`` as a one-off experiment in a temporary store (the machinery of `actlab run`),
-    with a progress bar over epochs on stderr; a run that fails is one clear error."""
-    import tempfile
-
+def _train(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
+    """Train ``configs`` (a one-off experiment: :mod:`actlab.experiments.oneoff`) with a progress bar over
+    epochs on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from actlab.experiments.executors import SerialExecutor
-    from actlab.experiments.store import Store
+    from actlab.experiments.oneoff import train_configs
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with tempfile.TemporaryDirectory(prefix="actlab-") as folder, \
-            Progress(*columns, console=progress_console, transient=True) as bar:
-        store = Path(folder) / "runs.db"
-        with Store(store) as db:
-            db.register("one-off", "", configs)
+    with Progress(*columns, console=progress_console, transient=True) as bar:
         task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
 
         def on_epoch(config, metrics) -> None:
             bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
 
-        try:
-            SerialExecutor(on_epoch, fused).run(str(store), "one-off", group, None if data_dir is None else str(data_dir))
-        except ValueError as error:
-            fail(str(error))
-        with Store(store) as db:
-            problems = db.errors("one-off")
-            if problems:
-                fail(problems[0].strip().splitlines()[-1])
-            return db.results("one-off")
+        return train_configs(configs, data_dir, group, fused, on_epoch)
 
 
 @app.command()
@@ -266,22 +268,30 @@ def train(
 ) -> None:
     """Train one model and print its per-epoch history and summary."""
     (config,) = _configs([activation], [seed], **_setup(locals()))
-    (result,) = _run([config], data_dir, fused=fused)
+    (result,) = _train([config], data_dir, fused=fused)
     if json_output:
         emit_json(result.to_dict())
         return
-    table = Table(title=f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, seed {seed})")
-    for column in ("epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"):
-        table.add_column(column, justify="right")
-    for h in result.history:
-        table.add_row(str(h.epoch), f"{h.train_loss:.4f}", f"{100 * h.train_accuracy:.2f}", f"{h.test_loss:.4f}",
-                      f"{100 * h.test_accuracy:.2f}", f"{h.seconds:.3f}")
-    console.print(table)
+    from actlab.report.console import print_table
+
+    title = f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, seed {seed})"
+    rows = [[str(h.epoch), f"{h.train_loss:.4f}", f"{100 * h.train_accuracy:.2f}", f"{h.test_loss:.4f}",
+             f"{100 * h.test_accuracy:.2f}", f"{h.seconds:.3f}"] for h in result.history]
+    print_table(console, title, ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"], rows,
+                text_columns=())
     s = result.summary
     reached = ", ".join(f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items())
     console.print(f"status {s.status}; final train {_pct(s.final_train_accuracy)}, final test {_pct(s.final_test_accuracy)}, "
                   f"best test {_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s",
                   highlight=False)
+
+
+def _comparison_table(rows, baseline: str | None, wide: bool, title: str) -> None:
+    from actlab.report.console import comparison_key_columns, print_table
+    from actlab.report.tables import cells
+
+    headers, body = cells(rows, baseline)
+    print_table(console, title, headers, body, comparison_key_columns(headers), wide)
 
 
 def _pct(value: float | None) -> str:
@@ -301,11 +311,11 @@ def compare(
     schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    json_output: JsonFlag = False,
+    json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
     """Train the same model with each activation over several seeds and compare them."""
     from actlab.catalog.parse import split_list
-    from actlab.report import plots, tables
+    from actlab.report import tables
 
     names = split_list(activations)
     if not names:
@@ -318,10 +328,12 @@ def compare(
     configs = _configs(names, list(range(seeds)), **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
-    results = _run(configs, data_dir, group=group, fused=fused)
+    results = _train(configs, data_dir, group=group, fused=fused)
     rows = tables.build_rows(results)
     written = []
     if out is not None:
+        from actlab.report import plots
+
         out.mkdir(parents=True, exist_ok=True)
         for name, text in (("results.csv", tables.csv_text(rows)), ("results.md", tables.markdown(rows)),
                            ("results.json", tables.results_json(rows, results))):
@@ -337,15 +349,9 @@ def compare(
         payload["written"] = written
         emit_json(payload)
         return
-    headers, cells = tables.cells(rows)
     first = configs[0]
-    table = Table(title=f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, {first.optimizer} "
-                        f"lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std")
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i == 1 else "right")
-    for row in cells:
-        table.add_row(*row)
-    console.print(table)
+    _comparison_table(rows, None, wide, f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, "
+                      f"{first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std")
     if written:
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
@@ -356,12 +362,11 @@ def report(
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the report (one subfolder per experiment).")] = Path("report"),
     experiment: Annotated[str | None, typer.Option(help="Only this experiment (default: every one in the store).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Configuration to test the others against, e.g. relu.")] = None,
-    json_output: JsonFlag = False,
+    json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
     """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store."""
     from actlab.experiments.store import Store
     from actlab.report.experiment_report import write_report
-    from actlab.report.tables import cells
 
     if not store.is_file():
         fail(f"no store at {store}")
@@ -392,13 +397,7 @@ def report(
         if not r["rows"]:
             console.print(f"{name}: no finished runs yet", highlight=False)
             continue
-        headers, body = cells(r["rows"], baseline)
-        table = Table(title=f"{name}: mean ± std over seeds")
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i == 1 else "right")
-        for line in body:
-            table.add_row(*line)
-        console.print(table)
+        _comparison_table(r["rows"], baseline, wide, f"{name}: mean ± std over seeds")
         console.print(f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False)
 
 
@@ -420,12 +419,10 @@ def recipes_list(json_output: JsonFlag = False) -> None:
     if json_output:
         emit_json(entries)
         return
-    table = Table(title="recipes (actlab run recipe:NAME [--quick])")
-    for column in ("name", "runs", "description"):
-        table.add_column(column, overflow="fold")
-    for entry in entries:
-        table.add_row(entry["name"], str(entry["runs"]), entry["description"])
-    console.print(table)
+    from actlab.report.console import print_table
+
+    print_table(console, "recipes (actlab run recipe:NAME [--quick])", ["name", "runs", "description"],
+                [[e["name"], str(e["runs"]), e["description"]] for e in entries], text_columns=(0, 2))
 
 
 @recipes_app.command("show")
@@ -448,7 +445,7 @@ def run(
     quick: Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")] = False,
     data_dir: DataDir = None,
     fused: Fused = False,
-    json_output: JsonFlag = False,
+    json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
 
@@ -499,16 +496,21 @@ def run(
     console.print(f"{name}: {counts['done']} done, {counts['diverged']} diverged, {counts['failed']} failed, "
                   f"{counts['pending'] + counts['running']} not finished (store {store})", highlight=False)
     if rows:
-        headers, cells = tables.cells(rows)
-        table = Table(title=f"{name}: mean ± std over seeds")
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i == 1 else "right")
-        for row in cells:
-            table.add_row(*row)
-        console.print(table)
+        _comparison_table(rows, None, wide, f"{name}: mean ± std over seeds")
     if counts["failed"]:
         raise typer.Exit(1)
 
 
+def main() -> None:
+    """The ``actlab`` console script. At exit, every object is frozen out of the final garbage collection:
+    tearing down torch's module graph otherwise adds ~0.3 s to every command that trained something."""
+    import gc
+
+    try:
+        app()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    app()
+    main()

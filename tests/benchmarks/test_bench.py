@@ -5,7 +5,7 @@ import torch
 
 from actlab import names
 from actlab.data.prepared import PreparedData
-from benchmarks import activation_kernels, bench, scaling, train_throughput
+from benchmarks import activation_kernels, bench, command_cost, scaling, train_throughput
 
 
 def _tiny_mnist(n=300):
@@ -135,3 +135,25 @@ def test_bench_writes_the_document(tmp_path, monkeypatch):
     text = out.read_text()
     assert text.startswith("# Benchmarks") and "## Scaling" in text and "## GPU" in text
     assert (tmp_path / "docs" / "benchmarks-scaling.png").exists()
+
+
+def test_the_user_s_command_is_timed_as_the_user_runs_it(monkeypatch):
+    """`actlab compare`/`train` in fresh processes with 1 and 3 epochs, against the rows measured in-process through
+    the function the command calls (here on digits, to be quick)."""
+    monkeypatch.setattr(command_cost, "options", lambda *a: ["--train-subset", "200", "--test-subset", "100"])
+    monkeypatch.setattr(train_throughput, "MODELS", 2)
+    lines = bench.command_section(_tiny_mnist(), 1, None, None, None)
+    text = "\n".join(lines)
+    assert "## The user's command" in text
+    assert "| `actlab compare --activations relu --seeds 2 --train-subset 200 --test-subset 100` |" in text
+    assert "`compare` fixed cost < 3 s" in text and "`train` epoch within 15 % of its row" in text
+    assert "`actlab --help` < 1 s" in text
+
+
+def test_command_cost_targets():
+    fast = command_cost.CommandCost("actlab compare x", one_epoch=3.0, three_epochs=5.0)  # 1 s/epoch, 2 s fixed
+    slow = command_cost.CommandCost("actlab train x", one_epoch=6.0, three_epochs=8.0)  # 1 s/epoch, 5 s fixed
+    assert (fast.per_epoch, fast.fixed) == (1.0, 2.0)
+    text = "\n".join(command_cost.markdown(fast, slow, ("row a", 1.1), ("row b", 0.5), rounds=1))
+    assert "`compare` fixed cost < 3 s: 2.00 s — met" in text and "`compare` epoch within 15 % of its row: 0.91× — met" in text
+    assert "`train` fixed cost < 3 s: 5.00 s — NOT met" in text and "`train` epoch within 15 % of its row: 2.00× — NOT met" in text

@@ -13,6 +13,7 @@ import pytest
 
 from actlab.data import DatasetError, load, preprocess
 from actlab.data.datasets import CIFAR_PYTHON, load_cifar10, load_digits, read_idx
+from tests import idx_data
 
 
 def test_digits_split_is_fixed_and_stratified():
@@ -23,8 +24,8 @@ def test_digits_split_is_fixed_and_stratified():
 
 
 @pytest.mark.parametrize("name,first_labels", [("mnist", [5, 0, 4, 1, 9]), ("fashion-mnist", [9, 0, 0, 3, 0])])
-def test_idx_datasets_from_the_verified_copies(shared_datasets, name, first_labels):
-    ds = load(name, data_dir=shared_datasets, download=False)
+def test_idx_datasets_from_the_verified_copies(real_datasets, name, first_labels):
+    ds = load(name, data_dir=real_datasets, download=False)
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
     assert ds.x_train.dtype == np.uint8 and ds.y_train.dtype == np.int64
     assert ds.y_train[:5].tolist() == first_labels
@@ -33,25 +34,44 @@ def test_idx_datasets_from_the_verified_copies(shared_datasets, name, first_labe
     assert ds.x_train.max() == 255 and ds.value_range == (0.0, 255.0)
 
 
-def test_environment_variable_and_order(shared_datasets, tmp_path, monkeypatch):
-    monkeypatch.setenv("ACTLAB_DATA", str(shared_datasets))
-    assert load("mnist", download=False).x_test.shape == (10000, 1, 28, 28)
+def test_the_canonical_checksums():
+    from actlab.data import datasets
+
+    assert datasets.MNIST_FILES["t10k-labels-idx1-ubyte.gz"].md5 == "ec29112dd5afa0611ce80d1b7f02629c"
+    assert datasets.FASHION_FILES["train-images-idx3-ubyte.gz"].size == 26421880
+
+
+@pytest.mark.parametrize("name", idx_data.IDX_DATASETS)
+def test_idx_files_are_read_exactly(idx_data_dir, name):
+    ds = load(name, data_dir=idx_data_dir, download=False)
+    x_train, y_train = idx_data.synthetic_images(2400, idx_data.IDX_DATASETS.index(name))
+    np.testing.assert_array_equal(ds.x_train[:, 0], x_train)
+    np.testing.assert_array_equal(ds.y_train, y_train)
+    assert ds.x_test.shape == (600, 1, 28, 28) and ds.y_train.dtype == np.int64 and ds.x_train.dtype == np.uint8
+
+
+def test_environment_variable_and_order(idx_data_dir, tmp_path, monkeypatch):
+    from actlab.data import datasets
+
+    monkeypatch.setenv("ACTLAB_DATA", str(idx_data_dir))
+    assert load("mnist", download=False).x_test.shape == (600, 1, 28, 28)
     # --data-dir comes first: a corrupt copy there is found (and rejected) before the good one
     bad = tmp_path / "bad" / "mnist"
     bad.mkdir(parents=True)
-    for f in (shared_datasets / "mnist").iterdir():
+    for f in (idx_data_dir / "mnist").iterdir():
         shutil.copy(f, bad / f.name)
     with open(bad / "t10k-labels-idx1-ubyte.gz", "r+b") as handle:
-        handle.seek(100)
+        handle.seek(20)
         handle.write(b"\xff")
-    with pytest.raises(DatasetError, match="MD5 .* expected ec29112dd5afa0611ce80d1b7f02629c"):
+    expected = datasets.MNIST_FILES["t10k-labels-idx1-ubyte.gz"].md5
+    with pytest.raises(DatasetError, match=f"MD5 .* expected {expected}"):
         load("mnist", data_dir=tmp_path / "bad", download=False)
 
 
-def test_truncated_and_missing_files(shared_datasets, tmp_path):
+def test_truncated_and_missing_files(idx_data_dir, tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    for f in (shared_datasets / "mnist").iterdir():
+    for f in (idx_data_dir / "mnist").iterdir():
         shutil.copy(f, folder / f.name)
     data = (folder / "t10k-images-idx3-ubyte.gz").read_bytes()
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
@@ -66,32 +86,31 @@ def test_truncated_and_missing_files(shared_datasets, tmp_path):
         load("mnsit")
 
 
-def test_download_is_verified_and_atomic(shared_datasets, tmp_path):
+def test_download_is_verified_and_atomic(idx_data_dir, tmp_path):
     """Downloads go through mirrors (file:// here) into the cache; a bad mirror leaves nothing behind."""
-    good = shared_datasets.resolve().as_uri() + "/mnist/"
+    good = idx_data_dir.resolve().as_uri() + "/mnist/"
     corrupt_dir = tmp_path / "corrupt"
     corrupt_dir.mkdir()
-    for f in (shared_datasets / "mnist").iterdir():
-        (corrupt_dir / f.name).write_bytes(f.read_bytes()[:-1] + b"\x00")
+    for f in (idx_data_dir / "mnist").iterdir():
+        data = bytearray(f.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (corrupt_dir / f.name).write_bytes(bytes(data))
     from actlab.data import datasets
 
     original = dict(datasets.MNIST_FILES)
-    try:
-        for key, remote in original.items():
-            datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size,
-                                                     (corrupt_dir.as_uri() + "/" + remote.name, good + remote.name))
-        ds = load("mnist")
-        cache = tmp_path / "cache" / "actlab" / "mnist"
-        assert sorted(p.name for p in cache.iterdir()) == sorted(original)  # no .part files
-        assert ds.y_test.shape == (10000,)
-        for key, remote in original.items():
-            datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size, (corrupt_dir.as_uri() + "/" + remote.name,))
-        shutil.rmtree(cache)
-        with pytest.raises(DatasetError, match="(?s)could not download .*MD5"):
-            load("mnist")
-        assert list(cache.iterdir()) == []
-    finally:
-        datasets.MNIST_FILES.update(original)
+    for key, remote in original.items():
+        datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size,
+                                                 (corrupt_dir.as_uri() + "/" + remote.name, good + remote.name))
+    ds = load("mnist")
+    cache = tmp_path / "cache" / "actlab" / "mnist"
+    assert sorted(p.name for p in cache.iterdir()) == sorted(original)  # no .part files
+    assert ds.y_test.shape == (600,)
+    for key, remote in original.items():
+        datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size, (corrupt_dir.as_uri() + "/" + remote.name,))
+    shutil.rmtree(cache)
+    with pytest.raises(DatasetError, match="(?s)could not download .*MD5"):
+        load("mnist")
+    assert list(cache.iterdir()) == []
 
 
 def test_preprocessing():
@@ -189,3 +208,16 @@ def test_cifar10_damaged_archives(tmp_path):
     with pytest.raises(DatasetError, match="not a complete CIFAR-10 archive"):
         load_cifar10(data_dir=tmp_path / "c", download=False, check=False)
     assert CIFAR_PYTHON.md5 == "c58f30108f718f92721af3b95e74349a"
+
+
+def test_minmax_of_bytes_is_the_formula_to_the_bit():
+    """Images are scaled through a 256-entry table: every byte value gets exactly (x - lo) / (hi - lo) in float32."""
+    from actlab.data.datasets import Dataset
+
+    values = np.arange(256, dtype=np.uint8).reshape(4, 1, 8, 8)
+    ds = Dataset("bytes", values, np.zeros(4, dtype=np.int64), values[:1], np.zeros(1, dtype=np.int64), (0.0, 255.0), 10)
+    x_train, x_test = preprocess(ds, "minmax")
+    expected = (values.astype(np.float32) - 0.0) / (255.0 - 0.0)
+    assert x_train.dtype == np.float32 and x_train.shape == values.shape
+    np.testing.assert_array_equal(x_train, expected)
+    np.testing.assert_array_equal(x_test, expected[:1])

@@ -1,7 +1,6 @@
 """`actlab run`, `actlab report` and `actlab recipes`: every recipe runs in its quick form."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from actlab.cli import app
 from actlab.experiments import recipes
 
 runner = CliRunner()
-DATA = os.environ.get("ACTLAB_DATA") or str(Path(__file__).resolve().parents[3] / "shared" / "datasets")
 
 
 def invoke(*args, code=0):
@@ -37,8 +35,8 @@ def cifar_dir(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", recipes.names())
-def test_every_recipe_runs_quick(name, tmp_path, cifar_dir):
-    data_dir = str(cifar_dir) if name.startswith("cifar10") else DATA
+def test_every_recipe_runs_quick(name, tmp_path, cifar_dir, idx_data_dir):
+    data_dir = str(cifar_dir) if name.startswith("cifar10") else str(idx_data_dir)
     out = invoke("run", f"recipe:{name}", "--quick", "--store", str(tmp_path / "runs.db"), "--data-dir", data_dir,
                  "--group", "all", "--json").stdout
     payload = json.loads(out)
@@ -129,7 +127,7 @@ def test_fused_workers_train_like_the_plain_serial_run(tmp_path, monkeypatch):
     experiment = load_experiment(toml)
     with Store(inline) as store:
         store.register("f", "", experiment.runs)
-    assert work(inline, "f", data_dir=DATA, fused=True) == 2
+    assert work(inline, "f", fused=True) == 2
     assert set(built) == {"tanhexp", "elish"}
 
     for other in (spawned, inline):

@@ -93,7 +93,7 @@ EXPERIMENT = """
 name = "sweep"
 [base]
 dataset = "digits"
-epochs = 25
+epochs = 10
 batch_size = 32
 [grid]
 activation = ["relu", "mish", "tanh", "elu", "gelu", "selu"]
@@ -107,9 +107,16 @@ def _runner(store, toml, *extra):
 
 
 def _state(store):
-    db = sqlite3.connect(store, timeout=30)
+    """Runs per status; empty while the runner has not created the store or its schema yet."""
+    if not store.exists():
+        return {}
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=30)
     try:
         return dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+    except sqlite3.OperationalError as error:  # the file exists before its tables do
+        if "no such table" in str(error):
+            return {}
+        raise
     finally:
         db.close()
 
@@ -149,7 +156,7 @@ def test_kill_9_then_resume(tmp_path):
     process = _runner(store, toml)
     deadline = time.time() + 120
     while time.time() < deadline:
-        state = _state(store) if store.exists() else {}
+        state = _state(store)
         if state.get("done", 0) >= 2 and state.get("running", 0) >= 1:
             break
         time.sleep(0.05)
@@ -164,16 +171,16 @@ def test_kill_9_then_resume(tmp_path):
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert json.loads(out)["counts"]["done"] == 12
-    _check_complete(store, runs=12, epochs=25)
+    _check_complete(store, runs=12, epochs=10)
 
 
 def test_two_runners_share_a_store(tmp_path):
     toml = tmp_path / "sweep.toml"
-    toml.write_text(EXPERIMENT.replace("epochs = 25", "epochs = 8"))
+    toml.write_text(EXPERIMENT.replace("epochs = 10", "epochs = 6"))
     store = tmp_path / "runs.db"
     first, second = _runner(store, toml), _runner(store, toml)
     outputs = [p.communicate(timeout=300) for p in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outputs
-    _check_complete(store, runs=12, epochs=8)
+    _check_complete(store, runs=12, epochs=6)
     owners = sqlite3.connect(store).execute("SELECT attempts FROM runs").fetchall()
     assert all(a == (1,) for a in owners)  # nothing was trained twice

@@ -2,8 +2,6 @@
 divergence, flooding, CNNs, and MNIST from the verified files."""
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,8 +115,8 @@ def test_thresholds_and_summary():
     assert s.total_seconds == pytest.approx(sum(h.seconds for h in result.history))
 
 
-def test_mnist_from_the_verified_files():
-    data_dir = os.environ.get("ACTLAB_DATA") or str(Path(__file__).resolve().parents[3] / "shared" / "datasets")
+def test_mnist_from_the_verified_files(real_datasets):
+    data_dir = real_datasets
     config = RunConfig(dataset="mnist", model="mlp:64", epochs=2, batch_size=100, train_subset=3000, test_subset=1000)
     result = train_runs([config], data_dir=data_dir)[0]
     assert result.summary.final_test_accuracy > 0.8
@@ -161,3 +159,32 @@ def test_bfloat16_mixed_precision_trains_close_to_float32():
 def test_the_numpy_engine_has_no_bfloat16():
     with pytest.raises(ValueError, match="numpy backend has no bfloat16"):
         RunConfig(backend="numpy", dtype="bfloat16")
+
+
+def test_start_up_falls_on_no_run_s_epochs(monkeypatch):
+    """The process's one-off start-up (simulated: the first evaluation of an activation in the process sleeps
+    1 s) is paid by the warm-up, so the activation trained first is not charged for it in s/epoch, and the warm-up
+    changes no number."""
+    import time
+
+    from actlab.models.batched import ModelActivations
+
+    from actlab.train import trainer
+
+    expected = [_histories(train_runs([RunConfig(**QUICK, activation=a, seed=0)])) for a in ("relu", "mish")]
+    monkeypatch.setattr(trainer, "_warmed", set())  # a fresh process: nothing warmed up yet
+    state = {"first": True}
+    for method in ("forward", "value_and_derivative"):
+        original = getattr(ModelActivations, method)
+
+        def slow_once(self, *args, _original=original, **kwargs):
+            if state["first"]:
+                state["first"] = False
+                time.sleep(1.0)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ModelActivations, method, slow_once)
+    results = train_runs([RunConfig(**QUICK, activation=a, seed=0) for a in ("relu", "mish")])
+    assert not state["first"]  # the start-up did happen
+    assert [_histories([r]) for r in results] == expected
+    assert all(h.seconds < 0.5 for r in results for h in r.history), [h.seconds for r in results for h in r.history]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from actlab.errors import ActlabError
+
 ParamKind = Literal["float", "optional_float", "int", "vector"]
 ParamValue = float | int | None | tuple[float, ...]
 
@@ -23,7 +25,7 @@ ParamValue = float | int | None | tuple[float, ...]
 Formula = Callable[..., Any]
 
 
-class ActivationError(ValueError):
+class ActivationError(ActlabError, ValueError):
     """Raised for unknown activation names and invalid activation parameters."""
 
 

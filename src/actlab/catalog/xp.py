@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 Array = Any
 
@@ -133,6 +132,18 @@ class Namespace:
         return self.indicator(x > threshold, x)
 
 
+def _scipy_special(name: str):
+    """``scipy.special.<name>``, imported on first use: ``import actlab`` and the catalog commands stay light."""
+
+    def evaluate(x: Array) -> Array:
+        import scipy.special
+
+        return getattr(scipy.special, name)(x)
+
+    evaluate.__name__ = name
+    return evaluate
+
+
 class NumpyNamespace(Namespace):
     name = "numpy"
     abs = staticmethod(np.abs)
@@ -146,9 +157,9 @@ class NumpyNamespace(Namespace):
     cos = staticmethod(np.cos)
     tanh = staticmethod(np.tanh)
     atan = staticmethod(np.arctan)
-    erf = staticmethod(scipy.special.erf)
-    erfc = staticmethod(scipy.special.erfc)
-    sigmoid = staticmethod(scipy.special.expit)
+    erf = staticmethod(_scipy_special("erf"))
+    erfc = staticmethod(_scipy_special("erfc"))
+    sigmoid = staticmethod(_scipy_special("expit"))
     isinf = staticmethod(np.isinf)
     isnan = staticmethod(np.isnan)
     maximum = staticmethod(np.maximum)

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from actlab.errors import ActlabError
 
-class DatasetError(RuntimeError):
+
+class DatasetError(ActlabError, RuntimeError):
     """A dataset file that is missing, corrupt, truncated or in an unexpected format."""
 
 

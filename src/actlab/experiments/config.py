@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from actlab.activation import activation as make_activation
 from actlab.catalog.spec import ActivationError
+from actlab.errors import ActlabError
 from actlab.train.config import RunConfig, canonical_activation
 
 if sys.version_info >= (3, 11):
@@ -52,7 +53,7 @@ SETTINGS = set(RunConfig.model_fields)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-class ExperimentError(ValueError):
+class ExperimentError(ActlabError, ValueError):
     """An experiment file with problems; ``problems`` lists each as 'location: message'."""
 
     def __init__(self, source: str, problems: list[str]) -> None:

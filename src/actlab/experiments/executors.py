@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Protocol
 
+from actlab.errors import ActlabError
 from actlab.experiments.store import Store, new_owner
 
 Progress = Callable[[dict[str, int]], None]
@@ -24,10 +25,11 @@ Progress = Callable[[dict[str, int]], None]
 
 def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
          threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None,
-         fused: bool = False) -> int:
+         fused: bool = False, data=None) -> int:
     """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
     ``on_epoch(config, metrics)`` is called after each epoch is stored; ``fused``: compiled activation
-    kernels (see :func:`actlab.train.trainer.train_runs`)."""
+    kernels; ``data``: arrays to train on instead of loading the runs' dataset (see
+    :func:`actlab.train.trainer.train_runs`)."""
     import torch
 
     from actlab.train.trainer import train_runs
@@ -47,12 +49,12 @@ def work(store_path: str, experiment: str, group: str = "activation", data_dir: 
                     on_epoch(config, metrics)
 
             try:
-                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record, fused=fused)
+                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record, fused=fused, data=data)
             except KeyboardInterrupt:
                 store.release([c.key() for c in batch], owner)
                 raise
-            except Exception:  # a run that cannot train is recorded as failed; the others go on
-                error = traceback.format_exc(limit=3)
+            except Exception as exception:  # a run that cannot train is recorded as failed; the others go on
+                error = describe_failure(exception)
                 for config in batch:
                     store.fail(config.key(), owner, error)
                 continue
@@ -60,6 +62,14 @@ def work(store_path: str, experiment: str, group: str = "activation", data_dir: 
                 finished += store.complete(result, owner)
             if on_batch is not None:
                 on_batch()
+
+
+def describe_failure(exception: BaseException) -> str:
+    """What a failed run records: its reason in one line (the message of an actlab error, else the exception's
+    type and message), then the traceback for whoever debugs it."""
+    message = " ".join(str(exception).split())
+    reason = message if isinstance(exception, ActlabError) and message else f"{type(exception).__name__}: {message}"
+    return reason + "\n" + "".join(traceback.format_exception(exception, limit=-4))
 
 
 class Executor(Protocol):
@@ -70,9 +80,10 @@ class Executor(Protocol):
 class SerialExecutor:
     """One worker in this process; ``on_epoch`` sees every epoch as it is stored."""
 
-    def __init__(self, on_epoch=None, fused: bool = False) -> None:
+    def __init__(self, on_epoch=None, fused: bool = False, data=None) -> None:
         self.on_epoch = on_epoch
         self.fused = fused
+        self.data = data
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         def report() -> None:
@@ -81,7 +92,8 @@ class SerialExecutor:
                     progress(store.counts(experiment))
 
         report()
-        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch, fused=self.fused)
+        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch, fused=self.fused,
+             data=self.data)
         report()
 
 

@@ -59,6 +59,11 @@ FINISHED = ("done", "diverged", "failed")
 STALE_AFTER = 600.0  # seconds without a heartbeat before another host's claim is considered dead
 
 
+def failure_reason(error: str) -> str:
+    """The one-line reason of a failed run's recorded error (its first line; a traceback may follow)."""
+    return error.strip().splitlines()[0] if error.strip() else "unknown error"
+
+
 def new_owner() -> str:
     """host:pid:token — who trains a run; the pid lets a process on the same host see the owner died."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actlab.errors import ActlabError
+
 INITS = ("auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform")
 KERNEL = 3
 
 
-class ModelError(ValueError):
+class ModelError(ActlabError, ValueError):
     """An architecture string that cannot be built."""
 
 

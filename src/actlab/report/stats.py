@@ -5,6 +5,9 @@ Differences between modern activations are often a few tenths of a point, so eve
 sure it is: the interval uses Student's t with n-1 degrees of freedom; Welch's test does not assume equal
 variances (scipy.stats.ttest_ind with equal_var=False); Holm's step-down method controls the family-wise
 error rate over all activations compared with the baseline.
+
+SciPy is imported where a statistic needs it: the interval's t quantile from ``scipy.special.stdtrit`` (what
+``scipy.stats.t.ppf`` evaluates, without loading ``scipy.stats``), Welch's test from ``scipy.stats``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ class Estimate:
         if len(x) == 1:
             return cls(1, mean, 0.0, None, None)
         std = float(x.std(ddof=1))
-        half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1)) * std / math.sqrt(len(x))
+        from scipy.special import stdtrit
+
+        half = float(stdtrit(len(x) - 1, 0.5 + confidence / 2)) * std / math.sqrt(len(x))
         return cls(len(x), mean, std, mean - half, mean + half)
 
 
@@ -52,6 +56,8 @@ def welch(sample: Sequence[float], baseline: Sequence[float]) -> Test:
     b = np.asarray([v for v in baseline if v is not None and math.isfinite(v)], dtype=float)
     if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
         return Test(None, None)
+    from scipy import stats
+
     result = stats.ttest_ind(a, b, equal_var=False)
     return Test(float(result.statistic), float(result.pvalue))
 

@@ -1,6 +1,7 @@
 """Optimizers and learning-rate schedules.
 
-The torch engine uses ``torch.optim``; the NumPy engine uses the classes below, which implement the
+The torch engine uses torch.optim's functional implementations (:class:`TorchOptimizer`); the NumPy engine
+uses :class:`NumpyOptimizer`, which implement the
 same update rules step for step (PyTorch's conventions: weight decay is added to the gradient; the
 momentum buffer starts as the first gradient; Adam is bias-corrected). With g the gradient (plus
 weight decay λw) and η the learning rate:
@@ -35,19 +36,69 @@ def lr_factor(config: RunConfig, epoch: int) -> float:
     return 1.0
 
 
-def torch_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
-    kind, lr, wd = config.optimizer, config.lr, config.weight_decay
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
-    if kind in ("momentum", "nesterov"):
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=kind == "nesterov", weight_decay=wd)
-    if kind == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    raise ValueError(f"unknown optimizer {kind!r}")
+class TorchOptimizer:
+    """torch.optim's update rules through PyTorch's functional implementations (``torch.optim.sgd.sgd``,
+    ``adagrad``, ``rmsprop``, ``adam``), with torch.optim's defaults and state.
+
+    These functions are what the torch.optim classes call in ``step()``, so the numbers are the classes'
+    to the bit; constructing a class instead imports TorchDynamo (over a second of start-up per process),
+    which nothing here otherwise needs. ``lr`` may change between steps (schedules).
+    """
+
+    def __init__(self, config: RunConfig, params) -> None:
+        self.kind = config.optimizer
+        self.lr = config.lr
+        self.momentum = config.momentum if config.optimizer in ("momentum", "nesterov") else 0.0
+        self.weight_decay = config.weight_decay
+        self.params = list(params)
+        self.state: dict[int, dict[str, torch.Tensor | None]] = {}
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def _state(self, p: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """Per-parameter state, created at its first step as torch.optim creates it."""
+        state = self.state.get(id(p))
+        if state is None:
+            step = torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32)
+            zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state = {"momentum_buffer": None} if self.kind in ("sgd", "momentum", "nesterov") else {"step": step}
+            if self.kind == "adagrad":
+                state["sum"] = zeros
+            elif self.kind == "rmsprop":
+                state["square_avg"] = zeros
+            elif self.kind == "adam":
+                state["exp_avg"] = zeros
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            self.state[id(p)] = state
+        return state
+
+    @torch.no_grad()
+    def step(self) -> None:
+        from torch.optim import adagrad, adam, rmsprop, sgd
+
+        params = [p for p in self.params if p.grad is not None]
+        grads = [p.grad for p in params]
+        states = [self._state(p) for p in params]
+        common = {"lr": self.lr, "weight_decay": self.weight_decay, "maximize": False}
+        if self.kind in ("sgd", "momentum", "nesterov"):
+            buffers = [s["momentum_buffer"] for s in states]
+            sgd.sgd(params, grads, buffers, momentum=self.momentum, dampening=0.0, nesterov=self.kind == "nesterov",
+                    **common)
+            for state, buffer in zip(states, buffers):
+                state["momentum_buffer"] = buffer
+        elif self.kind == "adagrad":
+            adagrad.adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states], lr_decay=0.0,
+                            eps=1e-10, **common)
+        elif self.kind == "rmsprop":
+            rmsprop.rmsprop(params, grads, [s["square_avg"] for s in states], [], [], [s["step"] for s in states],
+                            alpha=0.99, eps=1e-8, momentum=0.0, centered=False, **common)
+        elif self.kind == "adam":
+            adam.adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [],
+                      [s["step"] for s in states], amsgrad=False, beta1=0.9, beta2=0.999, eps=1e-8, **common)
+        else:
+            raise ValueError(f"unknown optimizer {self.kind!r}")
 
 
 class NumpyOptimizer:

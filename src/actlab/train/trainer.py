@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from actlab.models.spec import init_weights, parse_model, run_streams, weight_sh
 from actlab.train.backprop import HandBackprop, supports_hand_backprop
 from actlab.train.config import RunConfig
 from actlab.train.metrics import EpochMetrics, RunResult, summarize
-from actlab.train.optim import lr_factor, torch_optimizer
+from actlab.train.optim import TorchOptimizer, lr_factor
 
 EpochCallback = Callable[[RunConfig, EpochMetrics], None]
 EVAL_CHUNK = 2000
@@ -61,22 +62,22 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
 
 def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
                record_steps: bool = False, group: str = "activation", autograd: bool = False,
-               fused: bool = False) -> list[RunResult]:
+               fused: bool = False, data: PreparedData | None = None) -> list[RunResult]:
     """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``.
     ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests);
-    ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`)."""
+    ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`);
+    ``data``: train on these arrays instead of loading each run's dataset."""
     from actlab.train.numpy_trainer import train_numpy
 
     results: dict[int, RunResult] = {}
     position = {id(c): i for i, c in enumerate(configs)}
-    batches = group_runs(configs, group)
-    for batch in batches:
-        data = prepare_for(batch[0], data_dir)
-        if batch[0].backend == "numpy":
-            outcome = [train_numpy(batch[0], data, on_epoch, record_steps)]
+    for runs in group_runs(configs, group):
+        prepared = data if data is not None else prepare_for(runs[0], data_dir)
+        if runs[0].backend == "numpy":
+            outcome = [train_numpy(runs[0], prepared, on_epoch, record_steps)]
         else:
-            outcome = train_group(batch, data, on_epoch, record_steps, autograd, fused)
-        for config, result in zip(batch, outcome):
+            outcome = train_group(runs, prepared, on_epoch, record_steps, autograd, fused)
+        for config, result in zip(runs, outcome):
             results[position[id(config)]] = result
     return [results[i] for i in range(len(configs))]
 
@@ -97,12 +98,103 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@dataclass
+class DeviceData:
+    """One group's copy of the (read-only, shared) arrays on the device. Training inputs are rows (N, features),
+    so that a batch is one ``index_select`` (8× cheaper than advanced indexing)."""
+
+    x_rows: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    sample_shape: tuple[int, ...]
+    classes: int
+
+    @classmethod
+    def of(cls, data: PreparedData, dtype: torch.dtype, device: torch.device) -> DeviceData:
+        rows = data.x_train.reshape(len(data.x_train), -1)
+        return cls(torch.tensor(rows, dtype=dtype, device=device), torch.tensor(data.y_train, device=device),
+                   torch.tensor(data.x_test, dtype=dtype, device=device), torch.tensor(data.y_test, device=device),
+                   tuple(data.x_train.shape[1:]), data.classes)
+
+
+class Stepper:
+    """One training step of a stacked network: hand-written backpropagation (plain SGD fused into it) for MLPs
+    with fixed activations, unless ``autograd`` or mixed precision; else autograd. The optimizer is
+    :class:`~actlab.train.optim.TorchOptimizer`."""
+
+    def __init__(self, net: StackedNetwork, config: RunConfig, device: torch.device, autograd: bool = False) -> None:
+        self.net = net
+        self.device = device
+        self.mixed = config.dtype == "bfloat16"
+        self.flood = config.flooding
+        self.optimizer = TorchOptimizer(config, net.parameters())
+        self.hand = None
+        if not autograd and not self.mixed and supports_hand_backprop(net):
+            self.hand = HandBackprop(net, fused_sgd=config.optimizer == "sgd", weight_decay=config.weight_decay)
+
+    def __call__(self, rows: torch.Tensor, targets: torch.Tensor, sample_shape: tuple[int, ...],
+                 classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Train on ``rows`` (M·B, features) with ``targets`` (M, B); each model's mean loss (M,) and the logits."""
+        models, b = targets.shape
+        if self.hand is not None:
+            losses, logits = self.hand.step(rows.view(models, b, -1), targets, self.flood, self.optimizer.lr)
+            if not self.hand.fused_sgd:
+                self.optimizer.step()
+            return losses, logits
+        with _precision(self.device, self.mixed):
+            logits = _widened(self.net(rows.view(models, b, *sample_shape)))
+        losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
+        objective = (losses - self.flood).abs() + self.flood if self.flood is not None else losses
+        self.optimizer.zero_grad()
+        objective.sum().backward()
+        self.optimizer.step()
+        return losses, logits
+
+
+def _build(configs: Sequence[RunConfig], data: PreparedData, dtype: torch.dtype, device: torch.device,
+           fused: bool) -> StackedNetwork:
+    """The stacked network of ``configs`` with each run's initial weights (from its own seed)."""
+    first = configs[0]
+    spec = parse_model(first.model)
+    shapes = weight_shapes(spec, data.input_shape, data.classes)
+    weights = [init_weights(shapes, c.init_scheme(), run_streams(c.seed)[0]) for c in configs]
+    return StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device, fused)
+
+
+_warmed: set[tuple] = set()
+
+
+def warm_up(configs: Sequence[RunConfig], data: PreparedData, tensors: DeviceData, dtype: torch.dtype,
+            device: torch.device, fused: bool, autograd: bool) -> None:
+    """One step and one evaluation of a scratch copy of the network, before anything is timed: the process's
+    one-off start-up (thread pools, allocator, first kernel calls, compiling fused kernels) then falls on no
+    run's first epoch. Nothing of the real runs is touched — their weights, their data order, the seeded noise.
+    Once per process for each architecture, set of activations, precision, device and kind of step."""
+    first = configs[0]
+    key = (first.model, tuple(c.activation for c in configs), dtype, device, fused, autograd, first.optimizer,
+           first.dtype, tensors.sample_shape)
+    if key in _warmed:
+        return
+    _warmed.add(key)
+    scratch = _build(configs, data, dtype, device, fused)
+    step = Stepper(scratch, configs[0], device, autograd)
+    models, b = len(configs), min(configs[0].batch_size, len(tensors.x_rows))
+    index = torch.arange(b, device=device).repeat(models)
+    targets = tensors.y_train.index_select(0, index).view(models, b)
+    scratch.train()
+    step(tensors.x_rows.index_select(0, index), targets, tensors.sample_shape, tensors.classes)
+    with _precision(device, step.mixed):
+        evaluate(scratch, tensors.x_test[:b], tensors.y_test[:b], tensors.classes)
+    _synchronize(device)
+
+
 def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: EpochCallback | None = None,
                 record_steps: bool = False, autograd: bool = False, fused: bool = False) -> list[RunResult]:
     """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone.
 
-    MLPs with fixed activations are trained by :class:`~actlab.train.backprop.HandBackprop` (plain SGD
-    fused into it) unless ``autograd`` or mixed precision; everything else by autograd and ``torch.optim``."""
+    Data resident on the device, batches gathered by index, one host synchronisation per epoch; each epoch's
+    seconds (training and evaluating the test set, divided among the models) exclude start-up (:func:`warm_up`)."""
     first = configs[0]
     if any(c.group_key() != first.group_key() for c in configs):
         raise ValueError("train_group needs runs that differ only in seed, activation and init")
@@ -110,71 +202,43 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
     if device.type == "cpu":
         retain_freed_memory()
     dtype = torch.float64 if first.dtype == "float64" else torch.float32
-    mixed = first.dtype == "bfloat16"
     models = len(configs)
-    spec = parse_model(first.model)
-    shapes = weight_shapes(spec, data.input_shape, data.classes)
-    streams = [run_streams(c.seed) for c in configs]
-    weights = [init_weights(shapes, c.init_scheme(), s[0]) for c, s in zip(configs, streams)]
-    net = StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device, fused)
-    optimizer = torch_optimizer(first, net.parameters())
-    hand = None
-    if not autograd and not mixed and supports_hand_backprop(net):
-        hand = HandBackprop(net, fused_sgd=first.optimizer == "sgd", weight_decay=first.weight_decay)
+    tensors = DeviceData.of(data, dtype, device)
+    warm_up(configs, data, tensors, dtype, device, fused, autograd)
+    net = _build(configs, data, dtype, device, fused)
+    step = Stepper(net, first, device, autograd)
+    orders = [run_streams(c.seed)[1] for c in configs]
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
 
-    # one copy of the (read-only, shared) arrays onto the device for the whole group; training inputs are
-    # kept as rows (N, features) so a batch is one index_select (8× cheaper than advanced indexing)
-    x_rows = torch.tensor(data.x_train.reshape(len(data.x_train), -1), dtype=dtype, device=device)
-    sample_shape = data.x_train.shape[1:]
-    y_train = torch.tensor(data.y_train, device=device)
-    x_test = torch.tensor(data.x_test, dtype=dtype, device=device)
-    y_test = torch.tensor(data.y_test, device=device)
-    n, batch_size, classes = len(x_rows), first.batch_size, data.classes
-    flood = first.flooding
-
-    gathered = x_rows.new_empty(models * batch_size, x_rows.shape[1])  # reused: no fresh pages per batch
+    n, batch_size = len(tensors.x_rows), first.batch_size
+    gathered = tensors.x_rows.new_empty(models * batch_size, tensors.x_rows.shape[1])  # reused: no fresh pages
     histories: list[list[EpochMetrics]] = [[] for _ in configs]
     diverged: list[int | None] = [None] * models
     steps: list[torch.Tensor] = []
     for epoch in range(first.epochs):
         started = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = first.lr * lr_factor(first, epoch)
-        order = torch.as_tensor(np.stack([s[1].permutation(n) for s in streams]), device=device)
+        step.optimizer.lr = first.lr * lr_factor(first, epoch)
+        order = torch.as_tensor(np.stack([o.permutation(n) for o in orders]), device=device)
         net.train()
         loss_sum = torch.zeros(models, dtype=torch.float64, device=device)
         correct = torch.zeros(models, dtype=torch.int64, device=device)
         for start in range(0, n, batch_size):
-            index = order[:, start:start + batch_size]
-            b = index.shape[1]
-            flat = index.reshape(-1)
-            rows = torch.index_select(x_rows, 0, flat, out=gathered[:models * b])
-            targets = y_train.index_select(0, flat).view(models, b)
-            if hand is not None:
-                losses, logits = hand.step(rows.view(models, b, -1), targets, flood, optimizer.param_groups[0]["lr"])
-                if not hand.fused_sgd:
-                    optimizer.step()
-            else:
-                with _precision(device, mixed):
-                    logits = _widened(net(rows.view(models, b, *sample_shape)))
-                losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
-                objective = (losses - flood).abs() + flood if flood is not None else losses
-                optimizer.zero_grad(set_to_none=True)
-                objective.sum().backward()
-                optimizer.step()
+            flat = order[:, start:start + batch_size].reshape(-1)
+            b = len(flat) // models
+            rows = torch.index_select(tensors.x_rows, 0, flat, out=gathered[:models * b])
+            targets = tensors.y_train.index_select(0, flat).view(models, b)
+            losses, logits = step(rows, targets, tensors.sample_shape, tensors.classes)
             with torch.no_grad():
                 loss_sum += losses.detach().double() * b
                 correct += (logits.argmax(-1) == targets).sum(1)
             if record_steps:
                 steps.append(losses.detach())
-        with _precision(device, mixed):
-            test_loss, test_correct = evaluate(net, x_test, y_test, classes)
+        with _precision(device, step.mixed):
+            test_loss, test_correct = evaluate(net, tensors.x_test, tensors.y_test, tensors.classes)
         _synchronize(device)
         seconds = time.perf_counter() - started
-        train_loss = (loss_sum / n).tolist()
-        train_acc = (correct.double() / n).tolist()
-        test_loss, test_acc = test_loss.tolist(), (test_correct.double() / len(x_test)).tolist()
+        train_loss, train_acc = (loss_sum / n).tolist(), (correct.double() / n).tolist()
+        test_loss, test_acc = test_loss.tolist(), (test_correct.double() / len(tensors.x_test)).tolist()
         for m, config in enumerate(configs):
             if diverged[m] is not None:
                 continue
