@@ -22,7 +22,7 @@ def test_train_json():
 def test_train_table():
     result = runner.invoke(app, ["train", *QUICK, "--backend", "numpy", "--optimizer", "adam", "--lr", "0.01"])
     assert result.exit_code == 0, result.output
-    assert "test acc %" in result.stdout and "status done" in result.stdout
+    assert "test acc %" in result.stdout and "done; final: train" in result.stdout
 
 
 def test_compare_writes_tables_and_plots(tmp_path):

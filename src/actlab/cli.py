@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,8 +18,8 @@ from actlab.catalog.parse import parse_activation
 from actlab.catalog.spec import ActivationError
 from actlab.errors import ActlabError
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 progress_console = Console(stderr=True)
 
 
@@ -32,8 +33,21 @@ class _Commands(TyperGroup):
             fail(str(error))
 
 
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"actlab {actlab.__version__}\n")
+        raise typer.Exit()
+
+
+# Help and messages are plain text: no rich markup, so "[quick]" or an activation named "[red]" print as they are.
 app = typer.Typer(cls=_Commands, help="actlab — the activation-function laboratory.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """actlab — the activation-function laboratory."""
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
@@ -103,7 +117,7 @@ def list_command(json_output: JsonFlag = False,
         flags = [f for f, on in (("monotonic", p.monotonic), ("smooth", p.smooth), ("zero-centred", p.zero_centred),
                                  ("stochastic", p.stochastic), ("learnable", bool(s.learnable_params))) if on]
         params = ", ".join(f"{q.name}={format_value(q.default)}" for q in s.params) or "—"
-        rows.append([s.name, s.family, params, format_range(*p.range), ", ".join(flags), ", ".join(s.all_aliases()[:6])])
+        rows.append([s.name, s.family, params, format_range(*p.range, attained=p.attains), ", ".join(flags), ", ".join(s.all_aliases()[:6])])
     headers = ["name", "family", "parameters", "range", "properties", "also known as"]
     print_table(console, f"{len(specs)} activations", headers, rows, ["name", "family", "parameters", "range"], wide,
                 text_columns=range(len(headers)))
@@ -122,24 +136,24 @@ def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")],
         emit_json(spec_record(spec))
         return
     p = spec.properties
-    console.print(f"[bold]{spec.name}[/] ({spec.family}) — {spec.summary}", highlight=False)
-    console.print(f"  f(x):   {spec.formula}", highlight=False, markup=False)
-    console.print(f"  f'(x):  {spec.derivative_formula}", highlight=False, markup=False)
+    lines = [f"{spec.name} ({spec.family}) — {spec.summary}", f"  f(x):   {spec.formula}",
+             f"  f'(x):  {spec.derivative_formula}"]
     if spec.params:
-        console.print("  parameters:")
-        for q in spec.params:
-            learn = " [learnable]" if q.name in spec.learnable_params else ""
-            console.print(f"    {q.name} = {format_value(q.default)}  {q.doc}{learn}", highlight=False, markup=False)
+        lines.append("  parameters:")
+        lines += [f"    {q.name} = {format_value(q.default)}  {q.doc}{' [learnable]' if q.name in spec.learnable_params else ''}"
+                  for q in spec.params]
     flags = ", ".join(f"{k}={v}" for k, v in (("monotonic", p.monotonic), ("smooth", p.smooth),
                                                ("zero_centred", p.zero_centred), ("stochastic", p.stochastic)))
-    console.print(f"  range {format_range(*p.range)}; {flags}", highlight=False)
+    lines.append(f"  range {format_range(*p.range, attained=p.attains)}; {flags}")
     if p.kinks:
-        console.print(f"  kinks at x = {', '.join(f'{k:g}' for k in p.kinks)}", highlight=False)
-    for lib, names in spec.aliases.items():
-        console.print(f"  {LIBRARIES.get(lib, lib)}: {', '.join(names)}", highlight=False, markup=False)
+        lines.append(f"  kinks at x = {', '.join(f'{k:g}' for k in p.kinks)}")
+    lines += [f"  {LIBRARIES.get(lib, lib)}: {', '.join(names)}" for lib, names in spec.aliases.items()]
     if spec.notes:
-        console.print(f"  note: {spec.notes}", highlight=False, markup=False)
-    console.print(f"  reference: {spec.reference.cite()} {spec.reference.link() or ''}", highlight=False, markup=False)
+        lines.append(f"  note: {spec.notes}")
+    lines.append(f"  reference: {spec.reference.cite()} {spec.reference.link() or ''}".rstrip())
+    console.print(Text(lines[0], style="bold"))
+    for line in lines[1:]:
+        console.print(line, highlight=False, markup=False)
 
 
 @app.command()
@@ -155,16 +169,13 @@ def plot(
     from actlab.catalog.parse import label
     from actlab.report.plots import plot_activations
 
+    from actlab.outputs import output_file
+
     lo, hi = x_range
-    if not lo < hi:
-        fail(f"--range needs LO < HI, got {lo:g} {hi:g}")
-    if output.suffix.lower() != ".png":
-        fail(f"the output must be a .png file, got {output}")
-    try:
-        acts = [parse_activation(text) for text in activations]
-    except ActivationError as error:
-        fail(str(error))
-    path = plot_activations(acts, output, lo, hi, derivative=derivative, points=points)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
+        fail(f"--range needs finite LO < HI whose difference is a finite number, got {lo:g} {hi:g}")
+    acts = [parse_activation(text) for text in activations]
+    path = plot_activations(acts, output_file(output, ".png"), lo, hi, derivative=derivative, points=points)
     if json_output:
         emit_json({"path": str(path), "activations": [label(a) for a in acts], "range": [lo, hi], "derivative": derivative})
     else:
@@ -242,16 +253,21 @@ def _train(configs, data_dir: Path | None, group: str = "activation", fused: boo
     epochs on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from actlab.experiments.executors import exit_code, termination_interrupts
     from actlab.experiments.oneoff import train_configs
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=progress_console, transient=True) as bar:
-        task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
+    try:
+        with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
+            task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
 
-        def on_epoch(config, metrics) -> None:
-            bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
+            def on_epoch(config, metrics) -> None:
+                bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
 
-        return train_configs(configs, data_dir, group, fused, on_epoch)
+            return train_configs(configs, data_dir, group, fused, on_epoch)
+    except KeyboardInterrupt as interrupt:
+        errors.print("interrupted", highlight=False, markup=False)
+        raise typer.Exit(exit_code(interrupt)) from None
 
 
 @app.command()
@@ -279,11 +295,18 @@ def train(
              f"{100 * h.test_accuracy:.2f}", f"{h.seconds:.3f}"] for h in result.history]
     print_table(console, title, ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"], rows,
                 text_columns=())
-    s = result.summary
+    console.print(summary_line(result.summary), highlight=False, markup=False)
+
+
+def summary_line(s) -> str:
+    """One run's outcome in a sentence; a diverged run says when, and reports only its finite epochs."""
     reached = ", ".join(f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items())
-    console.print(f"status {s.status}; final train {_pct(s.final_train_accuracy)}, final test {_pct(s.final_test_accuracy)}, "
-                  f"best test {_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s",
-                  highlight=False)
+    status = f"diverged at epoch {s.diverged_epoch} (the loss became non-finite)" if s.status == "diverged" else "done"
+    if s.best_epoch is None:
+        return f"{status}; no epoch finished with a finite loss; {s.total_seconds:.2f} s"
+    finite = "last finite epoch" if s.status == "diverged" else "final"
+    return (f"{status}; {finite}: train {_pct(s.final_train_accuracy)}, test {_pct(s.final_test_accuracy)}; best test "
+            f"{_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s")
 
 
 def _comparison_table(rows, baseline: str | None, wide: bool, title: str) -> None:
@@ -328,13 +351,16 @@ def compare(
     configs = _configs(names, list(range(seeds)), **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
+    if out is not None:
+        from actlab.outputs import output_folder
+
+        output_folder(out)  # a bad --out is an error now, not after training
     results = _train(configs, data_dir, group=group, fused=fused)
     rows = tables.build_rows(results)
     written = []
     if out is not None:
         from actlab.report import plots
 
-        out.mkdir(parents=True, exist_ok=True)
         for name, text in (("results.csv", tables.csv_text(rows)), ("results.md", tables.markdown(rows)),
                            ("results.json", tables.results_json(rows, results))):
             (out / name).write_text(text)
@@ -359,49 +385,41 @@ def compare(
 @app.command()
 def report(
     store: Annotated[Path, typer.Argument(help="The SQLite store `actlab run` wrote.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the report (one subfolder per experiment).")] = Path("report"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the report (one subfolder per experiment).")] = Path("report"),
     experiment: Annotated[str | None, typer.Option(help="Only this experiment (default: every one in the store).")] = None,
     baseline: Annotated[str | None, typer.Option(help="Configuration to test the others against, e.g. relu.")] = None,
+    earlier: Annotated[bool, typer.Option("--earlier", help="Also show the runs of earlier definitions of an "
+                                                            "experiment, labelled.")] = False,
     json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
-    """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store."""
-    from actlab.experiments.store import Store
-    from actlab.report.experiment_report import write_report
+    """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store (read-only)."""
+    from actlab.report.experiment_report import report_store
 
-    if not store.is_file():
-        fail(f"no store at {store}")
-    with Store(store) as db:
-        names = db.experiments()
-        if experiment is not None and experiment not in names:
-            fail(f"no experiment {experiment!r} in {store}; experiments: {', '.join(names) or 'none'}")
-        chosen = [experiment] if experiment else names
-        if not chosen:
-            fail(f"{store} holds no experiments yet (run `actlab run` first)")
-        reports = {}
-        for name in chosen:
-            results = db.results(name)
-            if not results:
-                reports[name] = {"files": {}, "rows": [], "note": "no finished runs yet"}
-                continue
-            target = output / name if len(chosen) > 1 or experiment is None else output
-            try:
-                reports[name] = write_report(results, name, target, baseline)
-            except KeyError as error:
-                fail(str(error.args[0]))
+    try:
+        reports = report_store(store, output, experiment, baseline, earlier)
+    except KeyError as error:  # a baseline that is not a configuration
+        fail(str(error.args[0]))
     if json_output:
         from dataclasses import asdict
 
-        emit_json({name: {"files": r["files"], "rows": [asdict(row) for row in r["rows"]]} for name, r in reports.items()})
+        emit_json({name: {"files": r["files"], "rows": [asdict(row) for row in r["rows"]],
+                          "incomplete": r["incomplete"].counts} for name, r in reports.items()})
         return
     for name, r in reports.items():
+        missing = r["incomplete"].lines()
         if not r["rows"]:
-            console.print(f"{name}: no finished runs yet", highlight=False)
+            console.print(f"{name}: no finished runs yet" + (f" ({'; '.join(missing)})" if missing else ""),
+                          highlight=False, markup=False)
             continue
         _comparison_table(r["rows"], baseline, wide, f"{name}: mean ± std over seeds")
-        console.print(f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False)
+        for line in missing:
+            errors.print(f"warning: {name}: not in the table (not finished): {line}", highlight=False, markup=False)
+        console.print(f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False,
+                      markup=False)
 
 
-recipes_app = typer.Typer(help="Experiments shipped with actlab that reproduce classic comparisons.", no_args_is_help=True)
+recipes_app = typer.Typer(help="Experiments shipped with actlab that reproduce classic comparisons.", no_args_is_help=True,
+                          rich_markup_mode=None)
 app.add_typer(recipes_app, name="recipes")
 
 
@@ -426,14 +444,21 @@ def recipes_list(json_output: JsonFlag = False) -> None:
 
 
 @recipes_app.command("show")
-def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")]) -> None:
+def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")], json_output: JsonFlag = False) -> None:
     """Print a recipe's TOML (copy it to start an experiment of your own)."""
     from actlab.experiments import recipes
+    from actlab.experiments.config import load_experiment
 
     try:
-        sys.stdout.write(recipes.path(name).read_text())
+        path = recipes.path(name)
     except KeyError as error:
         fail(str(error.args[0]))
+    if not json_output:
+        sys.stdout.write(path.read_text())
+        return
+    experiment, quick = load_experiment(path), load_experiment(path, quick=True)
+    emit_json({"name": name, "description": experiment.description, "toml": path.read_text(),
+               "runs": len(experiment.runs), "quick_runs": len(quick.runs), "swept": list(experiment.swept)})
 
 
 @app.command()
@@ -443,6 +468,7 @@ def run(
     workers: Annotated[int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)] = 1,
     group: Annotated[str, typer.Option(help="Train together: activation, all or none.")] = "activation",
     quick: Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")] = False,
     data_dir: DataDir = None,
     fused: Fused = False,
     json_output: JsonFlag = False, wide: WideFlag = False,
@@ -450,64 +476,84 @@ def run(
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
 
     Re-running the same command skips finished runs and redoes interrupted ones; several `actlab run`
-    processes can share one store.
+    processes can share one store. Ctrl-C or SIGTERM gives the unfinished runs back: rerun to resume.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from actlab.experiments import recipes
-    from actlab.experiments.config import ExperimentError, load_experiment
-    from actlab.experiments.executors import executor_for
-    from actlab.experiments.store import Store
+    from actlab.experiments.executors import exit_code, termination_interrupts
+    from actlab.experiments.runner import failed_line, run_experiment
     from actlab.report import tables
-    from actlab.train.trainer import GROUPINGS
 
-    if group not in GROUPINGS:
-        fail(f"--group {group!r}: use one of {', '.join(GROUPINGS)}")
-    try:
-        source = recipes.path(experiment) if experiment.startswith(recipes.PREFIX) else Path(experiment)
-        spec = load_experiment(source, quick=quick)
-    except KeyError as error:
-        fail(str(error.args[0]))
-    except ExperimentError as error:
-        fail(str(error))
-    name = f"{spec.name}-quick" if quick else spec.name
-    with Store(store) as db:
-        db.register(name, spec.description, spec.runs)
-    total = len(spec.runs)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=progress_console, transient=True) as bar:
-        task = bar.add_task(f"{name}: runs", total=total)
+    try:
+        with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
+            task = bar.add_task("runs", total=None)
 
-        def progress(counts: dict[str, int]) -> None:
-            bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"])
+            def progress(counts: dict[str, int]) -> None:
+                bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"],
+                           total=sum(counts[s] for s in ("pending", "running", "done", "diverged", "failed")))
 
-        try:
-            executor_for(workers, fused).run(str(store), name, group, None if data_dir is None else str(data_dir), progress)
-        except RuntimeError as error:
-            fail(str(error))
-    with Store(store) as db:
-        counts = db.counts(name)
-        results = db.results(name)
-    rows = tables.build_rows(results, tables.configuration_label(spec.swept))
+            outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress)
+    except KeyboardInterrupt as interrupt:
+        errors.print("interrupted: unfinished runs were given back; rerun the same command to resume",
+                     highlight=False, markup=False)
+        raise typer.Exit(exit_code(interrupt)) from None
+    except ValueError as error:
+        fail(str(error))
+    name, counts = outcome.name, outcome.counts
+    rows = tables.build_rows(outcome.results, tables.configuration_label(outcome.experiment.swept))
+    failed = [failed_line(config, error) for config, error in outcome.failures]
     if json_output:
         emit_json({"experiment": name, "store": str(store), "counts": counts,
+                   "definition_changed": outcome.definition_changed, "new_runs": outcome.new_runs,
+                   "earlier_runs": outcome.retired_runs, "retried": outcome.retried, "failed": failed,
                    "comparison": json.loads(tables.results_json(rows, []))["comparison"]})
-        return
-    console.print(f"{name}: {counts['done']} done, {counts['diverged']} diverged, {counts['failed']} failed, "
-                  f"{counts['pending'] + counts['running']} not finished (store {store})", highlight=False)
-    if rows:
-        _comparison_table(rows, None, wide, f"{name}: mean ± std over seeds")
+    else:
+        _print_run(outcome, rows, failed, wide)
     if counts["failed"]:
         raise typer.Exit(1)
 
 
+def _print_run(outcome, rows, failed: list[str], wide: bool) -> None:
+    name, counts = outcome.name, outcome.counts
+    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
+    if outcome.definition_changed:
+        say(f"{name}: the definition changed since the last run: {outcome.new_runs} new runs; "
+            f"{outcome.retired_runs} runs of the earlier definition stay in the store, left out of reports "
+            "(`actlab report --earlier` shows them)")
+    unfinished = counts["pending"] + counts["running"] - counts["held"]
+    parts = [f"{counts['done']} done", f"{counts['diverged']} diverged", f"{counts['failed']} failed"]
+    if counts["held"]:
+        parts.append(f"{counts['held']} being trained by other runners")
+    if unfinished:
+        parts.append(f"{unfinished} not finished")
+    say(f"{name}: {', '.join(parts)} (store {outcome.store})")
+    if rows:
+        _comparison_table(rows, None, wide, f"{name}: mean ± std over seeds")
+    for line in failed:
+        errors.print(f"failed: {line}", highlight=False, markup=False)
+    if failed:
+        errors.print("rerun with --retry-failed to train the failed runs again", highlight=False, markup=False)
+
+
 def main() -> None:
     """The ``actlab`` console script. At exit, every object is frozen out of the final garbage collection:
-    tearing down torch's module graph otherwise adds ~0.3 s to every command that trained something."""
+    tearing down torch's module graph otherwise adds ~0.3 s to every command that trained something.
+
+    An interrupted command (Ctrl-C, SIGTERM) has given its runs back and said so when it exits with 128 + the
+    signal; it then ends at once, because CPython would otherwise turn a KeyboardInterrupt that reached certain C
+    code during imports into death by SIGINT at shutdown, though the interrupt was handled."""
     import gc
+    import os
 
     try:
         app()
+    except SystemExit as done:
+        if done.code in (130, 143):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code)
+        raise
     finally:
         gc.freeze()
 

@@ -41,6 +41,33 @@ def test_claimed_range_is_tight(name):
     assert props.bounded_below == math.isfinite(lo) and props.bounded_above == math.isfinite(hi)
 
 
+ENDS = [(n, side) for n in ELEMENTWISE for side in (0, 1) if math.isfinite(actlab.spec(n).properties.range[side])]
+
+
+@pytest.mark.parametrize("name,side", ENDS)
+def test_range_ends_are_attained_or_approached_as_claimed(name, side):
+    """Evaluated at 120 digits (where nothing rounds to the bound): an attained end is reached (to the bound's
+    rounding) at a finite x in [-12, 12], at least as closely inside as at the interval's edges; an end only
+    approached is never reached on [-4, 4], and the values are closest to it at the edges, where the function
+    tends to it."""
+    import mpmath
+
+    from tests.catalog.reference_formulas import ELEMENTWISE as REF
+
+    props = actlab.spec(name).properties
+    bound, formula, params = props.range[side], REF[name], actlab.spec(name).defaults()
+    reach = 12.0 if props.attains[side] else 4.0
+    xs = [mpmath.mpf(v) for v in np.linspace(-reach, reach, 1601)]
+    with mpmath.workdps(120):
+        distance = [abs(formula(x, mpmath, **params) - mpmath.mpf(bound)) for x in xs]
+    inner = min(d for x, d in zip(xs, distance) if abs(x) < 0.95 * reach)
+    edges = min(distance[0], distance[-1])
+    if props.attains[side]:
+        assert inner <= 1e-3 * (1 + abs(bound)) and inner <= edges, (float(inner), float(edges))
+    else:
+        assert min(distance) > 0 and edges < inner
+
+
 @pytest.mark.parametrize("name", [n for n in ELEMENTWISE if actlab.spec(n).properties.monotonic])
 @given(a=finite_inputs, b=finite_inputs)
 def test_monotonic_claims_hold(name, a, b):

@@ -31,7 +31,8 @@ def test_claim_complete_and_read_back(tmp_path):
         owner = new_owner()
         batch = store.claim("exp", owner)
         assert [c.activation_label() for c in batch] == ["relu", "relu"]  # one activation's seeds together
-        assert store.counts("exp") == {"pending": 2, "running": 2, "done": 0, "diverged": 0, "failed": 0}
+        assert store.counts("exp") == {"pending": 2, "running": 2, "done": 0, "diverged": 0, "failed": 0, "held": 2}
+        assert store.counts("exp", owner)["held"] == 0  # our own claims are not held by another runner
         results = train_runs(batch, group="all")
         store.record_epoch(batch[0].key(), owner, results[0].history[0])  # streamed epochs are replaced at completion
         assert all(store.complete(r, owner) for r in results)
@@ -61,10 +62,16 @@ def test_claims_never_overlap(tmp_path):
         assert first and second and {c.key() for c in first}.isdisjoint(c.key() for c in second)
 
 
+def _ghost() -> str:
+    """The identity of a runner on this host that has exited (its pid is free)."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host, namespace, _, _, _ = new_owner().split("|")
+    return f"{host}|{namespace}|{dead.stdout.strip()}|12345|ghost"
+
+
 def test_a_dead_owner_claim_is_taken_over_and_its_partial_epochs_dropped(tmp_path):
     configs = _configs()[:1]
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    ghost = f"{os.uname().nodename}:{dead.stdout.strip()}:x"
+    ghost = _ghost()
     with Store(tmp_path / "s.db") as store:
         store.register("exp", "", configs)
         assert store.claim("exp", ghost) == configs

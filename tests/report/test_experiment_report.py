@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +95,24 @@ def test_an_unused_momentum_is_left_out_of_labels_and_curves():
     label = configuration_label(["optimizer", "momentum"])
     assert label(sgd) == "optimizer=sgd" and label(momentum) == "optimizer=momentum, momentum=0.7"
     assert _value(sgd, "momentum") is None and _value(momentum, "momentum") == 0.7
+
+
+def test_swept_parameter_curves_never_pool_over_the_other_settings(sweep_results, tmp_path, monkeypatch):
+    """Swept: activation × lr × h-swish n. The curve against n has one line per learning rate, the curve against
+    lr one per activation (and n); integer parameters get integer ticks."""
+    from actlab.report import plots
+
+    figures = {}
+
+    def keep(fig, path):
+        figures[Path(path).name] = fig
+        return Path(path)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    plots.plot_parameter_curves(sweep_results, tmp_path, configuration_label(swept_settings(sweep_results)))
+    legends = {name: sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) for name, fig in figures.items()}
+    assert legends["curve_hard_swish.n.png"] == ["hard_swish, lr=0.05", "hard_swish, lr=0.2"]
+    assert legends["curve_lr.png"] == ["hard_swish", "hard_swish(n=3)", "relu"]  # n = 6 is h-swish's default
+    ticks = figures["curve_hard_swish.n.png"].axes[0].xaxis.get_major_locator().tick_values(3, 6)
+    assert all(float(t).is_integer() for t in ticks)
+    assert "± std over seeds" in figures["curve_lr.png"].axes[0].get_title()

@@ -390,7 +390,7 @@ REGISTRY.register(ActivationSpec(
         Param("beta", 3.0, "β > 0 (learned); β/α < e keeps the denominator positive", minimum=0.0, exclusive=True, learnable=True),
     ),
     param_derivatives={"alpha": _srs_alpha_derivative, "beta": _srs_beta_derivative},
-    properties=Properties(range=(-3.0 / (math.e - 1.5), 2.0), monotonic=False, smooth=True, zero_centred=True),
+    properties=Properties(range=(-3.0 / (math.e - 1.5), 2.0), attains=(True, False), monotonic=False, smooth=True, zero_centred=True),
     reference=refs.ZHOU_SRS,
     aliases={"other": ("SRS", "srs")},
     notes="For x < 0 computed as x·e^{x/β} / (x·e^{x/β}/α + 1), which neither overflows nor divides inf by inf. "

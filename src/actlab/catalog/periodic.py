@@ -93,7 +93,7 @@ REGISTRY.register(ActivationSpec(
     derivative=lambda x, xp: xp.gate(-2.0 * x, xp.exp(-x * x)),
     formula=r"f(x)=e^{-x^2}",
     derivative_formula=r"f'(x)=-2x\,e^{-x^2}",
-    properties=Properties(range=(0.0, 1.0), monotonic=False, smooth=True, zero_centred=False),
+    properties=Properties(range=(0.0, 1.0), attains=(False, True), monotonic=False, smooth=True, zero_centred=False),
     reference=refs.ACTIVATION_TABLE,
     aliases={"other": ("gauss",)},
 ))
@@ -126,7 +126,7 @@ REGISTRY.register(ActivationSpec(
         Param("mu", LAPLACE_MU, "centre μ"),
         Param("sigma", LAPLACE_SIGMA, "width σ > 0", minimum=0.0, exclusive=True),
     ),
-    properties=Properties(range=(0.0, 1.0), monotonic=True, smooth=True, zero_centred=False),
+    properties=Properties(range=(0.0, 1.0), attains=(False, False), monotonic=True, smooth=True, zero_centred=False),
     reference=refs.MA_MEGA,
     aliases={"hf": ("laplace",)},
     notes="Hugging Face's LaplaceActivation rounds the constants to μ = 0.707107, σ = 0.282095; the exact "

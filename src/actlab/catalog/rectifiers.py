@@ -192,7 +192,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\begin{cases}x & x>0\\ \alpha(e^{x}-1) & x\le 0\end{cases}",
     derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ \alpha e^{x} & x\le 0\end{cases}",
     params=(Param("alpha", 1.0, "saturation value -α for x → -∞ (α >= 0)", minimum=0.0),),
-    properties=Properties(range=(-1.0, INF), monotonic=True, smooth=True, zero_centred=True),
+    properties=Properties(range=(-1.0, INF), attains=(False, True), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.CLEVERT_ELU,
     aliases={"pytorch": ("ELU", "elu"), "keras3": ("elu",), "keras2": ("elu",), "timm": ("elu",)},
     notes="Continuously differentiable only for α = 1. Negative α is rejected: it makes ELU non-monotonic, "
@@ -208,7 +208,7 @@ REGISTRY.register(ActivationSpec(
     derivative=lambda x, xp: SELU_SCALE * _elu_derivative(x, xp, SELU_ALPHA),
     formula=r"f(x)=\lambda\begin{cases}x & x>0\\ \alpha(e^{x}-1) & x\le 0\end{cases},\ \alpha\approx1.6733,\ \lambda\approx1.0507",
     derivative_formula=r"f'(x)=\lambda\begin{cases}1 & x>0\\ \alpha e^{x} & x\le 0\end{cases}",
-    properties=Properties(range=(-SELU_SCALE * SELU_ALPHA, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=True),
+    properties=Properties(range=(-SELU_SCALE * SELU_ALPHA, INF), attains=(False, True), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=True),
     reference=refs.KLAMBAUER_SELU,
     aliases={"pytorch": ("SELU", "selu"), "keras3": ("selu",), "keras2": ("selu",), "timm": ("selu",)},
     notes="α = 1.6732632423543772848…, λ = 1.0507009873554804934… (full precision, as in PyTorch); "
@@ -225,7 +225,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\begin{cases}x & x>0\\ \alpha(e^{x/\alpha}-1) & x\le 0\end{cases}",
     derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ e^{x/\alpha} & x\le 0\end{cases}",
     params=(Param("alpha", 1.0, "saturation value -α (α > 0)", minimum=0.0, exclusive=True),),
-    properties=Properties(range=(-1.0, INF), monotonic=True, smooth=True, zero_centred=True),
+    properties=Properties(range=(-1.0, INF), attains=(False, True), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.BARRON_CELU,
     aliases={"pytorch": ("CELU", "celu"), "keras3": ("celu",), "timm": ("celu",)},
     native=Native(lambda F, x, p: F.celu(x, p["alpha"]), yields_to_fused=True),
@@ -250,7 +250,7 @@ REGISTRY.register(ActivationSpec(
     formula=r"f(x)=\begin{cases}x & x\ge 0\\ \dfrac{x}{\sqrt{1+\alpha x^2}} & x<0\end{cases}",
     derivative_formula=r"f'(x)=\begin{cases}1 & x\ge 0\\ (1+\alpha x^2)^{-3/2} & x<0\end{cases}",
     params=(Param("alpha", 1.0, "α > 0; the negative saturation is -1/√α", minimum=0.0, exclusive=True),),
-    properties=Properties(range=(-1.0, INF), monotonic=True, smooth=True, zero_centred=True),
+    properties=Properties(range=(-1.0, INF), attains=(False, True), monotonic=True, smooth=True, zero_centred=True),
     reference=refs.CARLILE_ISRLU,
     aliases={"other": ("ISRLU",)},
 ))

@@ -91,7 +91,8 @@ class Param:
 class Properties:
     """Mathematical properties at the default parameters; each one is checked by the test suite.
 
-    ``range`` is the closure of the output set (``-inf``/``inf`` for unbounded sides). ``monotonic``
+    ``range`` is the closure of the output set (``-inf``/``inf`` for unbounded sides); ``attains`` says whether
+    each finite end is a value of the function (relu's 0) or only approached (sigmoid's 0 and 1). ``monotonic``
     means non-decreasing. ``smooth`` means continuously differentiable everywhere. ``zero_centred``
     means f(0) = 0 and the function takes both signs. ``oscillating`` means the value or the derivative
     has no limit at +-inf, so NaN there is the correct answer. ``kinks`` lists the inputs where f or f'
@@ -105,6 +106,7 @@ class Properties:
     stochastic: bool = False
     oscillating: bool = False
     kinks: tuple[float, ...] = ()
+    attains: tuple[bool, bool] = (True, True)
 
     @property
     def bounded_below(self) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actlab.data.download import DatasetError, RemoteFile, locate, search_dirs
+from actlab.data.download import DatasetError, RemoteFile, locate, search_dirs, verify
 
 
 @dataclass(frozen=True)
@@ -205,8 +205,11 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
     neither is."""
     for base in search_dirs(data_dir):
         for remote in (CIFAR_BINARY, CIFAR_PYTHON):
-            if (base / "cifar10" / remote.name).is_file():
-                return read_cifar10_archive(locate("cifar10", remote, base, download=False, check=check))
+            for path in (base / "cifar10" / remote.name, base / remote.name):
+                if path.is_file():
+                    if check:
+                        verify(path, remote)
+                    return read_cifar10_archive(path)
     return read_cifar10_archive(locate("cifar10", CIFAR_PYTHON, data_dir, download, check))
 
 

@@ -67,23 +67,37 @@ def verify(path: Path, remote: RemoteFile) -> None:
         raise DatasetError(f"{path}: MD5 {digest}, expected {remote.md5} (corrupt or wrong file); delete it to re-download")
 
 
+def candidates(folder: str, name: str, data_dir: str | os.PathLike | None) -> list[Path]:
+    """Where a dataset file is looked for, in order: in each search folder, under the dataset's own folder
+    (``DIR/mnist/FILE``) or directly (``DIR/FILE``, when ``DIR`` is the dataset folder itself)."""
+    return [path for base in search_dirs(data_dir) for path in (base / folder / name, base / name)]
+
+
 def locate(folder: str, remote: RemoteFile, data_dir: str | os.PathLike | None = None, download: bool = True,
            check: bool = True) -> Path:
     """Path of a verified copy of ``remote`` (found, or downloaded into the cache)."""
-    for base in search_dirs(data_dir):
-        candidate = base / folder / remote.name
+    for candidate in candidates(folder, remote.name, data_dir):
         if candidate.is_file():
             if check:
                 verify(candidate, remote)
             return candidate
+    looked = ", ".join(str(base) for base in search_dirs(data_dir))
+    where = (f"put the original files in DIR/{folder}/ (or in DIR itself) and pass --data-dir DIR or set "
+             f"ACTLAB_DATA=DIR")
     if not download:
-        looked = ", ".join(str(base / folder) for base in search_dirs(data_dir))
-        raise DatasetError(f"{remote.name} not found (looked in {looked}) and downloading is off")
-    return fetch(remote, cache_dir() / folder / remote.name)
+        raise DatasetError(f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
+                           f"and downloading is off; {where}")
+    try:
+        return fetch(remote, cache_dir() / folder / remote.name)
+    except DatasetError as error:
+        raise DatasetError(f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
+                           f"and {error}; {where}") from None
 
 
 def fetch(remote: RemoteFile, destination: Path, urls: Sequence[str] | None = None) -> Path:
-    """Download ``remote`` to ``destination`` atomically; try each mirror until one gives the right bytes."""
+    """Download ``remote`` to ``destination`` atomically; try each mirror until one gives the right bytes.
+    On failure nothing is left behind: no partial file, no folder created for it."""
+    created = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
     destination.parent.mkdir(parents=True, exist_ok=True)
     problems = []
     for url in urls or remote.urls:
@@ -96,7 +110,17 @@ def fetch(remote: RemoteFile, destination: Path, urls: Sequence[str] | None = No
             os.replace(tmp, destination)
             return destination
         except (OSError, DatasetError) as error:
-            problems.append(f"{url}: {error}")
+            problems.append(f"{url}: {_one_line(error)}")
         finally:
             tmp.unlink(missing_ok=True)
-    raise DatasetError(f"could not download {remote.name}:\n  " + "\n  ".join(problems))
+    for folder in created:  # innermost first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    raise DatasetError(f"could not download it ({'; '.join(problems)})")
+
+
+def _one_line(error: Exception) -> str:
+    reason = getattr(error, "reason", None)  # urllib's URLError wraps the socket error
+    return " ".join(str(reason if reason is not None else error).split())

@@ -59,8 +59,11 @@ class ExperimentError(ActlabError, ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        listing = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem{'s' * (len(problems) != 1)}:\n{listing}")
+        if len(problems) == 1:
+            super().__init__(f"{source}: {problems[0]}")
+        else:
+            listing = "\n".join(f"  {p}" for p in problems)
+            super().__init__(f"{source}: {len(problems)} problems:\n{listing}")
 
 
 @dataclass(frozen=True)
@@ -205,13 +208,23 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
 
 
 def load_experiment(path: str | Path, quick: bool = False) -> Experiment:
-    """Read and validate a TOML experiment file."""
+    """Read and validate a TOML experiment file (``quick``: with its ``[quick]`` overrides, which it must have)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ExperimentError(str(path), ["file not found"]) from None
+    except IsADirectoryError:
+        raise ExperimentError(str(path), ["is a folder, not an experiment file (EXPERIMENT.toml)"]) from None
+    except PermissionError:
+        raise ExperimentError(str(path), ["permission denied"]) from None
+    except UnicodeDecodeError as error:
+        raise ExperimentError(str(path), [f"not UTF-8 text (byte {error.object[error.start]:#04x} at position "
+                                          f"{error.start}); TOML files are UTF-8"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(str(path), [f"not valid TOML: {error}"]) from None
+    if quick and "quick" not in data:
+        raise ExperimentError(str(path), ["--quick asks for the file's [quick] overrides, but it has no [quick] table "
+                                          "(add one, e.g. [quick] epochs = 2, train_subset = 2000)"])
     return parse_experiment(data, str(path), quick)
-

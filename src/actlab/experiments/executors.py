@@ -4,64 +4,65 @@ Every executor runs the same worker loop — claim a group of runs from the stor
 network), stream its epochs, complete each run — so any number of workers, in any number of processes or
 ``actlab run`` invocations, cooperate through the store. An executor is just a way to start workers:
 :class:`SerialExecutor` runs one in this process; :class:`ProcessExecutor` starts N processes with
-torch threads split so that workers × threads = cores. A cluster engine would start workers elsewhere
-against the same store.
+torch threads split so that workers × threads = cores.
+
+While a worker trains, a :class:`~actlab.experiments.store.LeaseKeeper` renews its claims. On Ctrl-C or SIGTERM a
+worker gives its unfinished runs back before it exits (:class:`Interrupted`); worker processes also exit, giving
+their runs back, when the process that started them dies.
 """
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Protocol
 
 from actlab.errors import ActlabError
-from actlab.experiments.store import Store, new_owner
+from actlab.experiments.store import LEASE_SECONDS, LeaseKeeper, Store, StoreError, new_owner
 
 Progress = Callable[[dict[str, int]], None]
 
 
-def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
-         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None,
-         fused: bool = False, data=None) -> int:
-    """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
-    ``on_epoch(config, metrics)`` is called after each epoch is stored; ``fused``: compiled activation
-    kernels; ``data``: arrays to train on instead of loading the runs' dataset (see
-    :func:`actlab.train.trainer.train_runs`)."""
-    import torch
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) received: the worker gives its runs back and stops. ``exit_code`` is 128 + the signal."""
 
-    from actlab.train.trainer import train_runs
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.exit_code = 128 + signum
 
-    if threads:
-        torch.set_num_threads(threads)
-    owner = new_owner()
-    finished = 0
-    with Store(store_path) as store:
-        while True:
-            batch = store.claim(experiment, owner, group)
-            if not batch:
-                return finished
-            def record(config, metrics) -> None:
-                store.record_epoch(config.key(), owner, metrics)
-                if on_epoch is not None:
-                    on_epoch(config, metrics)
 
-            try:
-                results = train_runs(batch, data_dir=data_dir, group="all", on_epoch=record, fused=fused, data=data)
-            except KeyboardInterrupt:
-                store.release([c.key() for c in batch], owner)
-                raise
-            except Exception as exception:  # a run that cannot train is recorded as failed; the others go on
-                error = describe_failure(exception)
-                for config in batch:
-                    store.fail(config.key(), owner, error)
-                continue
-            for result in results:
-                finished += store.complete(result, owner)
-            if on_batch is not None:
-                on_batch()
+def _interrupt(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def on_termination() -> None:
+    """Make SIGTERM interrupt this process like Ctrl-C (as :class:`Interrupted`); main thread only."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+@contextlib.contextmanager
+def termination_interrupts():
+    """Within the block, SIGTERM interrupts like Ctrl-C (:class:`Interrupted`); the previous handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    return interrupt.exit_code if isinstance(interrupt, Interrupted) else 128 + signal.SIGINT
 
 
 def describe_failure(exception: BaseException) -> str:
@@ -72,6 +73,73 @@ def describe_failure(exception: BaseException) -> str:
     return reason + "\n" + "".join(traceback.format_exception(exception, limit=-4))
 
 
+def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
+         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None,
+         fused: bool = False, data=None, lease: float = LEASE_SECONDS) -> int:
+    """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
+    ``on_epoch(config, metrics)`` is called after each epoch is stored; ``fused``: compiled activation
+    kernels; ``data``: arrays to train on instead of loading the runs' dataset (see
+    :func:`actlab.train.trainer.train_runs`); ``lease``: seconds a claim lives without renewal."""
+    import torch
+
+    from actlab.train.grouping import group_runs
+    from actlab.train.trainer import train_runs
+
+    if threads:
+        torch.set_num_threads(threads)
+    owner = new_owner()
+    finished = 0
+    with Store(store_path, lease=lease) as store, LeaseKeeper(store_path, owner, lease):
+        while True:
+            claimed = store.claim(experiment, owner, lambda configs: group_runs(configs, group))
+            if not claimed:
+                return finished
+            keys = [c.key() for c in claimed]
+
+            def record(config, metrics) -> None:
+                store.record_epoch(config.key(), owner, metrics)
+                if on_epoch is not None:
+                    on_epoch(config, metrics)
+
+            try:
+                results = train_runs(claimed, data_dir=data_dir, group="all", on_epoch=record, fused=fused, data=data)
+            except (KeyboardInterrupt, StoreError):
+                _give_back(store, keys, owner)
+                raise
+            except Exception as exception:  # a run that cannot train is recorded as failed; the others go on
+                error = describe_failure(exception)
+                for key in keys:
+                    store.fail(key, owner, error)
+                continue
+            for result in results:
+                finished += store.complete(result, owner)
+            if on_batch is not None:
+                on_batch()
+
+
+def _give_back(store: Store, keys: list[str], owner: str) -> None:
+    """Release claims on the way out, deaf to a second Ctrl-C or SIGTERM meanwhile; if even that fails (a full
+    disk), the runner's exit or its lease running out frees them instead."""
+    with _shielded():
+        try:
+            store.release(keys, owner)
+        except StoreError:
+            pass
+
+
+@contextlib.contextmanager
+def _shielded():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class Executor(Protocol):
     def run(self, store_path: str, experiment: str, group: str, data_dir: str | None, progress: Progress | None) -> None:
         ...
@@ -80,61 +148,100 @@ class Executor(Protocol):
 class SerialExecutor:
     """One worker in this process; ``on_epoch`` sees every epoch as it is stored."""
 
-    def __init__(self, on_epoch=None, fused: bool = False, data=None) -> None:
+    def __init__(self, on_epoch=None, fused: bool = False, data=None, lease: float = LEASE_SECONDS) -> None:
         self.on_epoch = on_epoch
         self.fused = fused
         self.data = data
+        self.lease = lease
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         def report() -> None:
             if progress is not None:
-                with Store(store_path) as store:
+                with Store(store_path, readonly=True) as store:
                     progress(store.counts(experiment))
 
         report()
         work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch, fused=self.fused,
-             data=self.data)
+             data=self.data, lease=self.lease)
         report()
+
+
+def _watch_parent(parent: int) -> None:
+    """Interrupt this (worker) process's main thread when its parent is gone (killed with -9, crashed)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            _thread.interrupt_main()
+            return
+
+
+def _worker(store_path: str, experiment: str, group: str, data_dir: str | None, threads: int, fused: bool,
+            lease: float) -> None:
+    """A worker process: trains until nothing is claimable; on SIGINT, SIGTERM or its parent's death it gives its
+    runs back and exits quietly with 128 + the signal (no traceback)."""
+    on_termination()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    try:
+        work(store_path, experiment, group, data_dir, threads, fused=fused, lease=lease)
+    except KeyboardInterrupt as interrupt:
+        raise SystemExit(exit_code(interrupt)) from None
+    except StoreError as error:
+        os.write(2, f"error: {error}\n".encode())
+        raise SystemExit(2) from None
 
 
 class ProcessExecutor:
     """``workers`` processes (spawned: no inherited torch state), each with cores/workers threads."""
 
-    def __init__(self, workers: int, cores: int | None = None, fused: bool = False) -> None:
+    def __init__(self, workers: int, cores: int | None = None, fused: bool = False, lease: float = LEASE_SECONDS) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
         self.fused = fused
+        self.lease = lease
         self.threads = max(1, (cores or os.cpu_count() or 1) // workers)
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=work, args=(str(store_path), experiment, group, data_dir, self.threads),
-                                     kwargs={"fused": self.fused},
-                                     daemon=False) for _ in range(self.workers)]
+        processes = [context.Process(target=_worker, args=(str(store_path), experiment, group, data_dir, self.threads,
+                                                            self.fused, self.lease), daemon=False)
+                     for _ in range(self.workers)]
         for process in processes:
             process.start()
         try:
             while any(p.is_alive() for p in processes):
                 if progress is not None:
-                    with Store(store_path) as store:
+                    with Store(store_path, readonly=True) as store:
                         progress(store.counts(experiment))
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            for process in processes:
-                process.terminate()
+            _stop(processes)
             raise
-        finally:
-            for process in processes:
-                process.join()
+        for process in processes:
+            process.join()
         if progress is not None:
-            with Store(store_path) as store:
+            with Store(store_path, readonly=True) as store:
                 progress(store.counts(experiment))
         failed = [p.exitcode for p in processes if p.exitcode not in (0, None)]
         if failed:
-            raise RuntimeError(f"{len(failed)} worker process(es) exited with codes {failed}")
+            raise StoreError(f"{len(failed)} worker process(es) stopped with exit codes {failed}; rerun to resume")
+
+
+def _stop(processes) -> None:
+    """Ask every worker to give its runs back and exit (SIGTERM; Ctrl-C reached them already), then wait."""
+    for process in processes:
+        if process.is_alive():
+            try:
+                os.kill(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 30
+    for process in processes:
+        process.join(max(0.0, deadline - time.time()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def executor_for(workers: int, fused: bool = False) -> Executor:
     return SerialExecutor(fused=fused) if workers <= 1 else ProcessExecutor(workers, fused=fused)
-

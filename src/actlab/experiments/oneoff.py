@@ -27,12 +27,15 @@ def train_configs(configs: Sequence[RunConfig], data_dir: str | Path | None = No
                   data: PreparedData | None = None) -> list[RunResult]:
     """Train ``configs`` (each key once) and return their results in the order given; ``data``: arrays to train
     on instead of loading the configurations' dataset."""
+    from actlab.experiments.runner import check_devices
+
+    check_devices(list(configs))
     with tempfile.TemporaryDirectory(prefix="actlab-") as folder:
         path = Path(folder) / "runs.db"
         with Store(path) as store:
             store.register(EXPERIMENT, "", configs)
         SerialExecutor(on_epoch, fused, data).run(str(path), EXPERIMENT, group, None if data_dir is None else str(data_dir))
-        with Store(path) as store:
+        with Store(path, readonly=True) as store:
             failed = store.errors(EXPERIMENT)
             if failed:
                 more = f" (and {len(failed) - 1} more failed runs)" if len(failed) > 1 else ""

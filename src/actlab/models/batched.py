@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.activation import Activation
-from actlab.models.spec import ModelSpec, Shapes
+from actlab.models.spec import ModelSpec, Shapes, on_features
 
 
 def _same(a: Activation, b: Activation) -> bool:
@@ -134,8 +134,13 @@ class StackedNetwork(nn.Module):
                 conv = torch.tensor(stacked.reshape(-1, *shape[1:]), **factory).contiguous(memory_format=torch.channels_last)
                 self.weights.append(nn.Parameter(conv))
                 self.biases.append(nn.Parameter(torch.zeros(self.models * shape[0], **factory)))
-        hidden = len(shapes.weights) - 1
-        self.activations = nn.ModuleList(ModelActivations(activations, dtype, device, fused) for _ in range(hidden))
+        expansions = {act.spec.n_pieces(act.params) for act in activations}
+        if len(expansions) != 1:
+            raise ValueError("models stacked together need activations that combine equally many inputs")
+        (self.expansion,) = expansions
+        self.activations = nn.ModuleList(
+            ModelActivations([on_features(act, 1 if kind == "conv" else -1) for act in activations], dtype, device, fused)
+            for kind in self.kinds[:-1])
         self.pools_after = self._pool_positions()
 
     def _pool_positions(self) -> set[int]:

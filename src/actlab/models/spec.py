@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actlab.activation import Activation
 from actlab.errors import ActlabError
 
 INITS = ("auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform")
@@ -46,12 +47,17 @@ class ModelSpec:
 def parse_model(text: str) -> ModelSpec:
     kind, _, body = text.strip().partition(":")
     kind = kind.strip().lower()
-    items = [item.strip().lower() for item in body.split(",") if item.strip()]
+    items = [item.strip().lower() for item in body.split(",")] if body.strip() else []
+    if kind in ("mlp", "cnn") and "" in items:
+        raise ModelError(f"{text!r}: an empty layer between commas")
     if kind == "mlp":
         try:
             sizes = [int(item) for item in items]
         except ValueError:
             raise ModelError(f"{text!r}: an MLP is mlp:UNITS,UNITS,… (e.g. mlp:100,50)") from None
+        if not sizes:
+            raise ModelError(f"{text!r}: an MLP needs at least one hidden layer (e.g. mlp:100,50); without one the "
+                             "activation would never be used")
         if any(s < 1 for s in sizes):
             raise ModelError(f"{text!r}: layer sizes must be positive")
         return ModelSpec("mlp", tuple(Layer("dense", s) for s in sizes))
@@ -85,13 +91,17 @@ class Shapes:
     input_shape: tuple[int, ...]
 
 
-def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -> Shapes:
-    """Trace the shapes through the model; error if an image shrinks below what a layer needs."""
+def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int, expansion: int = 1) -> Shapes:
+    """Trace the shapes through the model; error if an image shrinks below what a layer needs.
+
+    ``expansion``: how many inputs the activation combines into one output (2 for the GLU family, k for maxout):
+    every hidden layer then produces ``expansion ×`` the units (or channels) it names, and the activation reduces
+    them back, so ``mlp:100`` with GLU has a 200-unit layer feeding 100 outputs."""
     shapes: list[tuple[str, tuple[int, ...]]] = []
     if spec.kind == "mlp":
         width = int(np.prod(input_shape))
         for layer in spec.layers:
-            shapes.append(("dense", (layer.size, width)))
+            shapes.append(("dense", (expansion * layer.size, width)))
             width = layer.size
     else:
         if len(input_shape) != 3:
@@ -103,7 +113,7 @@ def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -
                 height, width_px = height - KERNEL + 1, width_px - KERNEL + 1
                 if height < 1 or width_px < 1:
                     raise ModelError(f"{spec}: the image is too small for this many convolutions ({input_shape})")
-                shapes.append(("conv", (layer.size, channels, KERNEL, KERNEL)))
+                shapes.append(("conv", (expansion * layer.size, channels, KERNEL, KERNEL)))
                 channels = layer.size
             elif layer.kind == "pool":
                 if flat is not None:
@@ -113,11 +123,17 @@ def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -
                     raise ModelError(f"{spec}: the image is too small for this many poolings ({input_shape})")
             else:
                 flat = flat if flat is not None else channels * height * width_px
-                shapes.append(("dense", (layer.size, flat)))
+                shapes.append(("dense", (expansion * layer.size, flat)))
                 flat = layer.size
         width = flat if flat is not None else channels * height * width_px
     shapes.append(("dense", (classes, width)))
     return Shapes(tuple(shapes), tuple(input_shape))
+
+
+def on_features(act: Activation, dim: int) -> Activation:
+    """``act`` splitting the layer's feature dimension ``dim`` (-1 for dense layers, 1 for channels) if it is
+    gated: the network decides where the units are, whatever ``dim`` the activation was given."""
+    return Activation(act.spec, {**act.params, "dim": dim}) if act.spec.gated else act
 
 
 def default_init(activation_name: str, family: str) -> str:

@@ -39,6 +39,8 @@ def spec_record(spec: ActivationSpec) -> dict[str, Any]:
         "derivative": spec.derivative_formula,
         "properties": {
             "range": [_json_number(props.range[0]), _json_number(props.range[1])],
+            "range_attained": [props.attains[0] and math.isfinite(props.range[0]),
+                               props.attains[1] and math.isfinite(props.range[1])],
             "bounded_below": props.bounded_below, "bounded_above": props.bounded_above,
             "monotonic": props.monotonic, "smooth": props.smooth, "zero_centred": props.zero_centred,
             "stochastic": props.stochastic, "oscillating": props.oscillating, "kinks": list(props.kinks),
@@ -62,9 +64,11 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_range(lo: float, hi: float) -> str:
-    left = f"[{lo:.4g}" if math.isfinite(lo) else "(-∞"
-    right = f"{hi:.4g}]" if math.isfinite(hi) else "∞)"
+def format_range(lo: float, hi: float, attained: tuple[bool, bool] = (True, True)) -> str:
+    """Interval notation: a bracket where the end is a value of the function, a parenthesis where it is only
+    approached (and at infinity)."""
+    left = ("[" if attained[0] else "(") + f"{lo:.4g}" if math.isfinite(lo) else "(-∞"
+    right = f"{hi:.4g}" + ("]" if attained[1] else ")") if math.isfinite(hi) else "∞)"
     return f"{left}, {right}"
 
 
@@ -103,7 +107,7 @@ def catalog_markdown() -> str:
         "# Activation catalog",
         "",
         f"{len(names)} activations, generated from the specs by `actlab docs` (do not edit by hand).",
-        "Properties are at the default parameters; ranges are the closure of the output set.",
+        "Properties are at the default parameters; a range end in brackets is attained, in parentheses only approached.",
         "",
         "| activation | family | range | monotonic | smooth | zero-centred | learnable | native kernel |",
         "|---|---|---|---|---|---|---|---|",
@@ -112,7 +116,7 @@ def catalog_markdown() -> str:
     for name in names:
         spec = actlab.spec(name)
         p = spec.properties
-        out.append(f"| [`{name}`](#{name}) | {spec.family} | {format_range(*p.range)} | {yes[p.monotonic]} | "
+        out.append(f"| [`{name}`](#{name}) | {spec.family} | {format_range(*p.range, attained=p.attains)} | {yes[p.monotonic]} | "
                    f"{yes[p.smooth]} | {yes[p.zero_centred]} | {', '.join(spec.learnable_params) or '—'} | "
                    f"{yes[spec.native is not None]} |")
     for name in names:

@@ -1,39 +1,151 @@
 """The report of an experiment as files: tables (Markdown, CSV, JSON), plots, and a self-contained HTML
-page with both. The rows and their statistics come from :mod:`actlab.report.tables`."""
+page with both; and the report of every experiment in a store. The rows and their statistics come from
+:mod:`actlab.report.tables`.
+
+Names and descriptions read from a store are data: they are escaped in Markdown and HTML, and an experiment's
+folder name is made safe (never a path that leaves the output folder). Runs that are not finished are counted
+per configuration and said, never silently left out.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from actlab.report import plots
-from actlab.report.tables import build_rows, cells, configuration_label, csv_text, markdown, results_json, swept_settings
+from actlab.report.tables import (
+    Label,
+    build_rows,
+    cells,
+    configuration_label,
+    csv_text,
+    markdown,
+    markdown_text,
+    results_json,
+    swept_settings,
+)
+from actlab.train.config import RunConfig
 from actlab.train.metrics import RunResult
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+EARLIER = " (earlier definition)"
 
-def write_report(results: Sequence[RunResult], experiment: str, out: Path, baseline: str | None = None) -> dict:
-    """Write report.{md,csv,json,html} and the figures into ``out``; returns the files and the rows."""
+
+def safe_folder_name(name: str) -> str:
+    """A folder name for ``name`` that stays inside the output folder: the name itself when it is a plain one
+    (letters, digits, '-', '_', '.'; at most 80), else its safe characters and a hash of the whole."""
+    if SAFE_NAME.fullmatch(name) and name not in (".", ".."):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:60] or "experiment"
+    return f"{cleaned}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class Incomplete:
+    """Runs of a configuration that are not in the report, by status (pending, running, failed)."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, statuses: Sequence[tuple[RunConfig, str]], label: Label) -> Incomplete:
+        by_configuration: dict[str, Counter] = {}
+        for config, status in statuses:
+            if status not in ("done", "diverged"):
+                by_configuration.setdefault(label(config), Counter())[status] += 1
+        return cls({name: dict(counter) for name, counter in by_configuration.items()})
+
+    def lines(self) -> list[str]:
+        return [f"{name}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                for name, counts in self.counts.items()]
+
+
+def write_report(results: Sequence[RunResult], experiment: str, out: Path, baseline: str | None = None,
+                 description: str = "", incomplete: Incomplete | None = None,
+                 earlier: Sequence[RunResult] = ()) -> dict:
+    """Write report.{md,csv,json,html} and the figures into ``out``; returns the files and the rows.
+
+    ``incomplete``: runs left out, said in every rendering; ``earlier``: runs of earlier definitions of the
+    experiment, included and labelled as such."""
+    from actlab.outputs import output_folder
     from actlab.report.html import render
 
-    label = configuration_label(swept_settings(results))
-    rows = build_rows(results, label, baseline)  # a bad baseline raises before anything is written
-    out.mkdir(parents=True, exist_ok=True)
+    every = [*results, *earlier]
+    old = {r.config.key() for r in earlier}
+    plain = configuration_label(swept_settings(every))
+
+    def label(config: RunConfig) -> str:
+        return plain(config) + (EARLIER if config.key() in old else "")
+
+    rows = build_rows(every, label, baseline)  # a bad baseline raises before anything is written
+    incomplete = incomplete or Incomplete()
+    output_folder(out)
     files: dict[str, Path] = {}
-    for name, text in (("report.md", f"# {experiment}\n\n" + markdown(rows, baseline)), ("report.csv", csv_text(rows)),
-                       ("report.json", json.dumps({"experiment": experiment, "baseline": baseline,
-                                                   **json.loads(results_json(rows, results))}, indent=2))):
+    notes = _notes(incomplete, earlier)
+    header = f"# {markdown_text(experiment)}\n\n" + (f"{markdown_text(description)}\n\n" if description else "")
+    header += "".join(f"> {markdown_text(note)}\n" for note in notes) + ("\n" if notes else "")
+    payload = {"experiment": experiment, "description": description, "baseline": baseline,
+               "incomplete": incomplete.counts, **json.loads(results_json(rows, every))}
+    for name, text in (("report.md", header + markdown(rows, baseline)), ("report.csv", csv_text(rows)),
+                       ("report.json", json.dumps(payload, indent=2))):
         (out / name).write_text(text)
         files[name] = out / name
     figures = {
-        "test_accuracy.png": plots.plot_accuracy_curves(results, out / "test_accuracy.png", label),
-        "loss.png": plots.plot_loss_curves(results, out / "loss.png", label),
+        "test_accuracy.png": plots.plot_accuracy_curves(every, out / "test_accuracy.png", label),
+        "loss.png": plots.plot_loss_curves(every, out / "loss.png", label),
         "accuracy_vs_time.png": plots.plot_accuracy_vs_time(rows, out / "accuracy_vs_time.png"),
     }
-    for variable, figure in plots.plot_parameter_curves(results, out, label).items():
+    for variable, figure in plots.plot_parameter_curves(every, out, label).items():
         figures[f"curve_{variable}.png"] = figure
     files.update(figures)
     headers, body = cells(rows, baseline)
-    (out / "report.html").write_text(render(experiment, headers, body, figures, baseline))
+    (out / "report.html").write_text(render(experiment, headers, body, figures, baseline, description, notes))
     files["report.html"] = out / "report.html"
-    return {"files": {k: str(v) for k, v in files.items()}, "rows": rows}
+    return {"files": {k: str(v) for k, v in files.items()}, "rows": rows, "incomplete": incomplete}
+
+
+def _notes(incomplete: Incomplete, earlier: Sequence[RunResult]) -> list[str]:
+    notes = []
+    if incomplete.counts:
+        notes.append("Not in the statistics (not finished): " + "; ".join(incomplete.lines()) + ".")
+    if earlier:
+        notes.append(f"Includes {len(earlier)} runs of earlier definitions of the experiment, labelled"
+                     f"{EARLIER}.")
+    return notes
+
+
+def report_store(store_path: str | Path, output: Path, experiment: str | None = None, baseline: str | None = None,
+                 earlier: bool = False) -> dict[str, dict]:
+    """Report every experiment of a store (or one) into ``output`` (a folder per experiment unless one is named);
+    the store is opened read-only."""
+    from actlab.experiments.store import Store, StoreError, readable
+    from actlab.outputs import output_folder
+
+    with readable(store_path), Store(store_path, readonly=True) as store:
+        names = store.experiments()
+        if experiment is not None and experiment not in names:
+            raise StoreError(f"no experiment {experiment!r} in {store_path}; experiments: {', '.join(names) or 'none'}")
+        chosen = [experiment] if experiment else names
+        if not chosen:
+            raise StoreError(f"{store_path} holds no experiments yet (run `actlab run` first)")
+        inputs = {}
+        for name in chosen:
+            results = store.results(name)
+            previous = store.results(name, current=False) if earlier else []
+            statuses = store.statuses(name)
+            inputs[name] = (results, previous, statuses, store.description(name))
+    output_folder(output)
+    reports = {}
+    for name, (results, previous, statuses, description) in inputs.items():
+        label = configuration_label(swept_settings([*results, *previous]) if results or previous else [])
+        incomplete = Incomplete.of(statuses, label)
+        if not results and not previous:
+            reports[name] = {"files": {}, "rows": [], "incomplete": incomplete}
+            continue
+        target = output / safe_folder_name(name) if experiment is None else output
+        reports[name] = write_report(results, name, target, baseline, description, incomplete, previous)
+    return reports

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from actlab.activation import Activation
 from actlab.catalog.parse import label
@@ -27,6 +28,18 @@ def activation_curves(act: Activation, x: np.ndarray) -> tuple[np.ndarray, np.nd
     flat = Activation(spec, {**act.params, "dim": -1})
     joined = np.concatenate(chunks)
     return flat(joined), flat.derivative(joined)[: x.size]
+
+
+def gated_inputs(act: Activation) -> str:
+    """How a gated activation's inputs were made from the one x of a plot, e.g. ' (inputs x, x)' or
+    ' (inputs x, -0.5x)'; empty for elementwise activations. Its derivative is drawn with respect to the first."""
+    spec = act.spec
+    if not spec.gated:
+        return ""
+    pieces = spec.n_pieces(act.params)
+    one = np.ones(1)
+    slopes = [float(c[0]) for c in spec.demo_chunks(one, pieces)] if spec.demo_chunks else [1.0] * pieces
+    return " (inputs " + ", ".join("x" if v == 1 else f"{v:g}x" for v in slopes) + "; f' w.r.t. the first)"
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
@@ -49,17 +62,28 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def _legend(ax, **options) -> None:
-    """A legend, if anything on the axes has a label."""
+    """A legend, if anything on the axes has a label: beside the axes, where it covers no curve."""
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(**options)
+        options.pop("loc", None)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, **options)
+
+
+# Okabe & Ito's colour-blind-safe palette; after its eight colours, the line style changes, so that no two of
+# 32 series look alike (and neighbours such as relu and leaky_relu never share a hue).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def series_style(i: int) -> dict:
+    return {"color": PALETTE[i % len(PALETTE)], "linestyle": LINE_STYLES[(i // len(PALETTE)) % len(LINE_STYLES)]}
 
 
 def _color_axes(ax, series: int) -> None:
-    """Distinct colours for up to 20 series (matplotlib's default cycle repeats after 10)."""
-    if series > 10:
-        from matplotlib import colormaps
+    """Distinct colours (and, beyond eight, line styles) for ``series`` series."""
+    from cycler import cycler
 
-        ax.set_prop_cycle(color=[colormaps["tab20"](i % 20) for i in range(series)])
+    styles = [series_style(i) for i in range(max(series, 1))]
+    ax.set_prop_cycle(cycler(color=[s["color"] for s in styles], linestyle=[s["linestyle"] for s in styles]))
 
 
 def plot_activations(activations: Sequence[Activation], path: str | Path, lo: float = -5.0, hi: float = 5.0,
@@ -73,9 +97,10 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
         _color_axes(ax, len(activations))
     for act in activations:
         y, d = activation_curves(act, x)
-        line = axes[0].plot(x, y, label=label(act), linewidth=1.6)[0]
+        name = label(act) + gated_inputs(act)
+        line = axes[0].plot(x, y, label=name, linewidth=1.6)[0]
         if derivative:
-            axes[1].plot(x, d, color=line.get_color(), linewidth=1.6, label=label(act))
+            axes[1].plot(x, d, color=line.get_color(), linestyle=line.get_linestyle(), linewidth=1.6, label=name)
     titles = ["f(x)", "f'(x)"]
     for ax, title in zip(axes, titles):
         ax.axhline(0.0, color="0.75", linewidth=0.8)
@@ -84,7 +109,7 @@ def plot_activations(activations: Sequence[Activation], path: str | Path, lo: fl
         ax.set_xlabel("x")
         ax.set_xlim(lo, hi)
         ax.grid(True, alpha=0.3)
-    _legend(axes[0], fontsize=8, loc="upper left")
+    _legend(axes[-1], fontsize=8)
     return save_figure(fig, path)
 
 
@@ -98,6 +123,8 @@ def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _finish(ax, xlabel: str, ylabel: str, title: str, legend_loc: str, which: str = "major", ncols: int = 2) -> None:
+    if xlabel == "epoch":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -183,10 +210,27 @@ def _value(config, variable: str):
     return None if value is None or not config.applies(variable) else float(value)
 
 
+def _other_settings(config, variable: str, swept: Sequence[str]) -> str:
+    """What a run's configuration is apart from ``variable``: the activation (for an activation parameter, with
+    that parameter left out) and the other swept settings, e.g. 'hard_swish, lr=0.5'."""
+    act = config.activation_object()
+    if "." in variable:
+        key = variable.split(".", 1)[1]
+        act = Activation(act.spec, {**act.params, key: act.spec.param(key).default})
+    parts = [label(act)] if "activation" in swept or "." in variable or not swept else []
+    parts += [f"{k}={getattr(config, k)}" for k in swept
+              if k not in ("seed", "activation", variable) and config.applies(k)]
+    return ", ".join(parts) or label(act)
+
+
 def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[str, Path]:
     """One figure per swept numeric variable (e.g. lr, flooding, hard_swish.n): final test accuracy against
-    its value, one line per configuration of the other settings, mean ± std over seeds."""
+    its value, one line per combination of the other swept settings (never pooled over them), mean ± standard
+    deviation over seeds."""
+    from actlab.report.tables import swept_settings
+
     directory = Path(directory)
+    swept = swept_settings(results)
     written = {}
     for variable in _variables(results):
         lines: dict[str, dict[float, list[float]]] = {}
@@ -194,16 +238,17 @@ def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[st
             x = _value(result.config, variable)
             if x is None or result.summary.final_test_accuracy is None:
                 continue
-            others = (label or (lambda c: c.activation_label()))(result.config)
-            other = ", ".join(p for p in others.split(", ") if not p.startswith(variable.split(".")[-1] + "="))
-            other = other if "." not in variable else result.config.activation_object().name
+            other = _other_settings(result.config, variable, swept)
             lines.setdefault(other, {}).setdefault(x, []).append(100 * result.summary.final_test_accuracy)
         fig, ax = _curve_figure(lines)
         for name, points in lines.items():
             xs = sorted(points)
-            ax.errorbar(xs, [np.mean(points[v]) for v in xs], yerr=[np.std(points[v]) for v in xs], marker="o",
-                        capsize=3, label=name)
-        _finish(ax, variable, "final test accuracy (%)", f"Final test accuracy against {variable} (mean ± std over seeds)",
-                "best", ncols=1)
+            spread = [np.std(points[v], ddof=1) if len(points[v]) > 1 else 0.0 for v in xs]
+            ax.errorbar(xs, [np.mean(points[v]) for v in xs], yerr=spread, marker="o", capsize=3, label=name)
+        if all(float(v).is_integer() for v in _variables(results)[variable]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _finish(ax, variable, "final test accuracy (%)",
+                f"Final test accuracy against {variable}\n(one line per setting of the others; mean, bars: ± std "
+                "over seeds)", "best", ncols=1)
         written[variable] = save_figure(fig, directory / f"curve_{variable}.png")
     return written

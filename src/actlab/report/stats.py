@@ -19,16 +19,28 @@ from dataclasses import dataclass
 import numpy as np
 
 
+FEW_RUNS = 3  # an interval from fewer runs is flagged: with n - 1 < 2 degrees of freedom it is very wide
+
+
 @dataclass(frozen=True)
 class Estimate:
+    """Mean, sample standard deviation and the 95 % confidence interval of the mean over ``n`` runs; the interval
+    is clipped to the metric's range (an accuracy's to [0, 1])."""
+
     n: int
     mean: float | None
     std: float | None
     ci_low: float | None
     ci_high: float | None
 
+    @property
+    def few(self) -> bool:
+        """Whether the interval comes from fewer than :data:`FEW_RUNS` runs."""
+        return self.n < FEW_RUNS
+
     @classmethod
-    def of(cls, values: Sequence[float | None], confidence: float = 0.95) -> Estimate:
+    def of(cls, values: Sequence[float | None], confidence: float = 0.95,
+           bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
         x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
         if len(x) == 0:
             return cls(0, None, None, None, None)
@@ -39,7 +51,7 @@ class Estimate:
         from scipy.special import stdtrit
 
         half = float(stdtrit(len(x) - 1, 0.5 + confidence / 2)) * std / math.sqrt(len(x))
-        return cls(len(x), mean, std, mean - half, mean + half)
+        return cls(len(x), mean, std, max(mean - half, bounds[0]), min(mean + half, bounds[1]))
 
 
 @dataclass(frozen=True)

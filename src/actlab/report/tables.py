@@ -4,9 +4,11 @@ ranking; and their renderings as text (Markdown, CSV, JSON). Used by `compare`, 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from actlab.train.config import RunConfig
 from actlab.train.metrics import EpochMetrics, RunResult, Summary, threshold_key
 
 Label = Callable[[RunConfig], str]
+ACCURACY = (0.0, 1.0)
 
 
 def activation_label(config: RunConfig) -> str:
@@ -84,12 +87,13 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
             configuration=name,
             runs=len(runs),
             diverged=sum(s.status == "diverged" for s in summaries),
-            final_test_accuracy=Estimate.of(finals[name]),
-            best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries]),
-            final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries]),
-            epochs_to={threshold_key(t): Estimate.of([s.epochs_to[threshold_key(t)] for s in summaries])
+            final_test_accuracy=Estimate.of(finals[name], bounds=ACCURACY),
+            best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries], bounds=ACCURACY),
+            final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries], bounds=ACCURACY),
+            epochs_to={threshold_key(t): Estimate.of([s.epochs_to[threshold_key(t)] for s in summaries],
+                                                     bounds=(1, runs[0].config.epochs))
                        for t in runs[0].config.thresholds},
-            seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries]),
+            seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries], bounds=(0.0, math.inf)),
             versus_baseline=tests.get(name),
             rank=order.index(name) + 1,
         ))
@@ -105,7 +109,10 @@ def epochs(e: Estimate, runs: int) -> str:
 
 
 def _interval(e: Estimate) -> str:
-    return "—" if e.ci_low is None else f"[{100 * e.ci_low:.2f}, {100 * e.ci_high:.2f}]"
+    """The interval in percent; from fewer than 3 runs flagged with how many (it is very wide)."""
+    if e.ci_low is None:
+        return "—"
+    return f"[{100 * e.ci_low:.2f}, {100 * e.ci_high:.2f}]" + (f" (n={e.n})" if e.few else "")
 
 
 def _p(test: Test | None) -> str:
@@ -134,10 +141,19 @@ def cells(rows: Sequence[Row], baseline: str | None = None) -> tuple[list[str], 
     return headers, body
 
 
+def markdown_text(text: str, cell: bool = False) -> str:
+    """``text`` (names, descriptions: data) shown literally in Markdown, on one line: HTML's special characters
+    as entities, Markdown's markup backslash-escaped — in a table ``cell`` only the characters that would end it
+    or start HTML."""
+    text = " ".join(str(text).split())
+    text = re.sub(r"([\\|])" if cell else r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+    return html.escape(text, quote=False)
+
+
 def markdown(rows: Sequence[Row], baseline: str | None = None) -> str:
     headers, body = cells(rows, baseline)
-    return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-                     + ["| " + " | ".join(line) + " |" for line in body]) + "\n"
+    return "\n".join(["| " + " | ".join(markdown_text(h, cell=True) for h in headers) + " |", "|" + "---|" * len(headers)]
+                     + ["| " + " | ".join(markdown_text(c, cell=True) for c in line) + " |" for line in body]) + "\n"
 
 
 def csv_text(rows: Sequence[Row]) -> str:

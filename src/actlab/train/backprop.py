@@ -7,13 +7,15 @@ outputs h_{i+1} = f(z_i) and softmax cross-entropy averaged over the B examples 
     δ_{i-1} = (δ_i W_i) ⊙ f'(z_{i-1}),
 
 each a batched matrix product over the model axis (Rumelhart, Hinton & Williams 1986). With flooding the
-loss is |L - b| + b, so δ_L is multiplied by sign(L - b) per model.
+loss is |L - b| + b, so δ_L is multiplied by sign(L - b) per model. A gated activation (GLU family, maxout)
+combines k chunks of z_{i-1} into each output, so δ_i W_i is repeated k times before the product with f'(z_{i-1}),
+which holds the partial derivative with respect to each chunk.
 
 Why not autograd: these networks are small, so a training step is a handful of ~100×784 products and
 the engine's bookkeeping is a large share of it. Here nothing is recorded, f'(z) is kept instead of z,
 and plain SGD is fused into the weight-gradient product (W ← (1 - ηλ) W - η δ_iᵀ h_i in one ``baddbmm_``),
 so no gradient tensor is ever materialised. The autograd path stays for what this does not cover (CNNs,
-learnable or stochastic activations, gated activations), and tests hold the two to equal numbers.
+learnable or stochastic activations), and tests hold the two to equal numbers.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from actlab.models.batched import StackedNetwork
 
 
 def supports_hand_backprop(net: StackedNetwork) -> bool:
-    """Dense layers only, and every hidden activation a fixed elementwise function."""
+    """Dense layers only, and every hidden activation a fixed function (no learned parameters, no noise)."""
     if any(kind != "dense" for kind in net.kinds):
         return False
     for layer in net.activations:
         for part in layer.parts:
-            if part.learned or part.spec.stochastic is not None or part.spec.gated:
+            if part.learned or part.spec.stochastic is not None:
                 return False
     return True
 
@@ -45,7 +47,7 @@ class HandBackprop:
 
     def __init__(self, net: StackedNetwork, fused_sgd: bool, weight_decay: float = 0.0) -> None:
         if not supports_hand_backprop(net):
-            raise ValueError("hand-written backpropagation needs an MLP with fixed elementwise activations")
+            raise ValueError("hand-written backpropagation needs an MLP with fixed activations")
         self.net = net
         self.fused_sgd = fused_sgd
         self.weight_decay = weight_decay
@@ -86,7 +88,10 @@ class HandBackprop:
             for i in range(last, -1, -1):
                 below = None
                 if i > 0:  # before W_i changes
-                    below = torch.bmm(delta, weights[i]).mul_(slopes[i - 1])
+                    below = torch.bmm(delta, weights[i])
+                    if net.expansion > 1:  # one copy for each chunk the activation combined
+                        below = below.repeat(1, 1, net.expansion)
+                    below.mul_(slopes[i - 1])
                 self._apply(weights[i], biases[i], inputs[i], delta, lr)
                 delta = below
         return losses, logits

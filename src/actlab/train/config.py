@@ -56,7 +56,8 @@ def parse_schedule(text: str) -> tuple[str, float, float]:
 class RunConfig(BaseModel):
     """One training run. Validated when created; immutable afterwards."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defaults are validated too, so a configuration's canonical form (and key) is the same however it was built
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     dataset: str = "digits"
     preprocessing: Literal["minmax", "standardize", "none"] = "minmax"
@@ -170,8 +171,15 @@ class RunConfig(BaseModel):
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def expansion(self) -> int:
+        """Inputs the activation combines into one output (2 for the GLU family, k for maxout, else 1): the
+        hidden layers produce that many times the units the model names."""
+        act = self.activation_object()
+        return act.spec.n_pieces(act.params)
+
     def group_key(self) -> str:
-        """Runs with equal group keys can train together (they differ only in seed, activation, init)."""
+        """Runs with equal group keys can train together: they differ only in seed, init and activation, and their
+        activations combine equally many inputs (so their layers have the same shapes)."""
         shared = {k: v for k, v in self.canonical().items() if k not in ("seed", "activation", "init")}
-        return json.dumps(shared, sort_keys=True)
+        return json.dumps({**shared, "expansion": self.expansion()}, sort_keys=True)
 

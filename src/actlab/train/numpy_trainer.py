@@ -16,7 +16,7 @@ import numpy as np
 from actlab.activation import Activation
 from actlab.catalog.xp import NUMPY
 from actlab.data.prepared import PreparedData
-from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
+from actlab.models.spec import init_weights, on_features, parse_model, run_streams, weight_shapes
 from actlab.train.config import RunConfig
 from actlab.train.metrics import EpochMetrics, RunResult, summarize
 from actlab.train.optim import NumpyOptimizer, lr_factor
@@ -88,6 +88,8 @@ class NumpyMLP:
                     grads_act[layer - 1][name] = np.asarray((dh * partial).sum())
             if d_prev is None:
                 d_prev = Activation(self.activation.spec, params).derivative(z_prev)
+            if d_prev.shape != dh.shape:  # a gated activation: one copy of dh for each chunk of z it combined
+                dh = np.concatenate([dh] * (d_prev.shape[-1] // dh.shape[-1]), axis=-1)
             dz = dh * d_prev
         grads = [g for pair in zip(grads_w, grads_b) for g in pair]
         return grads + [layer[name] for layer in grads_act for name in self.learned]
@@ -108,9 +110,9 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.nd
 def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_steps: bool = False) -> RunResult:
     dtype = np.float64 if config.dtype == "float64" else np.float32
     spec = parse_model(config.model)
-    shapes = weight_shapes(spec, data.input_shape, data.classes)
+    shapes = weight_shapes(spec, data.input_shape, data.classes, config.expansion())
     init_rng, order_rng, noise_rng = run_streams(config.seed)
-    activation = config.activation_object()
+    activation = on_features(config.activation_object(), -1)
     net = NumpyMLP(init_weights(shapes, config.init_scheme(), init_rng), activation, dtype)
     optimizer = NumpyOptimizer(config, net.parameters())
     x_train, y_train = data.x_train.astype(dtype), data.y_train

@@ -14,11 +14,13 @@ import torch
 import torch.nn.functional as F
 
 from actlab.backends.host_memory import retain_freed_memory
+from actlab.errors import ActlabError
 from actlab.data.prepared import PreparedData, prepare_for
 from actlab.models.batched import StackedNetwork
 from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
 from actlab.train.backprop import HandBackprop, supports_hand_backprop
 from actlab.train.config import RunConfig
+from actlab.train.grouping import GROUPINGS, group_runs  # noqa: F401  (re-exported)
 from actlab.train.metrics import EpochMetrics, RunResult, summarize
 from actlab.train.optim import TorchOptimizer, lr_factor
 
@@ -26,38 +28,22 @@ EpochCallback = Callable[[RunConfig, EpochMetrics], None]
 EVAL_CHUNK = 2000
 
 
+class DeviceError(ActlabError):
+    """A device that this machine does not have."""
+
+
 def resolve_device(name: str) -> torch.device:
+    """The torch device a run's ``device`` setting names here (``auto``: CUDA if there is one)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {name!r} requested but CUDA is not available on this machine (use cpu or auto)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA "
+                              "device(s)")
     return device
-
-
-GROUPINGS = ("activation", "all", "none")
-
-
-def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[list[RunConfig]]:
-    """Runs to train as one stacked network, in first-seen order.
-
-    ``activation``: the seeds (and inits) of one activation together, so each activation's time per epoch
-    is its own; ``all``: everything that can share a network (fastest overall); ``none``: one at a time.
-    NumPy-backend runs are always alone, and so are CNNs on the CPU: convolutions are compute-bound, so
-    stacking saves no dispatch time there, while M-fold larger feature maps fall out of cache (measured no
-    faster than one at a time; see docs/benchmarks.md), and a run trained alone is stored as soon as it ends.
-    """
-    if by not in GROUPINGS:
-        raise ValueError(f"grouping {by!r}: use one of {', '.join(GROUPINGS)}")
-    groups: dict[str, list[RunConfig]] = {}
-    for i, config in enumerate(configs):
-        cnn_on_cpu = parse_model(config.model).kind == "cnn" and resolve_device(config.device).type == "cpu"
-        if config.backend != "torch" or by == "none" or cnn_on_cpu:
-            key = f"alone-{i}"
-        else:
-            key = config.group_key() + (config.activation if by == "activation" else "")
-        groups.setdefault(key, []).append(config)
-    return list(groups.values())
 
 
 def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
@@ -157,7 +143,7 @@ def _build(configs: Sequence[RunConfig], data: PreparedData, dtype: torch.dtype,
     """The stacked network of ``configs`` with each run's initial weights (from its own seed)."""
     first = configs[0]
     spec = parse_model(first.model)
-    shapes = weight_shapes(spec, data.input_shape, data.classes)
+    shapes = weight_shapes(spec, data.input_shape, data.classes, first.expansion())
     weights = [init_weights(shapes, c.init_scheme(), run_streams(c.seed)[0]) for c in configs]
     return StackedNetwork(spec, shapes, [c.activation_object() for c in configs], weights, dtype, device, fused)
 

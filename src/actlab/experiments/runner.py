@@ -1,0 +1,84 @@
+"""Running an experiment file against a store: what `actlab run` does, minus the printing.
+
+Validate the file and the devices before anything is written; record the experiment's definition (saying when it
+changed since the last run); optionally make failed runs pending again; train what is claimable with an executor;
+read back the counts, the results and the failures. A store that needs no write (every run finished) may be
+read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actlab.experiments import recipes
+from actlab.experiments.config import Experiment, load_experiment
+from actlab.experiments.executors import Progress, executor_for
+from actlab.experiments.store import Store, failure_reason, readable
+from actlab.train.config import RunConfig
+from actlab.train.metrics import RunResult
+
+
+@dataclass
+class RunOutcome:
+    """Where an experiment stands after a run: counts per status (``held``: running under other runners' live
+    leases), the finished results, each failed run's one-line reason, and what changed."""
+
+    name: str
+    experiment: Experiment
+    store: Path
+    counts: dict[str, int]
+    results: list[RunResult]
+    failures: list[tuple[RunConfig, str]] = field(default_factory=list)
+    new_runs: int = 0
+    retired_runs: int = 0
+    retried: int = 0
+    definition_changed: bool = False
+
+
+def load(source: str, quick: bool = False) -> tuple[str, Experiment]:
+    """The experiment of ``source`` (a TOML path or ``recipe:NAME``) and the name it is stored under."""
+    path = recipes.path(source) if source.startswith(recipes.PREFIX) else Path(source)
+    experiment = load_experiment(path, quick=quick)
+    return (f"{experiment.name}-quick" if quick else experiment.name), experiment
+
+
+def check_devices(runs: list[RunConfig]) -> None:
+    """Every device the runs name exists here (raises :class:`~actlab.train.trainer.DeviceError`)."""
+    devices = {run.device for run in runs}
+    if devices - {"cpu", "auto"}:
+        from actlab.train.trainer import resolve_device
+
+        for device in sorted(devices):
+            resolve_device(device)
+
+
+def run_experiment(source: str, store_path: str | Path, workers: int = 1, group: str = "activation",
+                   quick: bool = False, data_dir: str | Path | None = None, fused: bool = False,
+                   retry_failed: bool = False, progress: Progress | None = None) -> RunOutcome:
+    """Train what the store does not have yet of the experiment ``source``; see the module docstring."""
+    from actlab.train.grouping import GROUPINGS
+
+    if group not in GROUPINGS:
+        raise ValueError(f"--group {group!r}: use one of {', '.join(GROUPINGS)}")
+    name, experiment = load(source, quick)
+    check_devices(list(experiment.runs))
+    store_path = Path(store_path)
+    with readable(store_path), Store(store_path) as store:
+        known = name in store.experiments()
+        new_runs, retired = store.register(name, experiment.description, experiment.runs)
+        retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
+        counts = store.counts(name)
+    if counts["pending"] or counts["running"] > counts["held"]:
+        executor_for(workers, fused).run(str(store_path), name, group, None if data_dir is None else str(data_dir),
+                                         progress)
+    with readable(store_path), Store(store_path, readonly=True) as store:
+        counts = store.counts(name)
+        outcome = RunOutcome(name, experiment, store_path, counts, store.results(name), store.failures(name),
+                             new_runs, retired, retried, known and (new_runs > 0 or retired > 0))
+    return outcome
+
+
+def failed_line(config: RunConfig, error: str) -> str:
+    """One failed run in one line: what it was and why it failed."""
+    return f"{config.activation_label()}, seed {config.seed} (run {config.key()}): {failure_reason(error)}"

@@ -1,0 +1,44 @@
+"""Where commands write: output folders and files checked before any work is done, so that a bad path is one
+clear error up front — never a traceback after minutes of training, never a half-written result."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from actlab.errors import ActlabError
+
+
+class OutputError(ActlabError):
+    """An output path that cannot be written."""
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def output_folder(path: str | os.PathLike) -> Path:
+    """``path`` as a writable folder, created (with its parents) if absent."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} exists and is not a folder: choose a folder for the output")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the folder {path}: {_reason(error)}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write into {path}: permission denied")
+    return path
+
+
+def output_file(path: str | os.PathLike, suffix: str | None = None) -> Path:
+    """``path`` as a file that can be written (its folder created if absent), with ``suffix`` if given."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder: give a file name")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise OutputError(f"the output must be a {suffix} file, got {path}")
+    output_folder(path.parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"cannot write {path}: permission denied")
+    return path
