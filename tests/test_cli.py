@@ -79,3 +79,13 @@ def test_docs_regenerates_and_checks(tmp_path):
     assert "| `tanhexp` |" in readme and "STALE-TABLE" not in readme and readme.endswith("tail\n")
     assert (tmp_path / "docs" / "activations.png").exists()
     assert json.loads(run("docs", "--root", str(tmp_path), "--check", "--json").stdout) == {"up_to_date": True, "stale": []}
+
+
+def test_plots_say_how_gated_inputs_were_made_and_series_stay_distinct():
+    from actlab.report.plots import PALETTE, gated_inputs, series_style
+
+    assert gated_inputs(actlab.activation("maxout")) == " (inputs x, -0.5x; f' w.r.t. the first)"
+    assert gated_inputs(actlab.activation("glu")) == " (inputs x, x; f' w.r.t. the first)"
+    assert gated_inputs(actlab.activation("relu")) == ""
+    styles = [tuple(series_style(i).values()) for i in range(4 * len(PALETTE))]
+    assert len(set(styles)) == len(styles)  # 32 series, no two alike

@@ -75,6 +75,8 @@ def test_an_experiment_without_an_activation_finishes(tmp_path):
     payload = json.loads(invoke("run", toml, "--store", tmp_path / "s.db", "--json").stdout)
     assert payload["counts"]["done"] == 2
     assert _statuses(tmp_path / "s.db") == {"done": 2}
+    wal = tmp_path / "s.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # the runner folded its log back in when it ended
 
 
 def test_a_claim_that_could_complete_nothing_is_an_error(tmp_path):
