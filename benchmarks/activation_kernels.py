@@ -162,20 +162,29 @@ def measure(name: str, x: torch.Tensor, repeats: int, fuse: bool = True) -> Kern
     probe = min(SAVES_PROBE, x.numel()) // 64 * 64
     small = x.flatten()[:probe].reshape(64, -1).clone()  # what autograd keeps does not depend on size
     copy_gbs = COPY_BYTES_PER_ELEMENT * x.numel() / best["copy"] / 1e9
-    return KernelResult(name, "native" if native else "spec", best["default"], best.get("fused"), x.numel(),
-                        activation_sized_saves(layer, small), activation_sized_saves(composed(name), small),
-                        copy_gbs, repeats)
+    return KernelResult(
+        name,
+        "native" if native else "spec",
+        best["default"],
+        best.get("fused"),
+        x.numel(),
+        activation_sized_saves(layer, small),
+        activation_sized_saves(composed(name), small),
+        copy_gbs,
+        repeats,
+    )
 
 
-def run(elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 5,
-        fuse: bool = True) -> list[KernelResult]:
+def run(
+    elements: int, device: torch.device, only: list[str] | None = None, repeats: int = 5, fuse: bool = True
+) -> list[KernelResult]:
     chosen = only or names()
     if fuse:
         compile_fused(chosen, device)
     if device.type == "cpu":
         retain_freed_memory()
     torch.manual_seed(0)
-    side = int(elements ** 0.5)
+    side = int(elements**0.5)
     x = torch.randn(side, side, device=device) * 3
     results = []
     for name in chosen:
@@ -193,9 +202,11 @@ def _in_copies(work: Callable[[torch.Tensor], object], elements: int, device: to
     3 calls; median over ``rounds`` back-to-back pairs."""
     if device.type == "cpu":
         retain_freed_memory()
-    side = int(elements ** 0.5)
+    side = int(elements**0.5)
     x = torch.randn(side, side, device=device)
-    return statistics.median(best_time(lambda: work(x), device, 3) / best_time(x.clone, device, 3) for _ in range(rounds))
+    return statistics.median(
+        best_time(lambda: work(x), device, 3) / best_time(x.clone, device, 3) for _ in range(rounds)
+    )
 
 
 def exp_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
@@ -214,8 +225,14 @@ def draw_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
     return _in_copies(torch.rand_like, elements, device, rounds)
 
 
-def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, gpu_target: float = 0.7,
-             exp_copies: float | None = None, draw_copies: float | None = None) -> list[str]:
+def markdown(
+    results: list[KernelResult],
+    device: str,
+    cpu_target: float = 0.5,
+    gpu_target: float = 0.7,
+    exp_copies: float | None = None,
+    draw_copies: float | None = None,
+) -> list[str]:
     target = gpu_target if device.startswith("cuda") else cpu_target
     elements = results[0].elements if results else 0
     lines = [
@@ -235,34 +252,48 @@ def markdown(results: list[KernelResult], device: str, cpu_target: float = 0.5, 
     ]
     for r in results:
         fused = "—" if r.fused_gbs is None else f"{r.fused_gbs:.1f}"
-        lines.append(f"| {r.name} | {r.path} | {r.elements_per_second / 1e9:.2f} | {r.gbs:.1f} | {fused} | "
-                     f"{100 * r.best_fraction_of_copy:.0f} % | {r.saved} | {r.saved_composed} |")
+        lines.append(
+            f"| {r.name} | {r.path} | {r.elements_per_second / 1e9:.2f} | {r.gbs:.1f} | {fused} | "
+            f"{100 * r.best_fraction_of_copy:.0f} % | {r.saved} | {r.saved_composed} |"
+        )
     slow = [r.name for r in results if r.best_fraction_of_copy < target]
     heavy = [r.name for r in results if r.path == "spec" and r.saved > 1]
-    lines += ["", f"Targets (performance issue): every activation ≥ {100 * target:.0f} % of copy bandwidth on "
-              f"{'GPU' if target == gpu_target else 'CPU'}; one saved tensor for every non-native activation."]
-    lines.append(f"- bandwidth (the faster of the default and the fused layer): {len(results) - len(slow)} of "
-                 f"{len(results)} met" + (f"; below target: {', '.join(slow)}" if slow else ""))
+    lines += [
+        "",
+        f"Targets (performance issue): every activation ≥ {100 * target:.0f} % of copy bandwidth on "
+        f"{'GPU' if target == gpu_target else 'CPU'}; one saved tensor for every non-native activation.",
+    ]
+    lines.append(
+        f"- bandwidth (the faster of the default and the fused layer): {len(results) - len(slow)} of "
+        f"{len(results)} met" + (f"; below target: {', '.join(slow)}" if slow else "")
+    )
     measured = [r for r in results if r.fused_seconds is not None]
     if measured:
         gains = sorted(r.seconds / r.fused_seconds for r in measured)
-        lines.append(f"- fusion: {len(measured)} activations compiled; fused / default throughput "
-                     f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×")
+        lines.append(
+            f"- fusion: {len(measured)} activations compiled; fused / default throughput "
+            f"median {gains[len(gains) // 2]:.1f}×, range {gains[0]:.1f}–{gains[-1]:.1f}×"
+        )
     lines.append(f"- saved tensors: {'met' if not heavy else 'NOT met for ' + ', '.join(heavy)}")
     budget = BYTES_PER_ELEMENT / COPY_BYTES_PER_ELEMENT / target  # copies' time forward + backward may take
     if exp_copies is not None and slow:
-        lines += ["", f"Why: one exp per element costs {exp_copies:.2f} of a copy's time here (a compiled pass of four "
-                  f"exps per element, timed against a copy, in the same run). At {100 * target:.0f} % of copy bandwidth "
-                  f"forward + backward may take {budget:.0f} copies' time, about {budget / exp_copies:.0f} exp-class "
-                  "evaluations (erf, atan, log and sin cost more). Activations whose formulas need more than that are "
-                  "bound by arithmetic, fused or not; cheap formulas below the target are within this machine's "
-                  "run-to-run noise (see the copy range above)."]
+        lines += [
+            "",
+            f"Why: one exp per element costs {exp_copies:.2f} of a copy's time here (a compiled pass of four "
+            f"exps per element, timed against a copy, in the same run). At {100 * target:.0f} % of copy bandwidth "
+            f"forward + backward may take {budget:.0f} copies' time, about {budget / exp_copies:.0f} exp-class "
+            "evaluations (erf, atan, log and sin cost more). Activations whose formulas need more than that are "
+            "bound by arithmetic, fused or not; cheap formulas below the target are within this machine's "
+            "run-to-run noise (see the copy range above).",
+        ]
     stochastic = [name for name in slow if activation(name).spec.stochastic is not None]
     if draw_copies is not None and stochastic:
-        lines.append(f"{', '.join(stochastic)} draw{'s' if len(stochastic) == 1 else ''} a uniform random number per "
-                     f"element in training: `torch.rand_like` alone costs {draw_copies:.1f} copies' time here, against "
-                     f"a budget of {budget:.0f} for the whole forward + backward, so random number generation, not "
-                     "the formula, bounds it.")
+        lines.append(
+            f"{', '.join(stochastic)} draw{'s' if len(stochastic) == 1 else ''} a uniform random number per "
+            f"element in training: `torch.rand_like` alone costs {draw_copies:.1f} copies' time here, against "
+            f"a budget of {budget:.0f} for the whole forward + backward, so random number generation, not "
+            "the formula, bounds it."
+        )
     return lines
 
 
@@ -276,8 +307,13 @@ def main() -> None:
     elements = 1 << 20 if args.quick else 1 << 24
     device = torch.device(args.device)
     results = run(elements, device, args.only.split(",") if args.only else None, fuse=not args.no_fuse)
-    print("\n".join(markdown(results, args.device, exp_copies=exp_cost(elements, device),
-                              draw_copies=draw_cost(elements, device))))
+    print(
+        "\n".join(
+            markdown(
+                results, args.device, exp_copies=exp_cost(elements, device), draw_copies=draw_cost(elements, device)
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,11 +33,15 @@ def machine() -> str:
     except OSError:
         pass
     gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
-    return (f"{cpu}; {os.cpu_count()} logical cores{gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads); "
-            f"numpy {np.__version__}; Python {platform.python_version()}")
+    return (
+        f"{cpu}; {os.cpu_count()} logical cores{gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads); "
+        f"numpy {np.__version__}; Python {platform.python_version()}"
+    )
 
 
-def command_section(data, rounds: int, train_subset: int | None, test_subset: int | None, data_dir: str | None) -> list[str]:
+def command_section(
+    data, rounds: int, train_subset: int | None, test_subset: int | None, data_dir: str | None
+) -> list[str]:
     """`actlab compare` (ten seeds of relu) and `actlab train` (one model) as a user runs them, against the
     throughput table's rows for the same setup measured in the same rounds."""
     setup = command_cost.options(train_subset, test_subset, data_dir)
@@ -45,19 +49,28 @@ def command_section(data, rounds: int, train_subset: int | None, test_subset: in
     compare_argv = ["compare", "--activations", "relu", "--seeds", str(models), *setup]
     train_argv = ["train", "--activation", "relu", *setup]
     seeds = train_throughput.mlp_configs("relu", models)
-    rows = train_throughput.interleaved({
-        "compare": lambda: train_throughput.actlab_epoch(seeds, data),
-        "train": lambda: train_throughput.actlab_epoch(seeds[:1], data),
-        "compare 1": lambda: command_cost.wall([*compare_argv, "--epochs", "1"]),
-        "compare 3": lambda: command_cost.wall([*compare_argv, "--epochs", "3"]),
-        "train 1": lambda: command_cost.wall([*train_argv, "--epochs", "1"]),
-        "train 3": lambda: command_cost.wall([*train_argv, "--epochs", "3"]),
-        "help": lambda: command_cost.wall(["--help"]),
-    }, rounds)
+    rows = train_throughput.interleaved(
+        {
+            "compare": lambda: train_throughput.actlab_epoch(seeds, data),
+            "train": lambda: train_throughput.actlab_epoch(seeds[:1], data),
+            "compare 1": lambda: command_cost.wall([*compare_argv, "--epochs", "1"]),
+            "compare 3": lambda: command_cost.wall([*compare_argv, "--epochs", "3"]),
+            "train 1": lambda: command_cost.wall([*train_argv, "--epochs", "1"]),
+            "train 3": lambda: command_cost.wall([*train_argv, "--epochs", "3"]),
+            "help": lambda: command_cost.wall(["--help"]),
+        },
+        rounds,
+    )
     compare = command_cost.CommandCost("actlab " + " ".join(compare_argv), rows["compare 1"], rows["compare 3"])
     train = command_cost.CommandCost("actlab " + " ".join(train_argv), rows["train 1"], rows["train 3"])
-    return command_cost.markdown(compare, train, (train_throughput.REFERENCE, rows["compare"]),
-                                 ("one model (relu, seed 0)", rows["train"]), rounds, rows["help"])
+    return command_cost.markdown(
+        compare,
+        train,
+        (train_throughput.REFERENCE, rows["compare"]),
+        ("one model (relu, seed 0)", rows["train"]),
+        rounds,
+        rows["help"],
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,11 +88,16 @@ def main(argv: list[str] | None = None) -> None:
     data = prepare("mnist", "minmax", train_subset, test_subset, args.data_dir)
 
     command = "python -m benchmarks.bench" + (" --quick" if args.quick else "")
-    lines = ["# Benchmarks", "",
-             f"Produced by `{command}` (`make bench{' BENCH_FLAGS=--quick' if args.quick else ''}`) on "
-             f"{datetime.date.today().isoformat()}. Machine: {machine()}.", "",
-             "Every figure is a ratio of medians measured side by side in one run; absolute times on these shared "
-             "machines drift.", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{command}` (`make bench{' BENCH_FLAGS=--quick' if args.quick else ''}`) on "
+        f"{datetime.date.today().isoformat()}. Machine: {machine()}.",
+        "",
+        "Every figure is a ratio of medians measured side by side in one run; absolute times on these shared "
+        "machines drift.",
+        "",
+    ]
     if "command" in sections:
         lines += command_section(data, rounds, train_subset, test_subset, args.data_dir) + [""]
     if "mlp" in sections:
@@ -92,16 +110,24 @@ def main(argv: list[str] | None = None) -> None:
         results = activation_kernels.run(elements, device, fuse=not args.no_fuse)
         exp_copies = activation_kernels.exp_cost(elements, device)
         draw_copies = activation_kernels.draw_cost(elements, device)
-        lines += activation_kernels.markdown(results, args.device, exp_copies=exp_copies, draw_copies=draw_copies) + [""]
+        lines += activation_kernels.markdown(results, args.device, exp_copies=exp_copies, draw_copies=draw_copies) + [
+            ""
+        ]
     if "scaling" in sections:
         by_models, by_size = scaling.measure(data, rounds)
         image = args.output.with_name(args.output.stem + "-scaling.png")
         scaling.plot(by_models, by_size, image)
         lines += scaling.markdown(by_models, by_size, len(data.x_train), rounds, image.name) + [""]
-    lines += ["## GPU", "",
-              ("Measured on this machine's GPU above." if torch.cuda.is_available() else
-               "No GPU on the machine that produced this file: the GPU targets (catalog × 10 seeds, 20 epochs, "
-               "< 60 s on one H100) are not measured here.")]
+    lines += [
+        "## GPU",
+        "",
+        (
+            "Measured on this machine's GPU above."
+            if torch.cuda.is_available()
+            else "No GPU on the machine that produced this file: the GPU targets (catalog × 10 seeds, 20 epochs, "
+            "< 60 s on one H100) are not measured here."
+        ),
+    ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n")

@@ -49,8 +49,12 @@ def options(train_subset: int | None, test_subset: int | None, data_dir: str | N
 def wall(argv: list[str]) -> float:
     """Seconds a fresh ``python -m actlab.cli …`` process takes, start to exit."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "actlab.cli", *argv], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"})
+    done = subprocess.run(
+        [sys.executable, "-m", "actlab.cli", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"actlab {' '.join(argv)} failed: {done.stderr.strip()}")
@@ -60,18 +64,31 @@ def wall(argv: list[str]) -> float:
 HELP_TARGET = 1.0  # seconds
 
 
-def markdown(compare: CommandCost, train: CommandCost, compare_row: tuple[str, float],
-             train_row: tuple[str, float], rounds: int, help_seconds: float | None = None) -> list[str]:
+def markdown(
+    compare: CommandCost,
+    train: CommandCost,
+    compare_row: tuple[str, float],
+    train_row: tuple[str, float],
+    rounds: int,
+    help_seconds: float | None = None,
+) -> list[str]:
     """The section: both commands' epoch and fixed cost, each epoch against its throughput-table row."""
-    lines = ["## The user's command", "",
-             f"Each command run in a fresh process with `--epochs 1` and `--epochs 3` (median of {rounds} interleaved "
-             "rounds). Per epoch: half the difference of the two wall times. Fixed cost: the 1-epoch time minus one "
-             "epoch (start-up, imports, loading the data, the store).", "",
-             "| command | 1 epoch (s) | 3 epochs (s) | per epoch (s) | fixed cost (s) | throughput-table row | "
-             "row (s) | epoch / row |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## The user's command",
+        "",
+        f"Each command run in a fresh process with `--epochs 1` and `--epochs 3` (median of {rounds} interleaved "
+        "rounds). Per epoch: half the difference of the two wall times. Fixed cost: the 1-epoch time minus one "
+        "epoch (start-up, imports, loading the data, the store).",
+        "",
+        "| command | 1 epoch (s) | 3 epochs (s) | per epoch (s) | fixed cost (s) | throughput-table row | "
+        "row (s) | epoch / row |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for cost, (row_name, row_seconds) in ((compare, compare_row), (train, train_row)):
-        lines.append(f"| `{cost.command}` | {cost.one_epoch:.2f} | {cost.three_epochs:.2f} | {cost.per_epoch:.2f} | "
-                     f"{cost.fixed:.2f} | {row_name} | {row_seconds:.2f} | {cost.per_epoch / row_seconds:.2f} |")
+        lines.append(
+            f"| `{cost.command}` | {cost.one_epoch:.2f} | {cost.three_epochs:.2f} | {cost.per_epoch:.2f} | "
+            f"{cost.fixed:.2f} | {row_name} | {row_seconds:.2f} | {cost.per_epoch / row_seconds:.2f} |"
+        )
     lines += ["", "Targets:"]
     if help_seconds is not None:
         met = "met" if help_seconds < HELP_TARGET else "NOT met"

@@ -20,8 +20,19 @@ SIZE_MODELS = 10
 
 
 def _configs(models: int) -> list[RunConfig]:
-    return [RunConfig(dataset="mnist", model="mlp:100,50", epochs=1, batch_size=100, lr=0.1, activation="relu",
-                      init="he_normal", seed=s) for s in range(models)]
+    return [
+        RunConfig(
+            dataset="mnist",
+            model="mlp:100,50",
+            epochs=1,
+            batch_size=100,
+            lr=0.1,
+            activation="relu",
+            init="he_normal",
+            seed=s,
+        )
+        for s in range(models)
+    ]
 
 
 def measure(data: PreparedData, rounds: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -31,7 +42,9 @@ def measure(data: PreparedData, rounds: int) -> tuple[dict[int, float], dict[int
     for fraction in FRACTIONS:
         n = int(fraction * len(data.x_train))
         sizes[n] = PreparedData(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test, data.classes)
-    by_size = interleaved({str(n): (lambda d=d: actlab_epoch(_configs(SIZE_MODELS), d)) for n, d in sizes.items()}, rounds)
+    by_size = interleaved(
+        {str(n): (lambda d=d: actlab_epoch(_configs(SIZE_MODELS), d)) for n, d in sizes.items()}, rounds
+    )
     return {int(k): v for k, v in by_models.items()}, {int(k): v for k, v in by_size.items()}
 
 
@@ -40,10 +53,20 @@ def plot(by_models: dict[int, float], by_size: dict[int, float], path: Path) -> 
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     counts = sorted(by_models)
     left.plot(counts, [by_models[m] for m in counts], "o-", label="trained together")
-    left.plot(counts, [by_models[counts[0]] * m / counts[0] for m in counts], "--", color="gray",
-              label=f"{counts[0]} model's time × models")
-    left.set(xscale="log", yscale="log", xlabel="models trained together", ylabel="seconds per epoch",
-             title="Wall time vs number of models")
+    left.plot(
+        counts,
+        [by_models[counts[0]] * m / counts[0] for m in counts],
+        "--",
+        color="gray",
+        label=f"{counts[0]} model's time × models",
+    )
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="models trained together",
+        ylabel="seconds per epoch",
+        title="Wall time vs number of models",
+    )
     sizes = sorted(by_size)
     right.plot(sizes, [by_size[n] for n in sizes], "o-", label=f"{SIZE_MODELS} models")
     right.set(xlabel="training images", ylabel="seconds per epoch", title="Wall time vs dataset size")
@@ -53,7 +76,9 @@ def plot(by_models: dict[int, float], by_size: dict[int, float], path: Path) -> 
     return save_figure(fig, path)
 
 
-def markdown(by_models: dict[int, float], by_size: dict[int, float], examples: int, rounds: int, image: str) -> list[str]:
+def markdown(
+    by_models: dict[int, float], by_size: dict[int, float], examples: int, rounds: int, image: str
+) -> list[str]:
     one = by_models[min(by_models)]
     lines = [
         "## Scaling",

@@ -24,9 +24,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from actlab.data.prepared import PreparedData
+from actlab.experiments.oneoff import train_configs
 from actlab.models.spec import parse_model, weight_shapes
 from actlab.train.config import RunConfig
-from actlab.experiments.oneoff import train_configs
 from actlab.train.trainer import group_runs, train_group
 
 MODELS = 10
@@ -62,7 +62,7 @@ def numpy_loop_epoch(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[np.n
     biases = [np.zeros(b) for b in sizes[1:]]
     order = rng.permutation(len(x))
     for start in range(0, len(x), BATCH):
-        idx = order[start:start + BATCH]
+        idx = order[start : start + BATCH]
         h, inputs, pre = x[idx], [], []
         for i, (w, b) in enumerate(zip(weights, biases)):
             inputs.append(h)
@@ -82,8 +82,9 @@ def numpy_loop_epoch(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[np.n
     return weights, biases
 
 
-def dataloader_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                     channels_last: bool = False) -> None:
+def dataloader_epoch(
+    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, channels_last: bool = False
+) -> None:
     """The PyTorch tutorial idiom: TensorDataset, DataLoader(shuffle=True), a module, cross-entropy."""
     loss_fn = nn.CrossEntropyLoss()
     for xb, yb in DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True):
@@ -106,8 +107,16 @@ def torch_mlp(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
 
 def torch_cnn(seed: int, channels_last: bool) -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 6 * 6, 10))
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 6 * 6, 10),
+    )
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -119,8 +128,11 @@ def keras_epoch(x: np.ndarray, y: np.ndarray, seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((x.shape[1],))] + [keras.layers.Dense(u, activation="relu") for u in HIDDEN]
-                             + [keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((x.shape[1],))]
+        + [keras.layers.Dense(u, activation="relu") for u in HIDDEN]
+        + [keras.layers.Dense(10)]
+    )
     model.compile(optimizer=keras.optimizers.SGD(LR), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
 
@@ -210,8 +222,11 @@ FUSED_ACTIVATIONS = "actlab, ten models at once (ten activations, --fused: each 
 MATMULS_ALONE = "the same batched matmuls alone, bare loop (ten models)"
 
 
-TARGETS = {"(a) NumPy float64 loop, ten runs": 2.5, "(b) PyTorch DataLoader + nn.Sequential, ten runs": 8.0,
-           "(c) Keras 3 model.fit (torch backend), ten runs": 10.0}
+TARGETS = {
+    "(a) NumPy float64 loop, ten runs": 2.5,
+    "(b) PyTorch DataLoader + nn.Sequential, ten runs": 8.0,
+    "(c) Keras 3 model.fit (torch backend), ten runs": 10.0,
+}
 PEAK_TARGET = 0.8
 
 
@@ -224,11 +239,16 @@ def target_lines(rows: dict[str, float], reference: str, peak: float, flops: flo
     if fraction >= PEAK_TARGET:
         lines = [line + "met"]
     elif alone_fraction < PEAK_TARGET:
-        lines = [line + f"NOT met: at these shapes the products alone, with nothing else, run at {100 * alone_fraction:.0f} % "
-                 "of peak, so no epoch built on them reaches it"]
+        lines = [
+            line
+            + f"NOT met: at these shapes the products alone, with nothing else, run at {100 * alone_fraction:.0f} % "
+            "of peak, so no epoch built on them reaches it"
+        ]
     else:
-        lines = [line + f"NOT met: the products alone run at {100 * alone_fraction:.0f} % of peak; the rest of the epoch "
-                 f"(gathering batches, activations, softmax, evaluation) takes {epoch - alone:.2f} s"]
+        lines = [
+            line + f"NOT met: the products alone run at {100 * alone_fraction:.0f} % of peak; the rest of the epoch "
+            f"(gathering batches, activations, softmax, evaluation) takes {epoch - alone:.2f} s"
+        ]
     for name, target in TARGETS.items():
         if name not in rows:
             continue
@@ -238,18 +258,29 @@ def target_lines(rows: dict[str, float], reference: str, peak: float, flops: flo
         if ratio >= target:
             lines.append(line + "met")
         elif needed < alone:
-            lines.append(line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s, less than the batched "
-                         f"products alone take here ({alone:.2f} s): out of reach in float32 on this machine")
+            lines.append(
+                line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s, less than the batched "
+                f"products alone take here ({alone:.2f} s): out of reach in float32 on this machine"
+            )
         else:
-            lines.append(line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s; the products alone take "
-                         f"{alone:.2f} s and the rest of the epoch {epoch - alone:.2f} s")
+            lines.append(
+                line + f"NOT met: it needs ten model-epochs in ≤ {needed:.2f} s; the products alone take "
+                f"{alone:.2f} s and the rest of the epoch {epoch - alone:.2f} s"
+            )
     return lines
 
 
 def mlp_configs(activation: str, seeds: int, **changes) -> list[RunConfig]:
     """The MNIST MLP setup of this table (and of the user's-command section) for ``seeds`` seeds."""
-    setup = dict(dataset="mnist", model="mlp:" + ",".join(map(str, HIDDEN)), epochs=1, batch_size=BATCH, lr=LR,
-                 init="he_normal", **changes)
+    setup = dict(
+        dataset="mnist",
+        model="mlp:" + ",".join(map(str, HIDDEN)),
+        epochs=1,
+        batch_size=BATCH,
+        lr=LR,
+        init="he_normal",
+        **changes,
+    )
     return [RunConfig(**setup, activation=activation, seed=s) for s in range(seeds)]
 
 
@@ -272,14 +303,17 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         "actlab, ten models at once (ten seeds, bfloat16 mixed precision)": lambda: actlab_epoch(mixed, data),
         "(d) actlab, one model at a time (ten seeds)": lambda: actlab_epoch(seeds, data, together=False),
         MATMULS_ALONE: lambda: matmuls_alone_epoch(examples),
-        "(a) NumPy float64 loop, ten runs": lambda: sum(timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s))
-                                                        for s in range(MODELS)),
+        "(a) NumPy float64 loop, ten runs": lambda: sum(
+            timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s)) for s in range(MODELS)
+        ),
         "(b) PyTorch DataLoader + nn.Sequential, ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_mlp(s), x32, y)) for s in range(MODELS)),
+            timed(lambda s=s: dataloader_epoch(*torch_mlp(s), x32, y)) for s in range(MODELS)
+        ),
     }
     if keras:
         approaches["(c) Keras 3 model.fit (torch backend), ten runs"] = lambda: sum(
-            timed(lambda s=s: keras_epoch(x64.astype(np.float32), data.y_train, s)) for s in range(MODELS))
+            timed(lambda s=s: keras_epoch(x64.astype(np.float32), data.y_train, s)) for s in range(MODELS)
+        )
     actlab_epoch(seeds[:2], data)  # warm-up: allocator, thread pool
     actlab_epoch(activations, data, fused=True)  # compiles the fused layers (minutes cold, seconds cached)
     rows = interleaved(approaches, rounds)
@@ -329,9 +363,11 @@ def cnn_section(examples: int, rounds: int) -> Section:
         reference: lambda: actlab_epoch(seeds, data, together=stacks),
         "actlab, ten models stacked into one network": lambda: stacked_epoch(seeds, data),
         "PyTorch DataLoader + nn.Sequential (NCHW), ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, False), x, y)) for s in range(MODELS)),
+            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, False), x, y)) for s in range(MODELS)
+        ),
         "PyTorch DataLoader + nn.Sequential (channels-last), ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, True), x, y, channels_last=True)) for s in range(MODELS)),
+            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, True), x, y, channels_last=True)) for s in range(MODELS)
+        ),
     }
     actlab_epoch(seeds[:2], data)
     rows = interleaved(approaches, rounds)

@@ -19,8 +19,12 @@ from pathlib import Path
 import numpy as np
 
 IDX_DATASETS = ("mnist", "fashion-mnist")
-FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-         "t10k-labels-idx1-ubyte.gz")
+FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def _search_dirs() -> list[Path]:
@@ -40,9 +44,11 @@ def required() -> bool:
 
 def missing_reason() -> str:
     looked = ", ".join(str(d) for d in SEARCHED)
-    return (f"the MNIST and Fashion-MNIST files are not here (looked in {looked}): point ACTLAB_DATA at a folder "
-            "holding mnist/ and fashion-mnist/ with the original .gz files (make test uses ../shared/datasets when it "
-            "exists), or let `actlab train --dataset mnist` download them")
+    return (
+        f"the MNIST and Fashion-MNIST files are not here (looked in {looked}): point ACTLAB_DATA at a folder "
+        "holding mnist/ and fashion-mnist/ with the original .gz files (make test uses ../shared/datasets when it "
+        "exists), or let `actlab train --dataset mnist` download them"
+    )
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -22,13 +22,31 @@ def test_names_cover_the_catalog():
     assert "hard_sigmoid_classic" in names  # the Keras 2 hard sigmoid, by name
 
 
-@pytest.mark.parametrize("alias,canonical", [
-    ("LeakyReLU", "leaky_relu"), ("leaky-relu", "leaky_relu"), ("HARDSWISH", "hard_swish"), ("hard_silu", "hard_swish"),
-    ("SiLU", "silu"), ("Identity", "linear"), ("gelu_new", "gelu_tanh"), ("gelu_pytorch_tanh", "gelu_tanh"),
-    ("relu2", "squared_relu"), ("Hardsigmoid", "hard_sigmoid"), ("keras2_hard_sigmoid", "hard_sigmoid_classic"),
-    ("soft_shrink", "softshrink"), ("hard_tanh", "hardtanh"), ("LogSigmoid", "log_sigmoid"), ("StarReLU", "star_relu"),
-    ("QuickGELU", "quick_gelu"), ("swish", "swish"), ("PReLU", "prelu"), ("Mish", "mish"), ("xIELU", "xielu"),
-])
+@pytest.mark.parametrize(
+    "alias,canonical",
+    [
+        ("LeakyReLU", "leaky_relu"),
+        ("leaky-relu", "leaky_relu"),
+        ("HARDSWISH", "hard_swish"),
+        ("hard_silu", "hard_swish"),
+        ("SiLU", "silu"),
+        ("Identity", "linear"),
+        ("gelu_new", "gelu_tanh"),
+        ("gelu_pytorch_tanh", "gelu_tanh"),
+        ("relu2", "squared_relu"),
+        ("Hardsigmoid", "hard_sigmoid"),
+        ("keras2_hard_sigmoid", "hard_sigmoid_classic"),
+        ("soft_shrink", "softshrink"),
+        ("hard_tanh", "hardtanh"),
+        ("LogSigmoid", "log_sigmoid"),
+        ("StarReLU", "star_relu"),
+        ("QuickGELU", "quick_gelu"),
+        ("swish", "swish"),
+        ("PReLU", "prelu"),
+        ("Mish", "mish"),
+        ("xIELU", "xielu"),
+    ],
+)
 def test_aliases_resolve_case_insensitively(alias, canonical):
     assert actlab.spec(alias).name == canonical
     assert actlab.activation(alias).name == canonical
@@ -43,25 +61,28 @@ def test_unknown_names_suggest_the_closest():
         actlab.spec("zzzzzzzz")
 
 
-@pytest.mark.parametrize("name,params,message", [
-    ("hard_swish", {"n": 0}, "'n' must be > 0"),
-    ("hard_swish", {"n": -2.0}, "'n' must be > 0"),
-    ("rrelu", {"lower": 0.5, "upper": 0.2}, "lower .* must not exceed upper"),
-    ("elu", {"alpha": -1.0}, "'alpha' must be >= 0"),
-    ("celu", {"alpha": 0.0}, "'alpha' must be > 0"),
-    ("relu", {"max_value": 1.0, "threshold": 2.0}, "max_value .* greater than threshold"),
-    ("relu", {"slope": 0.1}, "no parameter 'slope'; its parameters are: negative_slope, max_value, threshold"),
-    ("leaky_relu", {"negative_slope": "steep"}, "must be a number"),
-    ("leaky_relu", {"negative_slope": float("nan")}, "must be finite"),
-    ("hardtanh", {"min_val": 1.0, "max_val": 1.0}, "min_val .* less than max_val"),
-    ("soft_root_sign", {"alpha": 1.0, "beta": 3.0}, "must be below e"),
-    ("apl", {"a": (0.1, 0.2, 0.3)}, "one entry per hinge"),
-    ("maxout", {"k": 0}, "'k' must be >= 1"),
-    ("maxout", {"k": 1.5}, "must be an integer"),
-    ("pdelu", {"t": 1.0}, "'t' must be < 1"),
-    ("xielu", {"alpha_n": 0.4}, "must exceed beta"),
-    ("linear", {"alpha": 1.0}, "has no parameter 'alpha'; its parameters are: none"),
-])
+@pytest.mark.parametrize(
+    "name,params,message",
+    [
+        ("hard_swish", {"n": 0}, "'n' must be > 0"),
+        ("hard_swish", {"n": -2.0}, "'n' must be > 0"),
+        ("rrelu", {"lower": 0.5, "upper": 0.2}, "lower .* must not exceed upper"),
+        ("elu", {"alpha": -1.0}, "'alpha' must be >= 0"),
+        ("celu", {"alpha": 0.0}, "'alpha' must be > 0"),
+        ("relu", {"max_value": 1.0, "threshold": 2.0}, "max_value .* greater than threshold"),
+        ("relu", {"slope": 0.1}, "no parameter 'slope'; its parameters are: negative_slope, max_value, threshold"),
+        ("leaky_relu", {"negative_slope": "steep"}, "must be a number"),
+        ("leaky_relu", {"negative_slope": float("nan")}, "must be finite"),
+        ("hardtanh", {"min_val": 1.0, "max_val": 1.0}, "min_val .* less than max_val"),
+        ("soft_root_sign", {"alpha": 1.0, "beta": 3.0}, "must be below e"),
+        ("apl", {"a": (0.1, 0.2, 0.3)}, "one entry per hinge"),
+        ("maxout", {"k": 0}, "'k' must be >= 1"),
+        ("maxout", {"k": 1.5}, "must be an integer"),
+        ("pdelu", {"t": 1.0}, "'t' must be < 1"),
+        ("xielu", {"alpha_n": 0.4}, "must exceed beta"),
+        ("linear", {"alpha": 1.0}, "has no parameter 'alpha'; its parameters are: none"),
+    ],
+)
 def test_invalid_parameters_fail_at_creation(name, params, message):
     with pytest.raises(ActivationError, match=message):
         actlab.activation(name, **params)

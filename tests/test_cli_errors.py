@@ -24,11 +24,14 @@ def one_error(*args, code=2) -> str:
     return text
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--range", "-inf", "inf"], "--range needs finite LO < HI"),
-    (["--range", "-1e308", "1e308"], "whose difference is a finite number"),
-    (["--range", "nan", "1"], "--range needs finite LO < HI"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--range", "-inf", "inf"], "--range needs finite LO < HI"),
+        (["--range", "-1e308", "1e308"], "whose difference is a finite number"),
+        (["--range", "nan", "1"], "--range needs finite LO < HI"),
+    ],
+)
 def test_plot_ranges(tmp_path, args, message):
     assert message in one_error("plot", "relu", *args, "-o", tmp_path / "p.png")
     assert list(tmp_path.iterdir()) == []
@@ -89,13 +92,17 @@ def test_quick_needs_a_quick_table(tmp_path):
 
 def test_messages_print_the_message_alone(tmp_path, monkeypatch):
     assert one_error("train", "--device", "cuda:7", *QUICK) == (
-        "error: device 'cuda:7' requested but CUDA is not available on this machine (use cpu or auto)")
+        "error: device 'cuda:7' requested but CUDA is not available on this machine (use cpu or auto)"
+    )
     from actlab.data import datasets
 
     monkeypatch.delenv("ACTLAB_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(datasets, "MNIST_FILES", {k: type(r)(r.name, r.md5, r.size, ("http://127.0.0.1:9/" + r.name,))
-                                                  for k, r in datasets.MNIST_FILES.items()})
+    monkeypatch.setattr(
+        datasets,
+        "MNIST_FILES",
+        {k: type(r)(r.name, r.md5, r.size, ("http://127.0.0.1:9/" + r.name,)) for k, r in datasets.MNIST_FILES.items()},
+    )
     text = one_error("train", "--dataset", "mnist", "--data-dir", tmp_path / "nothing", *QUICK)
     assert "mnist: train-images-idx3-ubyte.gz not found" in text and "DatasetError" not in text
 

@@ -26,8 +26,20 @@ def test_train_table():
 
 
 def test_compare_writes_tables_and_plots(tmp_path):
-    result = runner.invoke(app, ["compare", "--activations", "relu,mish,hard_swish:n=4", "--seeds", "2", *QUICK,
-                                 "--out", str(tmp_path), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--activations",
+            "relu,mish,hard_swish:n=4",
+            "--seeds",
+            "2",
+            *QUICK,
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert [row["configuration"] for row in payload["comparison"]] == ["relu", "mish", "hard_swish(n=4)"]
@@ -41,12 +53,14 @@ def test_compare_writes_tables_and_plots(tmp_path):
 
 
 def test_bad_setups_are_one_clear_error():
-    for args, message in ((["train", "--lr", "-1"], "lr: Input should be greater than 0"),
-                          (["train", "--activation", "relux"], "unknown activation"),
-                          (["compare", "--activations", "relu,swishh"], "did you mean swish"),
-                          (["train", "--model", "cnn:8,p", "--backend", "numpy"], "numpy backend trains MLPs only"),
-                          (["train", "--thresholds", "a,b"], "comma-separated accuracies"),
-                          (["train", "--device", "cuda:7", *QUICK], "CUDA")):
+    for args, message in (
+        (["train", "--lr", "-1"], "lr: Input should be greater than 0"),
+        (["train", "--activation", "relux"], "unknown activation"),
+        (["compare", "--activations", "relu,swishh"], "did you mean swish"),
+        (["train", "--model", "cnn:8,p", "--backend", "numpy"], "numpy backend trains MLPs only"),
+        (["train", "--thresholds", "a,b"], "comma-separated accuracies"),
+        (["train", "--device", "cuda:7", *QUICK], "CUDA"),
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output, (args, result.output)
 
@@ -57,7 +71,9 @@ def test_train_fused_compiles_the_activation(monkeypatch):
     built = []
     original = fused.fused_evaluator
     monkeypatch.setattr(fused, "fused_evaluator", lambda *a, **k: built.append(a[0].name) or original(*a, **k))
-    runs = [runner.invoke(app, ["train", "--activation", "tanhexp", *QUICK, "--json", *flag]) for flag in ([], ["--fused"])]
+    runs = [
+        runner.invoke(app, ["train", "--activation", "tanhexp", *QUICK, "--json", *flag]) for flag in ([], ["--fused"])
+    ]
     assert all(r.exit_code == 0 for r in runs), runs[1].output
     assert set(built) == {"tanhexp"}  # one per hidden layer, all sharing one compiled evaluator
     plain, compiled = (json.loads(r.stdout)["history"] for r in runs)

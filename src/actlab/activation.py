@@ -66,8 +66,14 @@ class Activation:
         """Training-mode output and derivative of a NumPy array, sharing one noise draw."""
         return numpy_backend.train_forward(self.spec, x, self.params, rng)
 
-    def module(self, learnable: bool | Iterable[str] | None = None, num_parameters: int = 1,
-               dtype: Any = None, device: Any = None, fused: bool = False):
+    def module(
+        self,
+        learnable: bool | Iterable[str] | None = None,
+        num_parameters: int = 1,
+        dtype: Any = None,
+        device: Any = None,
+        fused: bool = False,
+    ):
         """A ``torch.nn.Module`` computing this activation.
 
         ``learnable``: None learns the spec's default learnable parameters, True every parameter that can
@@ -85,7 +91,9 @@ class Activation:
             raise ActivationError(f"num_parameters must be a positive integer, got {num_parameters!r}")
         if num_parameters > 1 and not learned:
             raise ActivationError(f"{self.name}: num_parameters > 1 needs at least one learned parameter")
-        return ActivationModule(self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused)
+        return ActivationModule(
+            self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused
+        )
 
     def _learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
         can_learn = self.spec.learnable_params

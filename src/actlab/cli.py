@@ -40,23 +40,38 @@ def _version(value: bool) -> None:
 
 
 # Help and messages are plain text: no rich markup, so "[quick]" or an activation named "[red]" print as they are.
-app = typer.Typer(cls=_Commands, help="actlab — the activation-function laboratory.", no_args_is_help=True,
-                  add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+app = typer.Typer(
+    cls=_Commands,
+    help="actlab — the activation-function laboratory.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """actlab — the activation-function laboratory."""
+
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
 # Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
 Dataset = Annotated[str, typer.Option(help="digits (bundled), mnist, fashion-mnist or cifar10.")]
-DataDir = Annotated[Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")]
+DataDir = Annotated[
+    Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")
+]
 Preprocessing = Annotated[str, typer.Option(help="minmax (to [0, 1]), standardize or none (raw values).")]
 Model = Annotated[str, typer.Option(help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p).")]
-Init = Annotated[str, typer.Option(help="auto, he_normal, he_uniform, glorot_normal, glorot_uniform, lecun_normal, lecun_uniform.")]
+Init = Annotated[
+    str, typer.Option(help="auto, he_normal, he_uniform, glorot_normal, glorot_uniform, lecun_normal, lecun_uniform.")
+]
 Optimizer = Annotated[str, typer.Option(help="sgd, momentum, nesterov, adagrad, rmsprop or adam.")]
 Lr = Annotated[float, typer.Option(help="Learning rate.")]
 Momentum = Annotated[float, typer.Option(help="μ for momentum and nesterov.")]
@@ -70,20 +85,60 @@ TrainSubset = Annotated[int | None, typer.Option(help="Train on a fixed random s
 TestSubset = Annotated[int | None, typer.Option(help="Test on a fixed random subset of this size.")]
 Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or numpy (from-scratch reference).")]
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
-Dtype = Annotated[str, typer.Option(help="float32, float64, or bfloat16 (mixed precision: float32 weights, "
-                                           "bfloat16 products under autocast).")]
-Fused = Annotated[bool, typer.Option("--fused", help="Compile activations that have no PyTorch kernel into one fused "
-                                                     "kernel each (TorchInductor: seconds per activation to compile; "
-                                                     "pays on large tensors and long runs).")]
+Dtype = Annotated[
+    str,
+    typer.Option(
+        help="float32, float64, or bfloat16 (mixed precision: float32 weights, bfloat16 products under autocast)."
+    ),
+]
+Fused = Annotated[
+    bool,
+    typer.Option(
+        "--fused",
+        help="Compile activations that have no PyTorch kernel into one fused "
+        "kernel each (TorchInductor: seconds per activation to compile; "
+        "pays on large tensors and long runs).",
+    ),
+]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
-SETUP = ("dataset", "preprocessing", "model", "init", "optimizer", "lr", "momentum", "weight_decay", "flooding",
-         "schedule", "epochs", "batch_size", "thresholds", "train_subset", "test_subset", "backend", "device", "dtype")
+SETUP = (
+    "dataset",
+    "preprocessing",
+    "model",
+    "init",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "flooding",
+    "schedule",
+    "epochs",
+    "batch_size",
+    "thresholds",
+    "train_subset",
+    "test_subset",
+    "backend",
+    "device",
+    "dtype",
+)
 
 
 def _setup(arguments: dict[str, Any]) -> dict[str, Any]:
     """The RunConfig fields among a command's arguments."""
     return {name: arguments[name] for name in SETUP}
-SAMPLE_PLOT = ["relu", "leaky_relu:negative_slope=0.1", "elu", "gelu", "silu", "mish", "tanhexp", "hard_swish", "softplus"]
+
+
+SAMPLE_PLOT = [
+    "relu",
+    "leaky_relu:negative_slope=0.1",
+    "elu",
+    "gelu",
+    "silu",
+    "mish",
+    "tanhexp",
+    "hard_swish",
+    "softplus",
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -96,9 +151,11 @@ def emit_json(data: Any) -> None:
 
 
 @app.command("list")
-def list_command(json_output: JsonFlag = False,
-                 family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
-                 wide: WideFlag = False) -> None:
+def list_command(
+    json_output: JsonFlag = False,
+    family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+    wide: WideFlag = False,
+) -> None:
     """Every activation with aliases, parameters and defaults, and properties."""
     from actlab.report.catalog_doc import format_range, format_value, spec_record
     from actlab.report.console import print_table
@@ -107,20 +164,47 @@ def list_command(json_output: JsonFlag = False,
     if family:
         specs = [s for s in specs if s.family == family]
         if not specs:
-            fail(f"no family {family!r}; families: {', '.join(sorted({actlab.spec(n).family for n in actlab.names()}))}")
+            fail(
+                f"no family {family!r}; families: {', '.join(sorted({actlab.spec(n).family for n in actlab.names()}))}"
+            )
     if json_output:
         emit_json([spec_record(s) for s in specs])
         return
     rows = []
     for s in specs:
         p = s.properties
-        flags = [f for f, on in (("monotonic", p.monotonic), ("smooth", p.smooth), ("zero-centred", p.zero_centred),
-                                 ("stochastic", p.stochastic), ("learnable", bool(s.learnable_params))) if on]
+        flags = [
+            f
+            for f, on in (
+                ("monotonic", p.monotonic),
+                ("smooth", p.smooth),
+                ("zero-centred", p.zero_centred),
+                ("stochastic", p.stochastic),
+                ("learnable", bool(s.learnable_params)),
+            )
+            if on
+        ]
         params = ", ".join(f"{q.name}={format_value(q.default)}" for q in s.params) or "—"
-        rows.append([s.name, s.family, params, format_range(*p.range, attained=p.attains), ", ".join(flags), ", ".join(s.all_aliases()[:6])])
+        rows.append(
+            [
+                s.name,
+                s.family,
+                params,
+                format_range(*p.range, attained=p.attains),
+                ", ".join(flags),
+                ", ".join(s.all_aliases()[:6]),
+            ]
+        )
     headers = ["name", "family", "parameters", "range", "properties", "also known as"]
-    print_table(console, f"{len(specs)} activations", headers, rows, ["name", "family", "parameters", "range"], wide,
-                text_columns=range(len(headers)))
+    print_table(
+        console,
+        f"{len(specs)} activations",
+        headers,
+        rows,
+        ["name", "family", "parameters", "range"],
+        wide,
+        text_columns=range(len(headers)),
+    )
 
 
 @app.command()
@@ -136,14 +220,26 @@ def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")],
         emit_json(spec_record(spec))
         return
     p = spec.properties
-    lines = [f"{spec.name} ({spec.family}) — {spec.summary}", f"  f(x):   {spec.formula}",
-             f"  f'(x):  {spec.derivative_formula}"]
+    lines = [
+        f"{spec.name} ({spec.family}) — {spec.summary}",
+        f"  f(x):   {spec.formula}",
+        f"  f'(x):  {spec.derivative_formula}",
+    ]
     if spec.params:
         lines.append("  parameters:")
-        lines += [f"    {q.name} = {format_value(q.default)}  {q.doc}{' [learnable]' if q.name in spec.learnable_params else ''}"
-                  for q in spec.params]
-    flags = ", ".join(f"{k}={v}" for k, v in (("monotonic", p.monotonic), ("smooth", p.smooth),
-                                               ("zero_centred", p.zero_centred), ("stochastic", p.stochastic)))
+        lines += [
+            f"    {q.name} = {format_value(q.default)}  {q.doc}{' [learnable]' if q.name in spec.learnable_params else ''}"
+            for q in spec.params
+        ]
+    flags = ", ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("monotonic", p.monotonic),
+            ("smooth", p.smooth),
+            ("zero_centred", p.zero_centred),
+            ("stochastic", p.stochastic),
+        )
+    )
     lines.append(f"  range {format_range(*p.range, attained=p.attains)}; {flags}")
     if p.kinks:
         lines.append(f"  kinks at x = {', '.join(f'{k:g}' for k in p.kinks)}")
@@ -167,9 +263,8 @@ def plot(
 ) -> None:
     """Draw activations (and their derivatives) on one figure."""
     from actlab.catalog.parse import label
-    from actlab.report.plots import plot_activations
-
     from actlab.outputs import output_file
+    from actlab.report.plots import plot_activations
 
     lo, hi = x_range
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
@@ -177,7 +272,9 @@ def plot(
     acts = [parse_activation(text) for text in activations]
     path = plot_activations(acts, output_file(output, ".png"), lo, hi, derivative=derivative, points=points)
     if json_output:
-        emit_json({"path": str(path), "activations": [label(a) for a in acts], "range": [lo, hi], "derivative": derivative})
+        emit_json(
+            {"path": str(path), "activations": [label(a) for a in acts], "range": [lo, hi], "derivative": derivative}
+        )
     else:
         console.print(f"wrote {path}", highlight=False)
 
@@ -201,8 +298,11 @@ def docs(
     except ValueError as error:
         fail(str(error))
     catalog = catalog_markdown()
-    stale = [str(p) for p, text in ((readme_path, readme), (catalog_path, catalog))
-             if not p.exists() or p.read_text() != text]
+    stale = [
+        str(p)
+        for p, text in ((readme_path, readme), (catalog_path, catalog))
+        if not p.exists() or p.read_text() != text
+    ]
     if check:
         if json_output:
             emit_json({"up_to_date": not stale, "stale": stale})
@@ -216,8 +316,9 @@ def docs(
     catalog_path.parent.mkdir(parents=True, exist_ok=True)
     catalog_path.write_text(catalog)
     readme_path.write_text(readme)
-    image = plot_activations([parse_activation(t) for t in SAMPLE_PLOT], root / "docs" / "activations.png",
-                             -4.0, 4.0, derivative=True)
+    image = plot_activations(
+        [parse_activation(t) for t in SAMPLE_PLOT], root / "docs" / "activations.png", -4.0, 4.0, derivative=True
+    )
     written = [str(catalog_path), str(readme_path), str(image)]
     if json_output:
         emit_json({"written": written})
@@ -242,8 +343,10 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
             try:
                 configs.append(RunConfig(activation=activation, seed=seed, **setup))
             except ValidationError as error:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setup'}: {e['msg'].removeprefix('Value error, ')}"
-                                     for e in error.errors())
+                problems = "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'setup'}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in error.errors()
+                )
                 fail(f"invalid setup: {problems}")
     return configs
 
@@ -251,12 +354,25 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
 def _train(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
     """Train ``configs`` (a one-off experiment: :mod:`actlab.experiments.oneoff`) with a progress bar over
     epochs on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from actlab.experiments.executors import exit_code, termination_interrupts
     from actlab.experiments.oneoff import train_configs
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     try:
         with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
             task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
@@ -273,13 +389,27 @@ def _train(configs, data_dir: Path | None, group: str = "activation", fused: boo
 @app.command()
 def train(
     activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu",
-    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
-    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
-    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
-    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
+    dataset: Dataset = "digits",
+    data_dir: DataDir = None,
+    preprocessing: Preprocessing = "minmax",
+    model: Model = "mlp:100,50",
+    init: Init = "auto",
+    optimizer: Optimizer = "sgd",
+    lr: Lr = 0.1,
+    momentum: Momentum = 0.9,
+    weight_decay: WeightDecay = 0.0,
+    flooding: Flooding = None,
+    schedule: Schedule = "constant",
+    epochs: Epochs = 20,
+    batch_size: BatchSize = 32,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
-    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    thresholds: Thresholds = "0.95,0.97,0.98",
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    backend: Backend = "torch",
+    device: Device = "cpu",
+    dtype: Dtype = "float32",
+    fused: Fused = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Train one model and print its per-epoch history and summary."""
@@ -291,22 +421,40 @@ def train(
     from actlab.report.console import print_table
 
     title = f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, seed {seed})"
-    rows = [[str(h.epoch), f"{h.train_loss:.4f}", f"{100 * h.train_accuracy:.2f}", f"{h.test_loss:.4f}",
-             f"{100 * h.test_accuracy:.2f}", f"{h.seconds:.3f}"] for h in result.history]
-    print_table(console, title, ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"], rows,
-                text_columns=())
+    rows = [
+        [
+            str(h.epoch),
+            f"{h.train_loss:.4f}",
+            f"{100 * h.train_accuracy:.2f}",
+            f"{h.test_loss:.4f}",
+            f"{100 * h.test_accuracy:.2f}",
+            f"{h.seconds:.3f}",
+        ]
+        for h in result.history
+    ]
+    print_table(
+        console,
+        title,
+        ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"],
+        rows,
+        text_columns=(),
+    )
     console.print(summary_line(result.summary), highlight=False, markup=False)
 
 
 def summary_line(s) -> str:
     """One run's outcome in a sentence; a diverged run says when, and reports only its finite epochs."""
-    reached = ", ".join(f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items())
+    reached = ", ".join(
+        f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items()
+    )
     status = f"diverged at epoch {s.diverged_epoch} (the loss became non-finite)" if s.status == "diverged" else "done"
     if s.best_epoch is None:
         return f"{status}; no epoch finished with a finite loss; {s.total_seconds:.2f} s"
     finite = "last finite epoch" if s.status == "diverged" else "final"
-    return (f"{status}; {finite}: train {_pct(s.final_train_accuracy)}, test {_pct(s.final_test_accuracy)}; best test "
-            f"{_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s")
+    return (
+        f"{status}; {finite}: train {_pct(s.final_train_accuracy)}, test {_pct(s.final_test_accuracy)}; best test "
+        f"{_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s"
+    )
 
 
 def _comparison_table(rows, baseline: str | None, wide: bool, title: str) -> None:
@@ -326,15 +474,35 @@ def compare(
     activations: Annotated[str, typer.Option(help="Comma-separated NAME[:param=value…].")] = DEFAULT_ACTIVATIONS,
     seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 3,
     out: Annotated[Path | None, typer.Option(help="Write tables (CSV, Markdown, JSON) and plots here.")] = None,
-    group: Annotated[str, typer.Option(help="Train together: 'activation' (each activation's seeds; fair timing), "
-                                            "'all' (everything compatible; fastest) or 'none'.")] = "activation",
-    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
-    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
-    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
-    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
-    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    json_output: JsonFlag = False, wide: WideFlag = False,
+    group: Annotated[
+        str,
+        typer.Option(
+            help="Train together: 'activation' (each activation's seeds; fair timing), "
+            "'all' (everything compatible; fastest) or 'none'."
+        ),
+    ] = "activation",
+    dataset: Dataset = "digits",
+    data_dir: DataDir = None,
+    preprocessing: Preprocessing = "minmax",
+    model: Model = "mlp:100,50",
+    init: Init = "auto",
+    optimizer: Optimizer = "sgd",
+    lr: Lr = 0.1,
+    momentum: Momentum = 0.9,
+    weight_decay: WeightDecay = 0.0,
+    flooding: Flooding = None,
+    schedule: Schedule = "constant",
+    epochs: Epochs = 20,
+    batch_size: BatchSize = 32,
+    thresholds: Thresholds = "0.95,0.97,0.98",
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    backend: Backend = "torch",
+    device: Device = "cpu",
+    dtype: Dtype = "float32",
+    fused: Fused = False,
+    json_output: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Train the same model with each activation over several seeds and compare them."""
     from actlab.catalog.parse import split_list
@@ -361,23 +529,32 @@ def compare(
     if out is not None:
         from actlab.report import plots
 
-        for name, text in (("results.csv", tables.csv_text(rows)), ("results.md", tables.markdown(rows)),
-                           ("results.json", tables.results_json(rows, results))):
+        for name, text in (
+            ("results.csv", tables.csv_text(rows)),
+            ("results.md", tables.markdown(rows)),
+            ("results.json", tables.results_json(rows, results)),
+        ):
             (out / name).write_text(text)
             written.append(str(out / name))
         written.append(str(plots.plot_accuracy_curves(results, out / "test_accuracy.png")))
         written.append(str(plots.plot_loss_curves(results, out / "loss.png")))
         acts = list(dict.fromkeys(c.activation for c in configs))
-        written.append(str(plots.plot_activations([parse_activation(a) for a in acts], out / "activations.png",
-                                                  derivative=True)))
+        written.append(
+            str(plots.plot_activations([parse_activation(a) for a in acts], out / "activations.png", derivative=True))
+        )
     if json_output:
         payload = json.loads(tables.results_json(rows, results))
         payload["written"] = written
         emit_json(payload)
         return
     first = configs[0]
-    _comparison_table(rows, None, wide, f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, "
-                      f"{first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std")
+    _comparison_table(
+        rows,
+        None,
+        wide,
+        f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, "
+        f"{first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std",
+    )
     if written:
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
@@ -385,12 +562,18 @@ def compare(
 @app.command()
 def report(
     store: Annotated[Path, typer.Argument(help="The SQLite store `actlab run` wrote.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the report (one subfolder per experiment).")] = Path("report"),
-    experiment: Annotated[str | None, typer.Option(help="Only this experiment (default: every one in the store).")] = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the report (one subfolder per experiment).")
+    ] = Path("report"),
+    experiment: Annotated[
+        str | None, typer.Option(help="Only this experiment (default: every one in the store).")
+    ] = None,
     baseline: Annotated[str | None, typer.Option(help="Configuration to test the others against, e.g. relu.")] = None,
-    earlier: Annotated[bool, typer.Option("--earlier", help="Also show the runs of earlier definitions of an "
-                                                            "experiment, labelled.")] = False,
-    json_output: JsonFlag = False, wide: WideFlag = False,
+    earlier: Annotated[
+        bool, typer.Option("--earlier", help="Also show the runs of earlier definitions of an experiment, labelled.")
+    ] = False,
+    json_output: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store (read-only)."""
     from actlab.report.experiment_report import report_store
@@ -402,24 +585,39 @@ def report(
     if json_output:
         from dataclasses import asdict
 
-        emit_json({name: {"files": r["files"], "rows": [asdict(row) for row in r["rows"]],
-                          "incomplete": r["incomplete"].counts} for name, r in reports.items()})
+        emit_json(
+            {
+                name: {
+                    "files": r["files"],
+                    "rows": [asdict(row) for row in r["rows"]],
+                    "incomplete": r["incomplete"].counts,
+                }
+                for name, r in reports.items()
+            }
+        )
         return
     for name, r in reports.items():
         missing = r["incomplete"].lines()
         if not r["rows"]:
-            console.print(f"{name}: no finished runs yet" + (f" ({'; '.join(missing)})" if missing else ""),
-                          highlight=False, markup=False)
+            console.print(
+                f"{name}: no finished runs yet" + (f" ({'; '.join(missing)})" if missing else ""),
+                highlight=False,
+                markup=False,
+            )
             continue
         _comparison_table(r["rows"], baseline, wide, f"{name}: mean ± std over seeds")
         for line in missing:
             errors.print(f"warning: {name}: not in the table (not finished): {line}", highlight=False, markup=False)
-        console.print(f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False,
-                      markup=False)
+        console.print(
+            f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False, markup=False
+        )
 
 
-recipes_app = typer.Typer(help="Experiments shipped with actlab that reproduce classic comparisons.", no_args_is_help=True,
-                          rich_markup_mode=None)
+recipes_app = typer.Typer(
+    help="Experiments shipped with actlab that reproduce classic comparisons.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(recipes_app, name="recipes")
 
 
@@ -432,15 +630,26 @@ def recipes_list(json_output: JsonFlag = False) -> None:
     entries = []
     for name in recipes.names():
         experiment = load_experiment(recipes.path(name))
-        entries.append({"name": name, "description": experiment.description, "runs": len(experiment.runs),
-                        "quick_runs": len(load_experiment(recipes.path(name), quick=True).runs)})
+        entries.append(
+            {
+                "name": name,
+                "description": experiment.description,
+                "runs": len(experiment.runs),
+                "quick_runs": len(load_experiment(recipes.path(name), quick=True).runs),
+            }
+        )
     if json_output:
         emit_json(entries)
         return
     from actlab.report.console import print_table
 
-    print_table(console, "recipes (actlab run recipe:NAME [--quick])", ["name", "runs", "description"],
-                [[e["name"], str(e["runs"]), e["description"]] for e in entries], text_columns=(0, 2))
+    print_table(
+        console,
+        "recipes (actlab run recipe:NAME [--quick])",
+        ["name", "runs", "description"],
+        [[e["name"], str(e["runs"]), e["description"]] for e in entries],
+        text_columns=(0, 2),
+    )
 
 
 @recipes_app.command("show")
@@ -457,46 +666,80 @@ def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")], json
         sys.stdout.write(path.read_text())
         return
     experiment, quick = load_experiment(path), load_experiment(path, quick=True)
-    emit_json({"name": name, "description": experiment.description, "toml": path.read_text(),
-               "runs": len(experiment.runs), "quick_runs": len(quick.runs), "swept": list(experiment.swept)})
+    emit_json(
+        {
+            "name": name,
+            "description": experiment.description,
+            "toml": path.read_text(),
+            "runs": len(experiment.runs),
+            "quick_runs": len(quick.runs),
+            "swept": list(experiment.swept),
+        }
+    )
 
 
 @app.command()
 def run(
     experiment: Annotated[str, typer.Argument(help="EXPERIMENT.toml or recipe:NAME.")],
     store: Annotated[Path, typer.Option(help="SQLite results store (created if absent).")] = Path("runs.db"),
-    workers: Annotated[int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)
+    ] = 1,
     group: Annotated[str, typer.Option(help="Train together: activation, all or none.")] = "activation",
-    quick: Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")] = False,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")
+    ] = False,
     data_dir: DataDir = None,
     fused: Fused = False,
-    json_output: JsonFlag = False, wide: WideFlag = False,
+    json_output: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
 
     Re-running the same command skips finished runs and redoes interrupted ones; several `actlab run`
     processes can share one store. Ctrl-C or SIGTERM gives the unfinished runs back: rerun to resume.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from actlab.experiments.executors import exit_code, termination_interrupts
     from actlab.experiments.runner import failed_line, run_experiment
     from actlab.report import tables
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     try:
         with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
             task = bar.add_task("runs", total=None)
 
             def progress(counts: dict[str, int]) -> None:
-                bar.update(task, completed=counts["done"] + counts["diverged"] + counts["failed"],
-                           total=sum(counts[s] for s in ("pending", "running", "done", "diverged", "failed")))
+                bar.update(
+                    task,
+                    completed=counts["done"] + counts["diverged"] + counts["failed"],
+                    total=sum(counts[s] for s in ("pending", "running", "done", "diverged", "failed")),
+                )
 
             outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress)
     except KeyboardInterrupt as interrupt:
-        errors.print("interrupted: unfinished runs were given back; rerun the same command to resume",
-                     highlight=False, markup=False)
+        errors.print(
+            "interrupted: unfinished runs were given back; rerun the same command to resume",
+            highlight=False,
+            markup=False,
+        )
         raise typer.Exit(exit_code(interrupt)) from None
     except ValueError as error:
         fail(str(error))
@@ -504,10 +747,19 @@ def run(
     rows = tables.build_rows(outcome.results, tables.configuration_label(outcome.experiment.swept))
     failed = [failed_line(config, error) for config, error in outcome.failures]
     if json_output:
-        emit_json({"experiment": name, "store": str(store), "counts": counts,
-                   "definition_changed": outcome.definition_changed, "new_runs": outcome.new_runs,
-                   "earlier_runs": outcome.retired_runs, "retried": outcome.retried, "failed": failed,
-                   "comparison": json.loads(tables.results_json(rows, []))["comparison"]})
+        emit_json(
+            {
+                "experiment": name,
+                "store": str(store),
+                "counts": counts,
+                "definition_changed": outcome.definition_changed,
+                "new_runs": outcome.new_runs,
+                "earlier_runs": outcome.retired_runs,
+                "retried": outcome.retried,
+                "failed": failed,
+                "comparison": json.loads(tables.results_json(rows, []))["comparison"],
+            }
+        )
     else:
         _print_run(outcome, rows, failed, wide)
     if counts["failed"]:
@@ -518,9 +770,11 @@ def _print_run(outcome, rows, failed: list[str], wide: bool) -> None:
     name, counts = outcome.name, outcome.counts
     say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     if outcome.definition_changed:
-        say(f"{name}: the definition changed since the last run: {outcome.new_runs} new runs; "
+        say(
+            f"{name}: the definition changed since the last run: {outcome.new_runs} new runs; "
             f"{outcome.retired_runs} runs of the earlier definition stay in the store, left out of reports "
-            "(`actlab report --earlier` shows them)")
+            "(`actlab report --earlier` shows them)"
+        )
     unfinished = counts["pending"] + counts["running"] - counts["held"]
     parts = [f"{counts['done']} done", f"{counts['diverged']} diverged", f"{counts['failed']} failed"]
     if counts["held"]:

@@ -24,12 +24,15 @@ def _pair(name: str, **kwargs):
     return plain, fused
 
 
-@pytest.mark.parametrize("name, kwargs, shape", [
-    ("tanhexp", {}, (7, 33)),
-    ("snake", {"num_parameters": 5}, (4, 5, 6)),
-    ("swiglu", {}, (6, 10)),
-    ("srelu", {"learnable": True}, (50,)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, shape",
+    [
+        ("tanhexp", {}, (7, 33)),
+        ("snake", {"num_parameters": 5}, (4, 5, 6)),
+        ("swiglu", {}, (6, 10)),
+        ("srelu", {"learnable": True}, (50,)),
+    ],
+)
 def test_fused_equals_the_spec_evaluation(name, kwargs, shape):
     plain, fused = _pair(name, **kwargs)
     x = (3 * torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))).requires_grad_()
@@ -90,16 +93,32 @@ def test_native_kernels_stay_native_when_fused_unless_they_yield():
     torch.testing.assert_close(value, torch.relu(x))
     torch.testing.assert_close(slope, (x > 0).to(x.dtype))
     yielding = [name for name in actlab.names() if (native := actlab.spec(name).native) and native.yields_to_fused]
-    assert {"softsign", "tanhshrink", "tanh", "log_sigmoid", "mish", "prelu", "gelu_tanh", "elu", "selu", "celu"} <= set(yielding)
+    assert {
+        "softsign",
+        "tanhshrink",
+        "tanh",
+        "log_sigmoid",
+        "mish",
+        "prelu",
+        "gelu_tanh",
+        "elu",
+        "selu",
+        "celu",
+    } <= set(yielding)
     for name in yielding:
-        assert actlab.activation(name).module().uses_native(x) and not actlab.activation(name).module(fused=True).uses_native(x)
+        assert actlab.activation(name).module().uses_native(x) and not actlab.activation(name).module(
+            fused=True
+        ).uses_native(x)
 
 
 def _fused_spec_activations() -> list[str]:
     """Every activation whose fused layer runs the compiled spec."""
     probe = torch.zeros(2, 4, dtype=torch.float64)
-    return [name for name in actlab.names()
-            if not actlab.activation(name).module(dtype=torch.float64, fused=True).uses_native(probe)]
+    return [
+        name
+        for name in actlab.names()
+        if not actlab.activation(name).module(dtype=torch.float64, fused=True).uses_native(probe)
+    ]
 
 
 @pytest.mark.parametrize("name", _fused_spec_activations())

@@ -118,8 +118,12 @@ def test_module_uses_native_kernels_where_they_apply():
     assert type(actlab.activation("swish").module(learnable=True)(x).grad_fn).__name__ == "SpecFunctionBackward"
     assert type(actlab.activation("swish").module()(x).grad_fn).__name__ == "SiluBackward0"
     # uses_native says which of the two paths forward takes
-    for act, native in [(actlab.activation("gelu"), True), (actlab.activation("hard_swish", n=4), False),
-                        (actlab.activation("tanhexp"), False), (actlab.activation("prelu"), True)]:
+    for act, native in [
+        (actlab.activation("gelu"), True),
+        (actlab.activation("hard_swish", n=4), False),
+        (actlab.activation("tanhexp"), False),
+        (actlab.activation("prelu"), True),
+    ]:
         module = act.module()
         assert module.uses_native(x) is native
         assert (type(module(x).grad_fn).__name__ == "SpecFunctionBackward") is not native

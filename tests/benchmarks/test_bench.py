@@ -27,9 +27,15 @@ def test_target_lines_say_why_a_target_is_missed():
     # 100 GFLOP at 100 GFLOP/s peak: the products alone take 1.5 s (67 % of peak), the epoch 2 s (50 %)
     rows = {ref: 2.0, alone: 1.5, numpy_: 6.0, loader: 8.0, keras: 30.0}
     text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
-    assert "≥ 80 % of matmul peak: 50 % — NOT met: at these shapes the products alone, with nothing else, run at 67 %" in text
+    assert (
+        "≥ 80 % of matmul peak: 50 % — NOT met: at these shapes the products alone, with nothing else, run at 67 %"
+        in text
+    )
     assert f"≥ 2.5× vs {numpy_}: 3.0× — met" in text
-    assert f"≥ 8× vs {loader}: 4.0× — NOT met: it needs ten model-epochs in ≤ 1.00 s, less than the batched products alone take here (1.50 s)" in text
+    assert (
+        f"≥ 8× vs {loader}: 4.0× — NOT met: it needs ten model-epochs in ≤ 1.00 s, less than the batched products alone take here (1.50 s)"
+        in text
+    )
     assert f"≥ 10× vs {keras}: 15.0× — met" in text
     rows = {ref: 2.0, alone: 1.0, loader: 12.0}  # products alone at 100 % of peak; 1.50 s needed vs 8×
     text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
@@ -41,7 +47,10 @@ def test_target_lines_say_why_a_target_is_missed():
 def test_mlp_and_cnn_sections_compare_every_approach(monkeypatch):
     monkeypatch.setattr(train_throughput, "MODELS", 2)
     mlp = train_throughput.mlp_section(_tiny_mnist(), rounds=1, keras=train_throughput.keras_backend_ok())
-    assert "(a) NumPy float64 loop, ten runs" in mlp.rows and "(b) PyTorch DataLoader + nn.Sequential, ten runs" in mlp.rows
+    assert (
+        "(a) NumPy float64 loop, ten runs" in mlp.rows
+        and "(b) PyTorch DataLoader + nn.Sequential, ten runs" in mlp.rows
+    )
     assert all(v > 0 for v in mlp.rows.values())
     assert any("% of matmul peak" in line for line in mlp.lines)
     assert mlp.rows[train_throughput.MATMULS_ALONE] > 0 and any("bare loop" in line for line in mlp.lines)
@@ -55,7 +64,7 @@ def _separable(n=3000):
     y = rng.integers(0, 10, n)
     x = 0.1 * rng.random((n, 784))
     for c in range(10):
-        x[y == c, 78 * c:78 * (c + 1)] += 1.0
+        x[y == c, 78 * c : 78 * (c + 1)] += 1.0
     return x, y
 
 
@@ -114,7 +123,9 @@ def test_draw_cost_explains_a_slow_stochastic_activation():
     tanhexp = activation_kernels.KernelResult("tanhexp", "spec", 1.0, None, 1000, 1, 4, 10.0)
     text = "\n".join(activation_kernels.markdown([rrelu, tanhexp], "cpu", exp_copies=0.5, draw_copies=10.0))
     assert "rrelu draws a uniform random number per element" in text and "costs 10.0 copies' time" in text
-    assert "draws a uniform" not in "\n".join(activation_kernels.markdown([tanhexp], "cpu", exp_copies=0.5, draw_copies=10.0))
+    assert "draws a uniform" not in "\n".join(
+        activation_kernels.markdown([tanhexp], "cpu", exp_copies=0.5, draw_copies=10.0)
+    )
 
 
 def test_scaling_measures_and_plots(tmp_path, monkeypatch):
@@ -155,5 +166,11 @@ def test_command_cost_targets():
     slow = command_cost.CommandCost("actlab train x", one_epoch=6.0, three_epochs=8.0)  # 1 s/epoch, 5 s fixed
     assert (fast.per_epoch, fast.fixed) == (1.0, 2.0)
     text = "\n".join(command_cost.markdown(fast, slow, ("row a", 1.1), ("row b", 0.5), rounds=1))
-    assert "`compare` fixed cost < 3 s: 2.00 s — met" in text and "`compare` epoch within 15 % of its row: 0.91× — met" in text
-    assert "`train` fixed cost < 3 s: 5.00 s — NOT met" in text and "`train` epoch within 15 % of its row: 2.00× — NOT met" in text
+    assert (
+        "`compare` fixed cost < 3 s: 2.00 s — met" in text
+        and "`compare` epoch within 15 % of its row: 0.91× — met" in text
+    )
+    assert (
+        "`train` fixed cost < 3 s: 5.00 s — NOT met" in text
+        and "`train` epoch within 15 % of its row: 2.00× — NOT met" in text
+    )

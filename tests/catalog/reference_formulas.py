@@ -105,8 +105,9 @@ ELEMENTWISE = {
     "isru": isru,
     "log_sigmoid": lambda x, m: m.log(_sigmoid(m, x)),
     "sparse_sigmoid": lambda x, m: _clip(m, x + 1, 0, 2) / 2,
-    "softplus": lambda x, m, beta, threshold: x if threshold is not None and beta * x > threshold
-    else m.log(1 + m.exp(m.mpf(beta) * x)) / m.mpf(beta),
+    "softplus": lambda x, m, beta, threshold: (
+        x if threshold is not None and beta * x > threshold else m.log(1 + m.exp(m.mpf(beta) * x)) / m.mpf(beta)
+    ),
     "sqrt_softplus": lambda x, m: m.sqrt(m.log(1 + m.exp(x))),
     "squareplus": lambda x, m, b: (x + m.sqrt(x * x + m.mpf(b))) / 2,
     "sparse_plus": lambda x, m: m.mpf(0) if x <= -1 else ((x + 1) ** 2 / 4 if x < 1 else x),
@@ -134,7 +135,9 @@ ELEMENTWISE = {
     "sine": lambda x, m, w0: m.sin(m.mpf(w0) * x),
     "gaussian": lambda x, m: m.exp(-x * x),
     "gcu": lambda x, m: x * m.cos(x),
-    "laplace": lambda x, m, mu, sigma: (1 + m.erf((x - m.sqrt(m.mpf(1) / 2)) / (m.sqrt(1 / (4 * m.pi)) * m.sqrt(2)))) / 2,
+    "laplace": lambda x, m, mu, sigma: (
+        (1 + m.erf((x - m.sqrt(m.mpf(1) / 2)) / (m.sqrt(1 / (4 * m.pi)) * m.sqrt(2)))) / 2
+    ),
     "star_relu": lambda x, m, scale, bias: 2 / m.sqrt(5) * _relu(m, x) ** 2 - 1 / m.sqrt(5),
     "tlu": lambda x, m, tau: max(x, m.mpf(tau)),
     "srelu": srelu,

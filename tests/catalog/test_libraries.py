@@ -15,7 +15,9 @@ import actlab
 from actlab.catalog.rectifiers import SELU_ALPHA, SELU_SCALE
 
 # Moderate inputs avoiding every kink (library conventions at kinks are checked in test_kinks below).
-X = np.array([-37.7, -9.87, -4.61, -2.73, -1.41, -0.77, -0.31, -0.07, 0.11, 0.43, 0.89, 1.37, 2.29, 3.33, 5.55, 8.91, 19.7, 42.4])
+X = np.array(
+    [-37.7, -9.87, -4.61, -2.73, -1.41, -0.77, -0.31, -0.07, 0.11, 0.43, 0.89, 1.37, 2.29, 3.33, 5.55, 8.91, 19.7, 42.4]
+)
 
 
 def _torch_value_and_grad(fn, x: np.ndarray):
@@ -53,7 +55,9 @@ def test_native_kernel_equals_definition(name, params):
     if not spec.native.applies(act.params):
         pytest.skip("the native kernel does not apply to these parameters")
     module = act.module(learnable=False).double().eval()
-    native_params = {k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v) for k, v in act.params.items()}
+    native_params = {
+        k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v) for k, v in act.params.items()
+    }
     # Inexact natives differ in the far tails or, for hardsigmoid, by its float32 1/6 in float64 backward.
     atol = 1e-12 if spec.native.exact else 1e-7
     _assert_matches(name, params, lambda t: spec.native.fn(F, t, native_params), atol=atol)
@@ -66,10 +70,14 @@ def test_exact_flag_is_honest(name):
     somewhere (else they should be flagged exact and used by the functional path)."""
     spec = actlab.spec(name)
     act = actlab.activation(name)
-    extremes = np.array([-np.inf, -1e4, -700.0, -300.0, -50.0, -20.0, -1e-3, 1e-3, 20.0, 50.0, 300.0, 700.0, 1e4, np.inf])
+    extremes = np.array(
+        [-np.inf, -1e4, -700.0, -300.0, -50.0, -20.0, -1e-3, 1e-3, 20.0, 50.0, 300.0, 700.0, 1e4, np.inf]
+    )
     if spec.gated:
         extremes = np.concatenate([np.resize([1.5, -2.0], extremes.size), extremes])
-    native_params = {k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v) for k, v in act.params.items()}
+    native_params = {
+        k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v) for k, v in act.params.items()
+    }
     t = torch.tensor(extremes, dtype=torch.float64, requires_grad=True)
     y = spec.native.fn(F, t, native_params)
     (g,) = torch.autograd.grad(y.sum(), t)
@@ -82,8 +90,11 @@ def test_exact_flag_is_honest(name):
 # Keras 3 activations (keras.activations.*), each with the catalog entry and parameters it equals.
 KERAS_CASES = [
     ("relu", {}, lambda t: keras.activations.relu(t)),
-    ("relu", {"negative_slope": 0.1, "max_value": 3.0, "threshold": 1.0},
-     lambda t: keras.activations.relu(t, negative_slope=0.1, max_value=3.0, threshold=1.0)),
+    (
+        "relu",
+        {"negative_slope": 0.1, "max_value": 3.0, "threshold": 1.0},
+        lambda t: keras.activations.relu(t, negative_slope=0.1, max_value=3.0, threshold=1.0),
+    ),
     ("relu", {"max_value": 6.0}, lambda t: keras.activations.relu(t, max_value=6.0)),
     ("relu6", {}, keras.activations.relu6),
     ("leaky_relu", {"negative_slope": 0.2}, lambda t: keras.activations.leaky_relu(t, negative_slope=0.2)),
@@ -141,12 +152,20 @@ TRANSCRIBED = [
     ("rrelu", {}, lambda t: torch.where(t >= 0, t, t * (0.125 + 1 / 3) / 2)),  # TF Addons rrelu, evaluation
     ("quick_gelu", {}, lambda t: t * torch.sigmoid(1.702 * t)),  # Hugging Face QuickGELUActivation
     ("squared_relu", {}, lambda t: torch.square(F.relu(t))),  # Hugging Face ReLUSquaredActivation
-    ("laplace", {"mu": 0.707107, "sigma": 0.282095},  # Hugging Face LaplaceActivation
-     lambda t: 0.5 * (1.0 + torch.erf((t - 0.707107) / (0.282095 * math.sqrt(2.0))))),
+    (
+        "laplace",
+        {"mu": 0.707107, "sigma": 0.282095},  # Hugging Face LaplaceActivation
+        lambda t: 0.5 * (1.0 + torch.erf((t - 0.707107) / (0.282095 * math.sqrt(2.0)))),
+    ),
     ("hard_mish", {}, lambda t: 0.5 * t * (t + 2).clamp(min=0, max=2)),  # timm
     ("star_relu", {"scale": 1.0, "bias": 0.0}, lambda t: 1.0 * F.relu(t) ** 2 + 0.0),  # timm defaults
-    ("xielu", {}, lambda t: torch.where(  # Hugging Face XIELUActivation with its default initialisation
-        t > 0, 0.8 * t * t + 0.5 * t, (torch.expm1(torch.clamp(t, max=-1e-6)) - t) * 0.8 + 0.5 * t)),
+    (
+        "xielu",
+        {},
+        lambda t: torch.where(  # Hugging Face XIELUActivation with its default initialisation
+            t > 0, 0.8 * t * t + 0.5 * t, (torch.expm1(torch.clamp(t, max=-1e-6)) - t) * 0.8 + 0.5 * t
+        ),
+    ),
     ("sinc", {}, lambda t: torch.sinc(t / math.pi)),  # torch.sinc is the normalised sinc
 ]
 
@@ -171,18 +190,39 @@ def test_selu_constants_make_the_fixed_point():
         assert abs(mean) < 1e-30 and abs(second - 1) < 1e-30
         assert SELU_ALPHA == float(a) and SELU_SCALE == float(lam)
     assert torch.nn.functional.selu(torch.tensor([-1.0], dtype=torch.float64)).item() == pytest.approx(
-        float(lam * a * (mpmath.exp(-1) - 1)), rel=1e-15)
+        float(lam * a * (mpmath.exp(-1) - 1)), rel=1e-15
+    )
 
 
 def test_kinks_follow_pytorch_conventions():
     """Where a function has a kink, the derivative takes PyTorch's choice."""
-    cases = [("relu", 0.0), ("relu6", 0.0), ("relu6", 6.0), ("leaky_relu", 0.0), ("elu", 0.0), ("selu", 0.0),
-             ("hard_sigmoid", -3.0), ("hard_sigmoid", 3.0), ("hard_swish", -3.0), ("hard_swish", 3.0),
-             ("hardtanh", -1.0), ("hardtanh", 1.0), ("hardshrink", 0.5), ("hardshrink", -0.5),
-             ("softshrink", 0.5), ("threshold", 0.0), ("prelu", 0.0), ("rrelu", 0.0), ("softplus", 20.0)]
+    cases = [
+        ("relu", 0.0),
+        ("relu6", 0.0),
+        ("relu6", 6.0),
+        ("leaky_relu", 0.0),
+        ("elu", 0.0),
+        ("selu", 0.0),
+        ("hard_sigmoid", -3.0),
+        ("hard_sigmoid", 3.0),
+        ("hard_swish", -3.0),
+        ("hard_swish", 3.0),
+        ("hardtanh", -1.0),
+        ("hardtanh", 1.0),
+        ("hardshrink", 0.5),
+        ("hardshrink", -0.5),
+        ("softshrink", 0.5),
+        ("threshold", 0.0),
+        ("prelu", 0.0),
+        ("rrelu", 0.0),
+        ("softplus", 20.0),
+    ]
     for name, x in cases:
         spec = actlab.spec(name)
         act = actlab.activation(name)
-        native_params = {k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v) for k, v in act.params.items()}
+        native_params = {
+            k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v)
+            for k, v in act.params.items()
+        }
         _, g = _torch_value_and_grad(lambda t: spec.native.fn(F, t, native_params), np.array([x]))
         assert act.derivative(np.array([x]))[0] == pytest.approx(g[0], rel=1e-7), (name, x)

@@ -16,15 +16,52 @@ import actlab
 from tests.catalog.helpers import ELEMENTWISE, GATED
 
 INF = math.inf
-EXTREMES = [-INF, -1e4, -1e3, -300.0, -200.0, -100.0, -89.0, -50.0, -20.0, -12.0, -5.0, -1.5, -1e-3, 0.0,
-            1e-3, 1.5, 5.0, 12.0, 20.0, 50.0, 89.0, 100.0, 200.0, 300.0, 1e3, 1e4, INF, math.nan]
+EXTREMES = [
+    -INF,
+    -1e4,
+    -1e3,
+    -300.0,
+    -200.0,
+    -100.0,
+    -89.0,
+    -50.0,
+    -20.0,
+    -12.0,
+    -5.0,
+    -1.5,
+    -1e-3,
+    0.0,
+    1e-3,
+    1.5,
+    5.0,
+    12.0,
+    20.0,
+    50.0,
+    89.0,
+    100.0,
+    200.0,
+    300.0,
+    1e3,
+    1e4,
+    INF,
+    math.nan,
+]
 GRID = np.array(EXTREMES + list(np.linspace(-10.0, 10.0, 81)))
 
 NUMPY_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
-TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+TORCH_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
 RTOL = {"float16": 4e-3, "bfloat16": 2e-2, "float32": 2e-5, "float64": 1e-12}
-MAX = {"float16": 65504.0, "bfloat16": float(torch.finfo(torch.bfloat16).max), "float32": float(np.finfo(np.float32).max),
-       "float64": float(np.finfo(np.float64).max)}
+MAX = {
+    "float16": 65504.0,
+    "bfloat16": float(torch.finfo(torch.bfloat16).max),
+    "float32": float(np.finfo(np.float32).max),
+    "float64": float(np.finfo(np.float64).max),
+}
 # Absolute slack: results this small may come through subnormal intermediates (e.g. x·σ(x) at x = -89 in
 # float32, where σ(x) ≈ 2e-39) and keep only a few digits; fp16's subnormals start at 6e-5.
 TINY = {"float16": 6.2e-5, "bfloat16": 1e-35, "float32": 1e-35, "float64": 1e-300}
@@ -41,8 +78,16 @@ def _limit_at_inf(f, sign: float) -> float:
     return math.copysign(INF, far) if abs(far) > 1e100 and abs(far) > abs(near) else far
 
 
-def check(got: np.ndarray, x64: np.ndarray, ref: np.ndarray, dtype_name: str, oscillating: bool, what: str,
-          rtol: float | None = None, floor: float | np.ndarray = 0.0) -> None:
+def check(
+    got: np.ndarray,
+    x64: np.ndarray,
+    ref: np.ndarray,
+    dtype_name: str,
+    oscillating: bool,
+    what: str,
+    rtol: float | None = None,
+    floor: float | np.ndarray = 0.0,
+) -> None:
     """``rtol`` overrides the dtype's; errors are measured relative to max(|ref|, floor)."""
     got = np.asarray(got, dtype=np.float64)
     rtol = RTOL[dtype_name] if rtol is None else rtol
@@ -103,7 +148,9 @@ def test_float64_limits_at_infinity_and_nan(name):
             want = _limit_at_inf(f, sign)
             if oscillating and math.isnan(y[i]):
                 continue
-            assert y[i] == want or abs(y[i] - want) <= 1e-12 * abs(want) + 1e-100, f"{what}({sign}inf) = {y[i]}, limit {want}"
+            assert y[i] == want or abs(y[i] - want) <= 1e-12 * abs(want) + 1e-100, (
+                f"{what}({sign}inf) = {y[i]}, limit {want}"
+            )
     finite = np.array([v for v in EXTREMES if math.isfinite(v)])
     assert not np.isnan(act(finite)).any() and not np.isnan(act.derivative(finite)).any()
 
@@ -137,8 +184,15 @@ def test_torch_functional_and_autograd(name, dtype_name):
     check(y.detach().double().numpy(), x64, ref, dtype_name, oscillating, "f", floor=floor)
     check(act.derivative(x.detach()).double().numpy(), x64, dref, dtype_name, oscillating, "f'", floor=dfloor)
     finite = np.isfinite(x64)  # autograd: the gradient at NaN/±inf inputs is not part of the contract
-    check(grad.double().numpy()[finite], x64[finite], dref[finite], dtype_name, oscillating, "autograd f'",
-          floor=dfloor[finite])
+    check(
+        grad.double().numpy()[finite],
+        x64[finite],
+        dref[finite],
+        dtype_name,
+        oscillating,
+        "autograd f'",
+        floor=dfloor[finite],
+    )
 
 
 # Native kernels that are not exact are held to absolute accuracy on the scale of the activation (their
@@ -170,8 +224,16 @@ def test_torch_module_forward_and_backward(name, dtype_name):
     oscillating = act.spec.properties.oscillating
     check(y.detach().double().numpy(), x64, ref, dtype_name, oscillating, "module f", rtol=rtol, floor=floor)
     finite = np.isfinite(x64)
-    check(grad.double().numpy()[finite], x64[finite], dref[finite], dtype_name, oscillating, "module f'",
-          rtol=rtol, floor=dfloor[finite])
+    check(
+        grad.double().numpy()[finite],
+        x64[finite],
+        dref[finite],
+        dtype_name,
+        oscillating,
+        "module f'",
+        rtol=rtol,
+        floor=dfloor[finite],
+    )
 
 
 @pytest.mark.parametrize("name", GATED)

@@ -87,7 +87,12 @@ def test_truncated_and_missing_files(idx_data_dir, tmp_path):
 
 
 def test_the_dataset_folder_itself_is_accepted(idx_data_dir):
-    assert load("fashion-mnist", data_dir=idx_data_dir / "fashion-mnist", download=False).x_test.shape == (600, 1, 28, 28)
+    assert load("fashion-mnist", data_dir=idx_data_dir / "fashion-mnist", download=False).x_test.shape == (
+        600,
+        1,
+        28,
+        28,
+    )
 
 
 def test_a_missing_dataset_says_where_it_looked_and_leaves_no_folders(idx_data_dir, tmp_path, monkeypatch):
@@ -96,8 +101,9 @@ def test_a_missing_dataset_says_where_it_looked_and_leaves_no_folders(idx_data_d
     from actlab.data import datasets
 
     monkeypatch.setenv("ACTLAB_DATA", str(tmp_path / "env"))
-    unreachable = {k: type(r)(r.name, r.md5, r.size, ("http://127.0.0.1:9/" + r.name,))
-                   for k, r in datasets.MNIST_FILES.items()}
+    unreachable = {
+        k: type(r)(r.name, r.md5, r.size, ("http://127.0.0.1:9/" + r.name,)) for k, r in datasets.MNIST_FILES.items()
+    }
     monkeypatch.setattr(datasets, "MNIST_FILES", unreachable)
     with pytest.raises(DatasetError) as raised:
         load("mnist", data_dir=tmp_path / "given")
@@ -122,14 +128,17 @@ def test_download_is_verified_and_atomic(idx_data_dir, tmp_path):
 
     original = dict(datasets.MNIST_FILES)
     for key, remote in original.items():
-        datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size,
-                                                 (corrupt_dir.as_uri() + "/" + remote.name, good + remote.name))
+        datasets.MNIST_FILES[key] = type(remote)(
+            remote.name, remote.md5, remote.size, (corrupt_dir.as_uri() + "/" + remote.name, good + remote.name)
+        )
     ds = load("mnist")
     cache = tmp_path / "cache" / "actlab" / "mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(original)  # no .part files
     assert ds.y_test.shape == (600,)
     for key, remote in original.items():
-        datasets.MNIST_FILES[key] = type(remote)(remote.name, remote.md5, remote.size, (corrupt_dir.as_uri() + "/" + remote.name,))
+        datasets.MNIST_FILES[key] = type(remote)(
+            remote.name, remote.md5, remote.size, (corrupt_dir.as_uri() + "/" + remote.name,)
+        )
     shutil.rmtree(cache)
     with pytest.raises(DatasetError, match="could not download it .*MD5"):
         load("mnist")
@@ -153,11 +162,14 @@ def test_preprocessing():
 
 # --- CIFAR-10, on archives in the two official formats -------------------------------------------------
 
+
 def _cifar_batches(per_batch: int = 7):
     rng = np.random.default_rng(0)
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    return {n: (rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8), rng.integers(0, 10, size=per_batch).tolist())
-            for n in names}
+    return {
+        n: (rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8), rng.integers(0, 10, size=per_batch).tolist())
+        for n in names
+    }
 
 
 def _write_tar(path, folder, members):
@@ -171,7 +183,12 @@ def _write_tar(path, folder, members):
 def write_python_archive(root, batches, tamper=None):
     members = {}
     for name, (data, labels) in batches.items():
-        payload = {b"batch_label": name.encode(), b"labels": labels, b"data": data, b"filenames": [b"x.png"] * len(labels)}
+        payload = {
+            b"batch_label": name.encode(),
+            b"labels": labels,
+            b"data": data,
+            b"filenames": [b"x.png"] * len(labels),
+        }
         members[name] = pickle.dumps(payload, protocol=2)
     if tamper:
         members.update(tamper)
@@ -182,8 +199,10 @@ def write_python_archive(root, batches, tamper=None):
 
 
 def write_binary_archive(root, batches):
-    members = {f"{name}.bin": np.concatenate([np.array(labels, dtype=np.uint8)[:, None], data], axis=1).tobytes()
-               for name, (data, labels) in batches.items()}
+    members = {
+        f"{name}.bin": np.concatenate([np.array(labels, dtype=np.uint8)[:, None], data], axis=1).tobytes()
+        for name, (data, labels) in batches.items()
+    }
     path = root / "cifar10" / "cifar-10-binary.tar.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_tar(path, "cifar-10-batches-bin", members)
@@ -238,7 +257,9 @@ def test_minmax_of_bytes_is_the_formula_to_the_bit():
     from actlab.data.datasets import Dataset
 
     values = np.arange(256, dtype=np.uint8).reshape(4, 1, 8, 8)
-    ds = Dataset("bytes", values, np.zeros(4, dtype=np.int64), values[:1], np.zeros(1, dtype=np.int64), (0.0, 255.0), 10)
+    ds = Dataset(
+        "bytes", values, np.zeros(4, dtype=np.int64), values[:1], np.zeros(1, dtype=np.int64), (0.0, 255.0), 10
+    )
     x_train, x_test = preprocess(ds, "minmax")
     expected = (values.astype(np.float32) - 0.0) / (255.0 - 0.0)
     assert x_train.dtype == np.float32 and x_train.shape == values.shape

@@ -43,16 +43,28 @@ def test_every_problem_is_reported_with_its_location():
         "nam": "typo",
         "base": {"lr": -1, "colour": "red", "epochs": "many"},
         "grid": {"activation": ["relu", "relux"], "lr": [0.1, "fast"], "seed": 3},
-        "activations": [{"name": "hard_swish", "n": [1, 0, 3]}, {"n": 2}, {"name": "rrelu", "lower": 0.5, "upper": 0.1}],
+        "activations": [
+            {"name": "hard_swish", "n": [1, 0, 3]},
+            {"n": 2},
+            {"name": "rrelu", "lower": 0.5, "upper": 0.1},
+        ],
     }
     with pytest.raises(ExperimentError) as caught:
         parse_experiment(data, "bad.toml")
     problems = caught.value.problems
-    expected = ["nam: unknown key", "name: required", "base.colour: unknown setting", "base.lr: Input should be greater than 0",
-                "base.epochs: Input should be a valid integer", "grid.activation[1]: unknown activation 'relux'",
-                "grid.lr[1]: Input should be a valid number", "grid.seed: must be a non-empty list",
-                "activations[0].n[1]: hard_swish: parameter 'n' must be > 0", "activations[1]: needs name",
-                "activations[2] with {'lower': 0.5, 'upper': 0.1}: rrelu: lower (0.5) must not exceed upper (0.1)"]
+    expected = [
+        "nam: unknown key",
+        "name: required",
+        "base.colour: unknown setting",
+        "base.lr: Input should be greater than 0",
+        "base.epochs: Input should be a valid integer",
+        "grid.activation[1]: unknown activation 'relux'",
+        "grid.lr[1]: Input should be a valid number",
+        "grid.seed: must be a non-empty list",
+        "activations[0].n[1]: hard_swish: parameter 'n' must be > 0",
+        "activations[1]: needs name",
+        "activations[2] with {'lower': 0.5, 'upper': 0.1}: rrelu: lower (0.5) must not exceed upper (0.1)",
+    ]
     for text in expected:
         assert any(p.startswith(text) for p in problems), (text, problems)
     assert str(caught.value).startswith("bad.toml: 11 problems")
@@ -71,8 +83,16 @@ def test_combination_problems_and_file_errors(tmp_path):
 
 
 def test_recipes_load():
-    assert recipes.names() == ["cifar10-cnn-rrelu", "flooding", "hard-swish-n", "lr-and-width", "mnist-cnn-leaky",
-                               "mnist-mlp-classic", "mnist-mlp-modern", "momentum-nesterov"]
+    assert recipes.names() == [
+        "cifar10-cnn-rrelu",
+        "flooding",
+        "hard-swish-n",
+        "lr-and-width",
+        "mnist-cnn-leaky",
+        "mnist-mlp-classic",
+        "mnist-mlp-modern",
+        "momentum-nesterov",
+    ]
     for name in recipes.names():
         full, quick = load_experiment(recipes.path(name)), load_experiment(recipes.path(name), quick=True)
         assert full.name == name and len(full.runs) == len(quick.runs) > 0

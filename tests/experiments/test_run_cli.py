@@ -28,7 +28,9 @@ def cifar_dir(tmp_path, monkeypatch):
 
     path = write_binary_archive(tmp_path / "cifar", _cifar_batches(per_batch=100))
     remote = datasets.CIFAR_BINARY
-    monkeypatch.setattr(datasets, "CIFAR_BINARY", type(remote)(remote.name, md5sum(path), path.stat().st_size, remote.urls))
+    monkeypatch.setattr(
+        datasets, "CIFAR_BINARY", type(remote)(remote.name, md5sum(path), path.stat().st_size, remote.urls)
+    )
     prepare.cache_clear()
     yield tmp_path / "cifar"
     prepare.cache_clear()
@@ -37,8 +39,18 @@ def cifar_dir(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", recipes.names())
 def test_every_recipe_runs_quick(name, tmp_path, cifar_dir, idx_data_dir):
     data_dir = str(cifar_dir) if name.startswith("cifar10") else str(idx_data_dir)
-    out = invoke("run", f"recipe:{name}", "--quick", "--store", str(tmp_path / "runs.db"), "--data-dir", data_dir,
-                 "--group", "all", "--json").stdout
+    out = invoke(
+        "run",
+        f"recipe:{name}",
+        "--quick",
+        "--store",
+        str(tmp_path / "runs.db"),
+        "--data-dir",
+        data_dir,
+        "--group",
+        "all",
+        "--json",
+    ).stdout
     payload = json.loads(out)
     assert payload["experiment"] == f"{name}-quick"
     counts = payload["counts"]
@@ -56,8 +68,10 @@ def recipes_runs(name):
 
 def test_run_is_resumable_and_reports(tmp_path):
     toml = tmp_path / "e.toml"
-    toml.write_text('name = "e"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
-                    '[grid]\nactivation = ["relu", "mish"]\nseed = [0, 1]\n')
+    toml.write_text(
+        'name = "e"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
+        '[grid]\nactivation = ["relu", "mish"]\nseed = [0, 1]\n'
+    )
     store = str(tmp_path / "runs.db")
     first = json.loads(invoke("run", str(toml), "--store", store, "--json").stdout)
     again = json.loads(invoke("run", str(toml), "--store", store, "--json").stdout)
@@ -86,8 +100,10 @@ def test_recipes_commands():
 
 def test_worker_processes_share_the_work(tmp_path):
     toml = tmp_path / "w.toml"
-    toml.write_text('name = "w"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
-                    '[grid]\nactivation = ["relu", "mish", "tanh", "elu"]\nseed = [0, 1]\n')
+    toml.write_text(
+        'name = "w"\n[base]\nepochs = 2\ntrain_subset = 300\ntest_subset = 100\n'
+        '[grid]\nactivation = ["relu", "mish", "tanh", "elu"]\nseed = [0, 1]\n'
+    )
     store = tmp_path / "runs.db"
     payload = json.loads(invoke("run", str(toml), "--store", str(store), "--workers", "2", "--json").stdout)
     import sqlite3
@@ -108,8 +124,10 @@ def test_fused_workers_train_like_the_plain_serial_run(tmp_path, monkeypatch):
     from actlab.experiments.store import Store
 
     toml = tmp_path / "f.toml"
-    toml.write_text('name = "f"\n[base]\nepochs = 1\ntrain_subset = 300\ntest_subset = 100\n'
-                    '[grid]\nactivation = ["tanhexp", "elish"]\nseed = [0]\n')
+    toml.write_text(
+        'name = "f"\n[base]\nepochs = 1\ntrain_subset = 300\ntest_subset = 100\n'
+        '[grid]\nactivation = ["tanhexp", "elish"]\nseed = [0]\n'
+    )
 
     def losses(store):
         rows = sqlite3.connect(store).execute("SELECT key, train_loss, test_loss FROM epochs ORDER BY key").fetchall()

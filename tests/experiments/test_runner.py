@@ -76,8 +76,12 @@ def test_an_edited_experiment_reports_its_current_definition(tmp_path):
     assert [row["runs"] for row in report["rows"]] == [1, 1]
     both = json.loads(invoke("report", store, "-o", tmp_path / "r2", "--earlier", "--json").stdout)["e"]
     names = sorted(row["configuration"] for row in both["rows"])
-    assert names == ["mish, epochs=1 (earlier definition)", "mish, epochs=2", "relu, epochs=1 (earlier definition)",
-                     "relu, epochs=2"]
+    assert names == [
+        "mish, epochs=1 (earlier definition)",
+        "mish, epochs=2",
+        "relu, epochs=1 (earlier definition)",
+        "relu, epochs=2",
+    ]
     again = json.loads(invoke("run", _file(tmp_path, body, epochs=2), "--store", store, "--json").stdout)
     assert not again["definition_changed"] and again["new_runs"] == 0
 

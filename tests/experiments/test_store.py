@@ -109,8 +109,24 @@ seed = [0, 1]
 
 
 def _runner(store, toml, *extra):
-    return subprocess.Popen([sys.executable, "-m", "actlab.cli", "run", str(toml), "--store", str(store), "--group", "none",
-                             "--json", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "actlab.cli",
+            "run",
+            str(toml),
+            "--store",
+            str(store),
+            "--group",
+            "none",
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _state(store):

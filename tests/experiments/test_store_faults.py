@@ -108,10 +108,13 @@ def _crafted_store(path: Path, names: list[str]) -> None:
         store.claim("ok", owner)
         store.complete(result, owner)
         for name in names:
-            store.db.execute("INSERT INTO experiments (name, description, created) VALUES (?, ?, ?)",
-                             (name, "# <img src=x onerror=alert(1)>", time.time()))
-            store.db.execute("INSERT INTO experiment_runs (experiment, key, position) VALUES (?, ?, 0)",
-                             (name, config.key()))
+            store.db.execute(
+                "INSERT INTO experiments (name, description, created) VALUES (?, ?, ?)",
+                (name, "# <img src=x onerror=alert(1)>", time.time()),
+            )
+            store.db.execute(
+                "INSERT INTO experiment_runs (experiment, key, position) VALUES (?, ?, 0)", (name, config.key())
+            )
 
 
 def test_experiment_names_never_leave_the_report_folder(tmp_path):
@@ -168,8 +171,12 @@ def test_a_reused_pid_does_not_keep_a_dead_runner_s_runs(tmp_path):
 
 def _can_unshare() -> bool:
     try:
-        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True,
-                              timeout=20).returncode == 0
+        return (
+            subprocess.run(
+                ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, timeout=20
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -180,21 +187,41 @@ def test_runners_in_separate_pid_namespaces_never_train_a_run_twice(tmp_path):
     if not _can_unshare():
         pytest.skip("needs `unshare --pid --fork --mount-proc` (util-linux, and the right to create namespaces)")
     toml, store = _sweep(tmp_path, epochs=4, subset=400), tmp_path / "s.db"
-    command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "actlab.cli", "run", str(toml),
-               "--store", str(store), "--group", "none", "--json"]
+    command = [
+        "unshare",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        sys.executable,
+        "-m",
+        "actlab.cli",
+        "run",
+        str(toml),
+        "--store",
+        str(store),
+        "--group",
+        "none",
+        "--json",
+    ]
     runners = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [r.communicate(timeout=300) for r in runners]
     assert all(r.returncode == 0 for r in runners), outputs
     db = sqlite3.connect(store)
-    assert db.execute("SELECT status, attempts, COUNT(*) FROM runs GROUP BY status, attempts").fetchall() == [("done", 1, 8)]
+    assert db.execute("SELECT status, attempts, COUNT(*) FROM runs GROUP BY status, attempts").fetchall() == [
+        ("done", 1, 8)
+    ]
 
 
 # --- signals -------------------------------------------------------------------------------------------------
 def _start(tmp_path, *extra, epochs=30):
     toml, store = _sweep(tmp_path, epochs=epochs, subset=400), tmp_path / "s.db"
-    process = subprocess.Popen([sys.executable, "-m", "actlab.cli", "run", str(toml), "--store", str(store),
-                                "--group", "none", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actlab.cli", "run", str(toml), "--store", str(store), "--group", "none", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if store.exists() and _statuses_safe(store).get("running", 0) >= len(extra) // 2 + 1:
@@ -240,8 +267,12 @@ def test_workers_stop_and_give_their_runs_back_when_the_parent_is_killed(tmp_pat
     alive = children
     while alive and time.time() < deadline:
         time.sleep(0.2)
-        alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and "Z" not in
-                 Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]]
+        alive = [
+            pid
+            for pid in children
+            if Path(f"/proc/{pid}").exists()
+            and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        ]
     assert not alive, f"orphaned workers still running: {alive}"
     assert "running" not in _statuses(store)
 
@@ -264,14 +295,19 @@ def test_a_foreign_database_is_refused_and_left_untouched(tmp_path):
         output = invoke(*args, code=2).output
         assert "not an actlab store (a SQLite database of another application)" in output and "Traceback" not in output
         assert len(output.strip().splitlines()) == 1
-    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("app")) == ["app.db"]
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("app")) == [
+        "app.db"
+    ]
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda p: p.write_bytes(os.urandom(5000)), "not an actlab store (not a SQLite database)"),
-    (lambda p: p.write_text("hello"), "not an actlab store (not a SQLite database)"),
-    (lambda p: p.mkdir(), "is a folder, not a store file"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: p.write_bytes(os.urandom(5000)), "not an actlab store (not a SQLite database)"),
+        (lambda p: p.write_text("hello"), "not an actlab store (not a SQLite database)"),
+        (lambda p: p.mkdir(), "is a folder, not a store file"),
+    ],
+)
 def test_damaged_files_and_folders_are_one_line(tmp_path, make, message):
     path = tmp_path / "s.db"
     make(path)
@@ -297,8 +333,10 @@ def read_only_mount(tmp_path):
     source, view = tmp_path / "src", tmp_path / "view"
     source.mkdir()
     view.mkdir()
-    if shutil.which("mount") is None or subprocess.run(["mount", "--bind", str(source), str(view)],
-                                                       capture_output=True).returncode != 0:
+    if (
+        shutil.which("mount") is None
+        or subprocess.run(["mount", "--bind", str(source), str(view)], capture_output=True).returncode != 0
+    ):
         pytest.skip("needs the right to bind-mount a folder read-only")
     try:
         yield source, view
@@ -332,9 +370,14 @@ def test_a_full_disk_is_one_line_and_the_store_stays_consistent(tmp_path):
     disk.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
         pytest.skip("needs the right to mount a tmpfs")
+
     def run(toml, code=0):  # separate processes, as a user runs them: a runner that stops frees its claims
-        done = subprocess.run([sys.executable, "-m", "actlab.cli", "run", str(toml), "--store", str(store), "--group",
-                               "none", "--json"], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "actlab.cli", "run", str(toml), "--store", str(store), "--group", "none", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == code, done.stderr
         return done
 

@@ -37,8 +37,11 @@ def test_cnn_gradients_stay_channels_last():
         finally:
             torch.nn.functional.max_pool2d = original
         assert seen == [True, True]
-        assert all(w.grad.is_contiguous(memory_format=torch.channels_last) for w, kind in zip(net.weights, net.kinds)
-                   if kind == "conv")
+        assert all(
+            w.grad.is_contiguous(memory_format=torch.channels_last)
+            for w, kind in zip(net.weights, net.kinds)
+            if kind == "conv"
+        )
 
 
 def test_fused_layer_of_different_activations_compiles_as_one_and_matches():

@@ -14,7 +14,11 @@ def test_parse_and_shapes():
     assert str(mlp) == "mlp:100,50"
     assert [s for _, s in weight_shapes(mlp, (1, 28, 28), 10).weights] == [(100, 784), (50, 100), (10, 50)]
     cifar = parse_model("cnn:32,p,64,p")  # Conv32-Pool-Conv64-Pool-Dense10 on 32×32×3
-    assert [s for _, s in weight_shapes(cifar, (3, 32, 32), 10).weights] == [(32, 3, 3, 3), (64, 32, 3, 3), (10, 64 * 6 * 6)]
+    assert [s for _, s in weight_shapes(cifar, (3, 32, 32), 10).weights] == [
+        (32, 3, 3, 3),
+        (64, 32, 3, 3),
+        (10, 64 * 6 * 6),
+    ]
     mnist = parse_model("cnn:32,p,64,p,64")  # Conv32-Pool-Conv64-Pool-Conv64 on 28×28×1
     assert [s for _, s in weight_shapes(mnist, (1, 28, 28), 10).weights][-1] == (10, 64 * 3 * 3)
     assert str(parse_model("cnn:8,p,d16")) == "cnn:8,p,d16"
@@ -24,8 +28,15 @@ def test_parse_and_shapes():
         parse_model("resnet:18")
 
 
-@pytest.mark.parametrize("scheme,std", [("he_normal", np.sqrt(2 / 400)), ("glorot_normal", np.sqrt(2 / 600)),
-                                        ("lecun_normal", np.sqrt(1 / 400)), ("he_uniform", np.sqrt(2 / 400))])
+@pytest.mark.parametrize(
+    "scheme,std",
+    [
+        ("he_normal", np.sqrt(2 / 400)),
+        ("glorot_normal", np.sqrt(2 / 600)),
+        ("lecun_normal", np.sqrt(1 / 400)),
+        ("he_uniform", np.sqrt(2 / 400)),
+    ],
+)
 def test_initialisation_scales(scheme, std):
     shapes = weight_shapes(parse_model("mlp:200"), (400,), 10)
     w = init_weights(shapes, scheme, np.random.default_rng(0))[0]

@@ -13,7 +13,11 @@ def test_readme_table_is_up_to_date():
     readme = (ROOT / "README.md").read_text()
     assert with_readme_table(readme) == readme, "run `actlab docs`"
     assert with_results_tables(readme, ROOT / "docs" / "results") == readme, "run `actlab docs`"
-    assert readme.startswith("# actlab") and "make demo" in readme.split("\n## ")[0] and "make test" in readme.split("\n## ")[0]
+    assert (
+        readme.startswith("# actlab")
+        and "make demo" in readme.split("\n## ")[0]
+        and "make test" in readme.split("\n## ")[0]
+    )
 
 
 def test_catalog_doc_is_up_to_date():

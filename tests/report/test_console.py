@@ -7,12 +7,53 @@ from rich.console import Console
 
 from actlab.report.console import comparison_key_columns, print_table
 
-HEADERS = ["rank", "configuration", "runs", "final test acc %", "95% CI", "best test acc %", "final train acc %",
-           "epochs to 95%", "epochs to 97%", "epochs to 98%", "s/epoch", "diverged", "p vs relu (Welch, Holm)"]
-ROWS = [["1", "hard_swish(n=4), lr=0.5, model=mlp:200,100", "5", "97.94 ± 0.11", "[97.80, 98.08]", "98.01 ± 0.09",
-         "99.12 ± 0.05", "4.2 (5/5)", "12.6 (5/5)", "never (0/5)", "0.512", "0/5", "0.0312 *"],
-        ["2", "relu", "5", "97.71 ± 0.14", "[97.54, 97.88]", "97.80 ± 0.10", "98.90 ± 0.07", "5.0 (5/5)",
-         "15.2 (5/5)", "never (0/5)", "0.498", "0/5", "baseline"]]
+HEADERS = [
+    "rank",
+    "configuration",
+    "runs",
+    "final test acc %",
+    "95% CI",
+    "best test acc %",
+    "final train acc %",
+    "epochs to 95%",
+    "epochs to 97%",
+    "epochs to 98%",
+    "s/epoch",
+    "diverged",
+    "p vs relu (Welch, Holm)",
+]
+ROWS = [
+    [
+        "1",
+        "hard_swish(n=4), lr=0.5, model=mlp:200,100",
+        "5",
+        "97.94 ± 0.11",
+        "[97.80, 98.08]",
+        "98.01 ± 0.09",
+        "99.12 ± 0.05",
+        "4.2 (5/5)",
+        "12.6 (5/5)",
+        "never (0/5)",
+        "0.512",
+        "0/5",
+        "0.0312 *",
+    ],
+    [
+        "2",
+        "relu",
+        "5",
+        "97.71 ± 0.14",
+        "[97.54, 97.88]",
+        "97.80 ± 0.10",
+        "98.90 ± 0.07",
+        "5.0 (5/5)",
+        "15.2 (5/5)",
+        "never (0/5)",
+        "0.498",
+        "0/5",
+        "baseline",
+    ],
+]
 
 
 def render(width: int, terminal: bool = True, wide: bool = False, headers=HEADERS, rows=ROWS) -> str:
@@ -55,7 +96,16 @@ def test_every_column_when_it_fits_is_asked_for_or_is_piped(args):
 
 
 def test_key_columns_follow_the_thresholds_and_the_baseline():
-    assert comparison_key_columns(HEADERS) == ["configuration", "final test acc %", "rank", "p vs relu (Welch, Holm)",
-                                               "best test acc %", "epochs to 97%", "s/epoch"]
-    assert comparison_key_columns(["rank", "configuration", "epochs to 90%", "s/epoch"])[3:5] == ["best test acc %",
-                                                                                                   "epochs to 90%"]
+    assert comparison_key_columns(HEADERS) == [
+        "configuration",
+        "final test acc %",
+        "rank",
+        "p vs relu (Welch, Holm)",
+        "best test acc %",
+        "epochs to 97%",
+        "s/epoch",
+    ]
+    assert comparison_key_columns(["rank", "configuration", "epochs to 90%", "s/epoch"])[3:5] == [
+        "best test acc %",
+        "epochs to 90%",
+    ]

@@ -11,20 +11,29 @@ from matplotlib.image import imread
 
 from actlab.experiments.config import parse_experiment
 from actlab.report.experiment_report import write_report
-from actlab.report.tables import build_rows, configuration_label, swept_settings
 from actlab.report.html import render
+from actlab.report.tables import build_rows, configuration_label, swept_settings
 from actlab.train.trainer import train_runs
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 @pytest.fixture(scope="module")
 def sweep_results():
-    experiment = parse_experiment({
-        "name": "tiny", "base": {"dataset": "digits", "epochs": 3, "batch_size": 64, "train_subset": 400, "test_subset": 150},
-        "grid": {"seed": [0, 1, 2], "lr": [0.05, 0.2]},
-        "activations": [{"name": "relu"}, {"name": "hard_swish", "n": [3, 6]}]})
+    experiment = parse_experiment(
+        {
+            "name": "tiny",
+            "base": {"dataset": "digits", "epochs": 3, "batch_size": 64, "train_subset": 400, "test_subset": 150},
+            "grid": {"seed": [0, 1, 2], "lr": [0.05, 0.2]},
+            "activations": [{"name": "relu"}, {"name": "hard_swish", "n": [3, 6]}],
+        }
+    )
     return train_runs(experiment.runs)
 
 
@@ -49,8 +58,17 @@ def test_bad_baseline_writes_nothing(sweep_results, tmp_path):
 def test_report_files(sweep_results, tmp_path):
     written = write_report(sweep_results, "tiny", tmp_path, baseline="relu, lr=0.05")
     names = set(written["files"])
-    assert {"report.md", "report.csv", "report.json", "report.html", "test_accuracy.png", "loss.png",
-            "accuracy_vs_time.png", "curve_lr.png", "curve_hard_swish.n.png"} <= names
+    assert {
+        "report.md",
+        "report.csv",
+        "report.json",
+        "report.html",
+        "test_accuracy.png",
+        "loss.png",
+        "accuracy_vs_time.png",
+        "curve_lr.png",
+        "curve_hard_swish.n.png",
+    } <= names
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["baseline"] == "relu, lr=0.05" and len(data["comparison"]) == 6 and len(data["runs"]) == 18
     assert "p vs relu, lr=0.05 (Welch, Holm)" in (tmp_path / "report.md").read_text()
@@ -59,7 +77,9 @@ def test_report_files(sweep_results, tmp_path):
 def test_user_strings_are_escaped(tmp_path):
     image = tmp_path / "x.png"
     image.write_bytes(b"PNG")
-    page = render("<script>alert(1)</script>", ["<b>head</b>"], [["<img src=x onerror=alert(2)>"]], {'a"b.png': image}, "<i>")
+    page = render(
+        "<script>alert(1)</script>", ["<b>head</b>"], [["<img src=x onerror=alert(2)>"]], {'a"b.png': image}, "<i>"
+    )
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page and "&lt;b&gt;head" in page and "&lt;i&gt;" in page and 'alt="a&quot;b.png"' in page
 
@@ -69,20 +89,36 @@ def test_html_report_renders_in_headless_chromium(sweep_results, tmp_path):
     assert chromium, "headless Chromium is needed: apt-get install chromium (make test and .ci/run install it)"
     write_report(sweep_results, "tiny", tmp_path, baseline="relu, lr=0.05")
     page = (tmp_path / "report.html").read_text()
-    probe = ("<script>window.addEventListener('load', () => {"
-             "const images = [...document.images];"
-             "document.body.dataset.images = images.length;"
-             "document.body.dataset.decoded = images.filter(i => i.complete && i.naturalWidth > 0).length;"
-             "document.body.dataset.rows = document.querySelectorAll('#results tbody tr').length;});</script>")
+    probe = (
+        "<script>window.addEventListener('load', () => {"
+        "const images = [...document.images];"
+        "document.body.dataset.images = images.length;"
+        "document.body.dataset.decoded = images.filter(i => i.complete && i.naturalWidth > 0).length;"
+        "document.body.dataset.rows = document.querySelectorAll('#results tbody tr').length;});</script>"
+    )
     (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
-    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=5000", "--dump-dom",
-                          (tmp_path / "probe.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "probe.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert 'data-rows="6"' in dom, dom[:500]
     images = int(dom.split('data-images="')[1].split('"')[0])
     assert images >= 5 and f'data-decoded="{images}"' in dom
     shot = tmp_path / "shot.png"
-    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--screenshot={shot}", "--window-size=1400,2000",
-                    (tmp_path / "report.html").as_uri()], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--screenshot={shot}",
+            "--window-size=1400,2000",
+            (tmp_path / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     pixels = imread(shot)
     assert pixels.shape[0] >= 1000 and np.std(pixels[..., :3]) > 0.05  # a page with content, not a blank canvas
 
@@ -110,7 +146,9 @@ def test_swept_parameter_curves_never_pool_over_the_other_settings(sweep_results
 
     monkeypatch.setattr(plots, "save_figure", keep)
     plots.plot_parameter_curves(sweep_results, tmp_path, configuration_label(swept_settings(sweep_results)))
-    legends = {name: sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) for name, fig in figures.items()}
+    legends = {
+        name: sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) for name, fig in figures.items()
+    }
     assert legends["curve_hard_swish.n.png"] == ["hard_swish, lr=0.05", "hard_swish, lr=0.2"]
     assert legends["curve_lr.png"] == ["hard_swish", "hard_swish(n=3)", "relu"]  # n = 6 is h-swish's default
     ticks = figures["curve_hard_swish.n.png"].axes[0].xaxis.get_major_locator().tick_values(3, 6)

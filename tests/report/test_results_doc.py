@@ -10,8 +10,24 @@ from actlab.report.results_doc import results_table, with_results_tables
 
 def test_results_table_from_a_comparison(tmp_path):
     out = tmp_path / "results" / "tiny"
-    result = CliRunner().invoke(app, ["compare", "--activations", "relu,mish", "--seeds", "2", "--epochs", "2",
-                                      "--train-subset", "300", "--test-subset", "100", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--activations",
+            "relu,mish",
+            "--seeds",
+            "2",
+            "--epochs",
+            "2",
+            "--train-subset",
+            "300",
+            "--test-subset",
+            "100",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     (out / "published.json").write_text(json.dumps({"source": "test", "test_accuracy_percent": {"relu": 97.85}}))
     table = results_table(out)
@@ -28,4 +44,5 @@ def test_report_directories_are_embedded(tmp_path):
     (folder / "report.md").write_text("# rec\n\n| rank | configuration |\n|---|---|\n| 1 | relu |\n")
     text = "<!-- results:rec:start -->\n<!-- results:rec:end -->"
     assert with_results_tables(text, tmp_path / "results") == (
-        "<!-- results:rec:start -->\n| rank | configuration |\n|---|---|\n| 1 | relu |\n<!-- results:rec:end -->")
+        "<!-- results:rec:start -->\n| rank | configuration |\n|---|---|\n| 1 | relu |\n<!-- results:rec:end -->"
+    )

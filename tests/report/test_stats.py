@@ -32,7 +32,11 @@ def test_holm_worked_example():
 
 def test_compare_to_baseline():
     rng = np.random.default_rng(0)
-    samples = {"relu": rng.normal(0.978, 0.001, 5), "mish": rng.normal(0.985, 0.001, 5), "tanh": rng.normal(0.978, 0.001, 5)}
+    samples = {
+        "relu": rng.normal(0.978, 0.001, 5),
+        "mish": rng.normal(0.985, 0.001, 5),
+        "tanh": rng.normal(0.978, 0.001, 5),
+    }
     tests = compare_to_baseline(samples, "relu")
     assert set(tests) == {"mish", "tanh"}
     assert tests["mish"].p_holm < 0.01 < tests["tanh"].p_holm

@@ -16,18 +16,28 @@ QUICK = dict(dataset="digits", epochs=2, batch_size=64, train_subset=600, test_s
 
 
 def _curves(results):
-    return [r.step_losses for r in results], [[(h.train_loss, h.train_accuracy, h.test_loss, h.test_accuracy)
-                                               for h in r.history] for r in results]
+    return [r.step_losses for r in results], [
+        [(h.train_loss, h.train_accuracy, h.test_loss, h.test_accuracy) for h in r.history] for r in results
+    ]
 
 
-@pytest.mark.parametrize("optimizer,extra", [
-    ("sgd", {}), ("sgd", {"weight_decay": 1e-2, "flooding": 0.5, "schedule": "step:1:0.5"}),
-    ("momentum", {"weight_decay": 1e-3}), ("nesterov", {"flooding": 0.4}), ("adagrad", {"lr": 0.05}),
-    ("rmsprop", {"lr": 0.001}), ("adam", {"lr": 0.001, "schedule": "cosine"}),
-])
+@pytest.mark.parametrize(
+    "optimizer,extra",
+    [
+        ("sgd", {}),
+        ("sgd", {"weight_decay": 1e-2, "flooding": 0.5, "schedule": "step:1:0.5"}),
+        ("momentum", {"weight_decay": 1e-3}),
+        ("nesterov", {"flooding": 0.4}),
+        ("adagrad", {"lr": 0.05}),
+        ("rmsprop", {"lr": 0.001}),
+        ("adam", {"lr": 0.001, "schedule": "cosine"}),
+    ],
+)
 def test_hand_backprop_matches_autograd(optimizer, extra):
-    configs = [RunConfig(**QUICK, model="mlp:32,16", optimizer=optimizer, activation=a, seed=s, **extra)
-               for a, s in [("relu", 0), ("relu", 1), ("tanhexp", 2), ("hard_swish:n=4", 3), ("gelu", 4), ("elu", 5)]]
+    configs = [
+        RunConfig(**QUICK, model="mlp:32,16", optimizer=optimizer, activation=a, seed=s, **extra)
+        for a, s in [("relu", 0), ("relu", 1), ("tanhexp", 2), ("hard_swish:n=4", 3), ("gelu", 4), ("elu", 5)]
+    ]
     hand = train_runs(configs, record_steps=True, group="all")
     reference = train_runs(configs, record_steps=True, group="all", autograd=True)
     for got, want in zip(_curves(hand), _curves(reference)):

@@ -23,21 +23,24 @@ def test_group_key_ignores_only_seed_activation_and_init():
     assert base.group_key() != RunConfig(model="mlp:10").group_key()
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("activation", "hard_swish:n=0", "'n' must be > 0"),
-    ("activation", "relux", "unknown activation"),
-    ("model", "mlp:100,x", "mlp:UNITS"),
-    ("model", "cnn:p,32", "must follow a convolution"),
-    ("dataset", "imagenet", "unknown dataset"),
-    ("lr", -0.1, "greater than 0"),
-    ("optimizer", "lbfgs", "Input should be"),
-    ("schedule", "step:0:0.5", "step:EVERY:GAMMA"),
-    ("thresholds", (0.5, 95.0), r"accuracies in \(0, 1\]"),
-    ("device", "tpu", "use cpu, cuda"),
-    ("flooding", -1.0, "greater than or equal to 0"),
-    ("epochs", 0, "greater than or equal to 1"),
-    ("colour", "red", "Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("activation", "hard_swish:n=0", "'n' must be > 0"),
+        ("activation", "relux", "unknown activation"),
+        ("model", "mlp:100,x", "mlp:UNITS"),
+        ("model", "cnn:p,32", "must follow a convolution"),
+        ("dataset", "imagenet", "unknown dataset"),
+        ("lr", -0.1, "greater than 0"),
+        ("optimizer", "lbfgs", "Input should be"),
+        ("schedule", "step:0:0.5", "step:EVERY:GAMMA"),
+        ("thresholds", (0.5, 95.0), r"accuracies in \(0, 1\]"),
+        ("device", "tpu", "use cpu, cuda"),
+        ("flooding", -1.0, "greater than or equal to 0"),
+        ("epochs", 0, "greater than or equal to 1"),
+        ("colour", "red", "Extra inputs are not permitted"),
+    ],
+)
 def test_invalid_settings_are_reported(field, value, message):
     with pytest.raises(ValidationError, match=message):
         RunConfig(**{field: value})

@@ -57,6 +57,21 @@ def test_gated_and_plain_runs_group_apart_and_train_together():
 @pytest.mark.parametrize("activation", ["glu", "swiglu", "maxout"])
 @pytest.mark.parametrize("model", ["mlp:16", "mlp:100,50", "cnn:8,p"])
 def test_the_cli_trains_them(activation, model):
-    result = CliRunner().invoke(app, ["train", "--activation", activation, "--model", model, "--epochs", "1",
-                                      "--train-subset", "200", "--test-subset", "100", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--activation",
+            activation,
+            "--model",
+            model,
+            "--epochs",
+            "1",
+            "--train-subset",
+            "200",
+            "--test-subset",
+            "100",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output

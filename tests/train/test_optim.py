@@ -10,7 +10,7 @@ from actlab.train.optim import NumpyOptimizer, TorchOptimizer, lr_factor
 
 def _gradient(w: np.ndarray) -> np.ndarray:
     """Gradient of a fixed non-quadratic function, so that every optimizer takes varied steps."""
-    return np.sin(3 * w) + 0.5 * w ** 3
+    return np.sin(3 * w) + 0.5 * w**3
 
 
 @pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
@@ -47,8 +47,12 @@ def _torch_optim(config, params):
     kind, lr, wd = config.optimizer, config.lr, config.weight_decay
     if kind in ("momentum", "nesterov"):
         return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=kind == "nesterov", weight_decay=wd)
-    classes = {"sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
-               "adam": torch.optim.Adam}
+    classes = {
+        "sgd": torch.optim.SGD,
+        "adagrad": torch.optim.Adagrad,
+        "rmsprop": torch.optim.RMSprop,
+        "adam": torch.optim.Adam,
+    }
     return classes[kind](params, lr=lr, weight_decay=wd)
 
 

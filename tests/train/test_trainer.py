@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from actlab.train.config import RunConfig
 from actlab.data.prepared import prepare_for
+from actlab.train.config import RunConfig
 from actlab.train.trainer import group_runs, train_group, train_runs
 
 QUICK = dict(dataset="digits", epochs=3, batch_size=64, train_subset=600, test_subset=200)
@@ -27,9 +27,17 @@ def test_same_config_same_numbers():
 def test_many_at_once_equals_one_at_a_time():
     """Different activations (one with a learned parameter, one from a native kernel), seeds and inits,
     trained as one stacked network, give each run the history it gets alone."""
-    configs = [RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i) for a, s, i in [
-        ("relu", 0, "auto"), ("relu", 1, "auto"), ("prelu", 0, "auto"), ("hard_swish:n=4", 2, "glorot_uniform"),
-        ("gelu", 3, "he_uniform"), ("tanhexp", 0, "lecun_normal")]]
+    configs = [
+        RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i)
+        for a, s, i in [
+            ("relu", 0, "auto"),
+            ("relu", 1, "auto"),
+            ("prelu", 0, "auto"),
+            ("hard_swish:n=4", 2, "glorot_uniform"),
+            ("gelu", 3, "he_uniform"),
+            ("tanhexp", 0, "lecun_normal"),
+        ]
+    ]
     assert len(group_runs(configs, "all")) == 1 and len(group_runs(configs, "activation")) == 5
     assert len(group_runs(configs, "none")) == 6
     together = train_runs(configs, record_steps=True, group="all")
@@ -39,10 +47,17 @@ def test_many_at_once_equals_one_at_a_time():
         np.testing.assert_allclose(_histories([t]), _histories([a]), rtol=1e-10)
 
 
-@pytest.mark.parametrize("optimizer,extra", [
-    ("sgd", {}), ("momentum", {"weight_decay": 1e-3}), ("nesterov", {"flooding": 0.4}),
-    ("adagrad", {"lr": 0.05}), ("rmsprop", {"lr": 0.001, "schedule": "step:1:0.5"}), ("adam", {"lr": 0.001, "schedule": "cosine"}),
-])
+@pytest.mark.parametrize(
+    "optimizer,extra",
+    [
+        ("sgd", {}),
+        ("momentum", {"weight_decay": 1e-3}),
+        ("nesterov", {"flooding": 0.4}),
+        ("adagrad", {"lr": 0.05}),
+        ("rmsprop", {"lr": 0.001, "schedule": "step:1:0.5"}),
+        ("adam", {"lr": 0.001, "schedule": "cosine"}),
+    ],
+)
 def test_numpy_engine_matches_torch_engine(optimizer, extra):
     """Same initial weights and batch order: float64 loss curves agree to ~1e-9 over the first epoch."""
     setup = dict(QUICK, epochs=2, dtype="float64", optimizer=optimizer, activation="tanhexp", seed=4, **extra)
@@ -62,8 +77,10 @@ def test_numpy_engine_learns_activation_parameters_like_torch(activation):
 
 
 def test_divergence_is_recorded_and_the_group_goes_on():
-    configs = [RunConfig(**QUICK, activation="exponential", lr=50.0, seed=0),
-               RunConfig(**QUICK, activation="relu", lr=50.0, seed=0)]
+    configs = [
+        RunConfig(**QUICK, activation="exponential", lr=50.0, seed=0),
+        RunConfig(**QUICK, activation="relu", lr=50.0, seed=0),
+    ]
     tame = RunConfig(**QUICK, activation="relu", seed=0)
     diverging, relu_high, ok = train_runs(configs + [tame], group="all")
     assert diverging.summary.status == "diverged" and diverging.summary.diverged_epoch == len(diverging.history)
@@ -80,8 +97,10 @@ def test_flooding_keeps_the_training_loss_near_the_flood_level():
 
 
 def test_cnn_many_at_once_equals_one_at_a_time():
-    configs = [RunConfig(**QUICK, model="cnn:8,p,d16", dtype="float64", activation=a, seed=s)
-               for a, s in [("relu", 0), ("elu", 1), ("prelu", 2)]]
+    configs = [
+        RunConfig(**QUICK, model="cnn:8,p,d16", dtype="float64", activation=a, seed=s)
+        for a, s in [("relu", 0), ("elu", 1), ("prelu", 2)]
+    ]
     assert len(group_runs(configs, "all")) == 3  # CNNs train one at a time on the CPU: it is faster there
     together = train_group(configs, prepare_for(configs[0]), record_steps=True)  # the stacked path GPUs use
     alone = train_runs(configs, group="none", record_steps=True)
@@ -131,11 +150,24 @@ def test_cifar10_cnn_end_to_end(tmp_path, monkeypatch):
 
     path = write_binary_archive(tmp_path, _cifar_batches(per_batch=40))
     remote = datasets.CIFAR_BINARY
-    monkeypatch.setattr(datasets, "CIFAR_BINARY", type(remote)(remote.name, md5sum(path), path.stat().st_size, remote.urls))
+    monkeypatch.setattr(
+        datasets, "CIFAR_BINARY", type(remote)(remote.name, md5sum(path), path.stat().st_size, remote.urls)
+    )
     prepare.cache_clear()
     try:
-        configs = [RunConfig(dataset="cifar10", model="cnn:32,p,64,p", optimizer="adam", lr=1e-3, batch_size=50,
-                             epochs=2, activation=a, seed=0) for a in ("relu", "rrelu")]
+        configs = [
+            RunConfig(
+                dataset="cifar10",
+                model="cnn:32,p,64,p",
+                optimizer="adam",
+                lr=1e-3,
+                batch_size=50,
+                epochs=2,
+                activation=a,
+                seed=0,
+            )
+            for a in ("relu", "rrelu")
+        ]
         results = train_runs(configs, data_dir=tmp_path)
         assert prepare("cifar10", "minmax", None, None, str(tmp_path)).x_train.shape == (200, 3, 32, 32)
     finally:
@@ -148,8 +180,10 @@ def test_cifar10_cnn_end_to_end(tmp_path, monkeypatch):
 def test_bfloat16_mixed_precision_trains_close_to_float32():
     """dtype=bfloat16: float32 weights, bfloat16 products and activations (autocast); MLP and CNN."""
     for model in ("mlp:100,50", "cnn:4,p,d8"):
-        full, mixed = (train_runs([RunConfig(**QUICK, model=model, activation="tanhexp", seed=3, dtype=d)])[0]
-                       for d in ("float32", "bfloat16"))
+        full, mixed = (
+            train_runs([RunConfig(**QUICK, model=model, activation="tanhexp", seed=3, dtype=d)])[0]
+            for d in ("float32", "bfloat16")
+        )
         assert mixed.summary.status == "done"
         assert _histories([mixed]) != _histories([full])  # rounded products: not the float32 numbers
         assert abs(mixed.summary.final_test_accuracy - full.summary.final_test_accuracy) < 0.08
@@ -168,7 +202,6 @@ def test_start_up_falls_on_no_run_s_epochs(monkeypatch):
     import time
 
     from actlab.models.batched import ModelActivations
-
     from actlab.train import trainer
 
     expected = [_histories(train_runs([RunConfig(**QUICK, activation=a, seed=0)])) for a in ("relu", "mish")]

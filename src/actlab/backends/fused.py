@@ -53,8 +53,13 @@ class FusedEvaluator(SpecEvaluator):
     """A :class:`SpecEvaluator` whose forward, backward and derivative each run as one compiled kernel,
     compiled on first use for each dtype, device and rank of the inputs."""
 
-    def __init__(self, spec: ActivationSpec, static: Mapping[str, Any], learned: Sequence[str] = (),
-                 channel_wise: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        spec: ActivationSpec,
+        static: Mapping[str, Any],
+        learned: Sequence[str] = (),
+        channel_wise: Sequence[str] = (),
+    ) -> None:
         super().__init__(spec, static, learned, channel_wise)
         reference = SpecEvaluator(spec, static, learned, channel_wise)
 
@@ -67,18 +72,24 @@ class FusedEvaluator(SpecEvaluator):
         def value_and_derivative(x: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             return reference.value_and_derivative(x, tensors)
 
-        self._sources: dict[str, Callable] = {"forward": forward, "derivative": derivative,
-                                              "value_and_derivative": value_and_derivative}
+        self._sources: dict[str, Callable] = {
+            "forward": forward,
+            "derivative": derivative,
+            "value_and_derivative": value_and_derivative,
+        }
         self._compiled: dict[tuple, Callable] = {}
 
         def backward_for(needs: tuple[bool, ...]) -> Callable:
             def backward(grad: torch.Tensor, x: torch.Tensor, *tensors: torch.Tensor):
                 return reference.backward(grad, x, tensors, needs)
+
             return backward
 
         self._backward_for = backward_for
 
-    def _kernel(self, name: str, inputs: Sequence[torch.Tensor], make_source: Callable[[], Callable] | None = None) -> Callable:
+    def _kernel(
+        self, name: str, inputs: Sequence[torch.Tensor], make_source: Callable[[], Callable] | None = None
+    ) -> Callable:
         """The compiled ``name`` kernel for inputs like these (compiled now if it is the first). Inside a
         region being compiled already (a whole layer of several models' activations), the plain formula,
         which is traced into that graph."""
@@ -98,11 +109,14 @@ class FusedEvaluator(SpecEvaluator):
     def derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> torch.Tensor:
         return self._kernel("derivative", (x, *tensors))(x, *tensors)
 
-    def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    def value_and_derivative(
+        self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self._kernel("value_and_derivative", (x, *tensors))(x, *tensors)
 
-    def backward(self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor],
-                 needs: Sequence[bool]) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
+    def backward(
+        self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor], needs: Sequence[bool]
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
         needs = tuple(needs)
         inputs = (grad, x, *tensors)
         kernel = self._kernel(f"backward{needs}", inputs, lambda: self._backward_for(needs))
@@ -113,8 +127,9 @@ class FusedEvaluator(SpecEvaluator):
 _evaluators: dict[tuple, FusedEvaluator] = {}
 
 
-def fused_evaluator(spec: ActivationSpec, static: Mapping[str, Any], learned: Sequence[str] = (),
-                    channel_wise: Sequence[str] = ()) -> FusedEvaluator:
+def fused_evaluator(
+    spec: ActivationSpec, static: Mapping[str, Any], learned: Sequence[str] = (), channel_wise: Sequence[str] = ()
+) -> FusedEvaluator:
     """The process-wide fused evaluator of one configured activation (compiled on first use), shared by
     every module with the same spec and parameters, so stacked models compile each kernel once."""
     key = (spec.name, tuple(static.items()), tuple(learned), frozenset(channel_wise))

@@ -128,8 +128,13 @@ class SpecEvaluator:
     the Function (in that order); ``channel_wise`` names those shaped (C,) to broadcast along dim 1.
     """
 
-    def __init__(self, spec: ActivationSpec, static: Mapping[str, Any], learned: Sequence[str] = (),
-                 channel_wise: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        spec: ActivationSpec,
+        static: Mapping[str, Any],
+        learned: Sequence[str] = (),
+        channel_wise: Sequence[str] = (),
+    ) -> None:
         self.spec = spec
         self.static = dict(static)
         self.learned = tuple(learned)
@@ -141,7 +146,9 @@ class SpecEvaluator:
             tensor = tensor.to(x.dtype)
             if name in self.channel_wise:
                 if x.dim() < 2:
-                    raise ActivationError(f"{self.spec.name}: channel-wise {name} needs input with a channel dimension 1")
+                    raise ActivationError(
+                        f"{self.spec.name}: channel-wise {name} needs input with a channel dimension 1"
+                    )
                 tensor = tensor.reshape((-1,) + (1,) * (x.dim() - 2))
             values[name] = tensor
         return values
@@ -156,7 +163,9 @@ class SpecEvaluator:
         xc = x.to(compute_dtype(x))
         return self._derivative(xc, self.params(xc, tensors))
 
-    def value_and_derivative(self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    def value_and_derivative(
+        self, x: torch.Tensor, tensors: Sequence[torch.Tensor] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """f(x) and f'(x), both in x's dtype."""
         return self.forward(x, tensors), self.derivative(x, tensors).to(x.dtype)
 
@@ -170,8 +179,9 @@ class SpecEvaluator:
             d = self.spec.derivative(xc, TORCH, **params).expand_as(xc)
         return d
 
-    def backward(self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor],
-                 needs: Sequence[bool]) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
+    def backward(
+        self, grad: torch.Tensor, x: torch.Tensor, tensors: Sequence[torch.Tensor], needs: Sequence[bool]
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
         dtype = compute_dtype(x)
         xc = x.to(dtype)
         params = self.params(xc, tensors)
@@ -227,8 +237,13 @@ def _native_params(spec: ActivationSpec, params: Mapping[str, Any], x: torch.Ten
     return out
 
 
-def functional(spec: ActivationSpec, params: Mapping[str, Any], x: torch.Tensor, training: bool = False,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+def functional(
+    spec: ActivationSpec,
+    params: Mapping[str, Any],
+    x: torch.Tensor,
+    training: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``act(x)`` on a tensor: exact on the whole extended real line, differentiable with respect to x."""
     compute_dtype(x)
     if training and spec.stochastic is not None:
@@ -239,8 +254,9 @@ def functional(spec: ActivationSpec, params: Mapping[str, Any], x: torch.Tensor,
     return SpecFunction.apply(SpecEvaluator(spec, params), x)
 
 
-def _stochastic_train(spec: ActivationSpec, params: Mapping[str, Any], x: torch.Tensor,
-                      generator: torch.Generator | None) -> torch.Tensor:
+def _stochastic_train(
+    spec: ActivationSpec, params: Mapping[str, Any], x: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
     assert spec.stochastic is not None
     if generator is None and spec.stochastic.torch_train is not None:
         return spec.stochastic.torch_train(F, x, params)
@@ -266,9 +282,16 @@ class ActivationModule(nn.Module):
     marked ``yields_to_fused``. Stochastic activations sample only in training mode.
     """
 
-    def __init__(self, spec: ActivationSpec, params: Mapping[str, Any], learnable: Sequence[str] = (),
-                 num_parameters: int = 1, dtype: torch.dtype | None = None, device: Any = None,
-                 fused: bool = False) -> None:
+    def __init__(
+        self,
+        spec: ActivationSpec,
+        params: Mapping[str, Any],
+        learnable: Sequence[str] = (),
+        num_parameters: int = 1,
+        dtype: torch.dtype | None = None,
+        device: Any = None,
+        fused: bool = False,
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.name = spec.name

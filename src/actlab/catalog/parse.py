@@ -68,6 +68,9 @@ def parse_activation_list(text: str) -> list[Activation]:
 
 def label(act: Activation) -> str:
     """``hard_swish(n=4)``: the name and the parameters that differ from the defaults."""
-    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in act.params.items()
-               if v != act.spec.param(k).default]
+    changed = [
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in act.params.items()
+        if v != act.spec.param(k).default
+    ]
     return f"{act.name}({', '.join(changed)})" if changed else act.name

@@ -55,7 +55,8 @@ def load_digits(data_dir: str | os.PathLike | None = None, download: bool = True
     x = bunch.images.astype(np.float32)[:, None, :, :]
     y = bunch.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=DIGITS_SPLIT_SEED)
+        x, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=DIGITS_SPLIT_SEED
+    )
     return Dataset("digits", x_train, y_train, x_test, y_test, (0.0, 16.0), 10)
 
 
@@ -69,18 +70,24 @@ def _idx_files(urls: tuple[str, ...], table: dict[str, tuple[str, int]]) -> dict
     return {name: RemoteFile(name, md5, size, tuple(u + name for u in urls)) for name, (md5, size) in table.items()}
 
 
-MNIST_FILES = _idx_files(MNIST_URLS, {
-    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
-    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
-    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
-    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
-})
-FASHION_FILES = _idx_files(FASHION_URLS, {
-    "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
-    "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe", 29515),
-    "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", 4422102),
-    "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", 5148),
-})
+MNIST_FILES = _idx_files(
+    MNIST_URLS,
+    {
+        "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
+        "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
+        "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
+        "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
+    },
+)
+FASHION_FILES = _idx_files(
+    FASHION_URLS,
+    {
+        "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
+        "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe", 29515),
+        "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", 4422102),
+        "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", 5148),
+    },
+)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -112,7 +119,9 @@ def _load_idx_dataset(name: str, files: dict[str, RemoteFile], data_dir, downloa
             raise DatasetError(f"{name} {split}: images {x.shape} do not match labels {y.shape}")
         if y.max() >= 10:
             raise DatasetError(f"{name} {split}: label {y.max()} out of range 0..9")
-    return Dataset(name, x_train[:, None], y_train.astype(np.int64), x_test[:, None], y_test.astype(np.int64), (0.0, 255.0), 10)
+    return Dataset(
+        name, x_train[:, None], y_train.astype(np.int64), x_test[:, None], y_test.astype(np.int64), (0.0, 255.0), 10
+    )
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
@@ -128,8 +137,12 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, download: bool
 # --- CIFAR-10 ---------------------------------------------------------------------------------------
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/"
-CIFAR_PYTHON = RemoteFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170498071, (CIFAR_URL + "cifar-10-python.tar.gz",))
-CIFAR_BINARY = RemoteFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530", 170052171, (CIFAR_URL + "cifar-10-binary.tar.gz",))
+CIFAR_PYTHON = RemoteFile(
+    "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170498071, (CIFAR_URL + "cifar-10-python.tar.gz",)
+)
+CIFAR_BINARY = RemoteFile(
+    "cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530", 170052171, (CIFAR_URL + "cifar-10-binary.tar.gz",)
+)
 CIFAR_IMAGE_BYTES = 3 * 32 * 32
 
 
@@ -140,8 +153,11 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str):
@@ -195,8 +211,15 @@ def read_cifar10_archive(path: Path) -> Dataset:
     y_all = np.concatenate([y for _, y in train] + [y_test])
     if y_all.min() < 0 or y_all.max() >= 10:
         raise DatasetError(f"{path}: labels outside 0..9")
-    return Dataset("cifar10", np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
-                   x_test, y_test, (0.0, 255.0), 10)
+    return Dataset(
+        "cifar10",
+        np.concatenate([x for x, _ in train]),
+        np.concatenate([y for _, y in train]),
+        x_test,
+        y_test,
+        (0.0, 255.0),
+        10,
+    )
 
 
 def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True, check: bool = True) -> Dataset:

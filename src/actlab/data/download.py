@@ -61,10 +61,14 @@ def verify(path: Path, remote: RemoteFile) -> None:
     """Raise :class:`DatasetError` unless ``path`` has the expected size and MD5."""
     size = path.stat().st_size
     if size != remote.size:
-        raise DatasetError(f"{path}: {size} bytes, expected {remote.size} (truncated or wrong file); delete it to re-download")
+        raise DatasetError(
+            f"{path}: {size} bytes, expected {remote.size} (truncated or wrong file); delete it to re-download"
+        )
     digest = md5sum(path)
     if digest != remote.md5:
-        raise DatasetError(f"{path}: MD5 {digest}, expected {remote.md5} (corrupt or wrong file); delete it to re-download")
+        raise DatasetError(
+            f"{path}: MD5 {digest}, expected {remote.md5} (corrupt or wrong file); delete it to re-download"
+        )
 
 
 def candidates(folder: str, name: str, data_dir: str | os.PathLike | None) -> list[Path]:
@@ -73,8 +77,13 @@ def candidates(folder: str, name: str, data_dir: str | os.PathLike | None) -> li
     return [path for base in search_dirs(data_dir) for path in (base / folder / name, base / name)]
 
 
-def locate(folder: str, remote: RemoteFile, data_dir: str | os.PathLike | None = None, download: bool = True,
-           check: bool = True) -> Path:
+def locate(
+    folder: str,
+    remote: RemoteFile,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    check: bool = True,
+) -> Path:
     """Path of a verified copy of ``remote`` (found, or downloaded into the cache)."""
     for candidate in candidates(folder, remote.name, data_dir):
         if candidate.is_file():
@@ -82,16 +91,19 @@ def locate(folder: str, remote: RemoteFile, data_dir: str | os.PathLike | None =
                 verify(candidate, remote)
             return candidate
     looked = ", ".join(str(base) for base in search_dirs(data_dir))
-    where = (f"put the original files in DIR/{folder}/ (or in DIR itself) and pass --data-dir DIR or set "
-             f"ACTLAB_DATA=DIR")
+    where = f"put the original files in DIR/{folder}/ (or in DIR itself) and pass --data-dir DIR or set ACTLAB_DATA=DIR"
     if not download:
-        raise DatasetError(f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
-                           f"and downloading is off; {where}")
+        raise DatasetError(
+            f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
+            f"and downloading is off; {where}"
+        )
     try:
         return fetch(remote, cache_dir() / folder / remote.name)
     except DatasetError as error:
-        raise DatasetError(f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
-                           f"and {error}; {where}") from None
+        raise DatasetError(
+            f"{folder}: {remote.name} not found (looked in {looked}, each with and without {folder}/) "
+            f"and {error}; {where}"
+        ) from None
 
 
 def fetch(remote: RemoteFile, destination: Path, urls: Sequence[str] | None = None) -> Path:

@@ -35,8 +35,13 @@ def _subset(x: np.ndarray, y: np.ndarray, size: int | None, stream: int) -> tupl
 
 
 @functools.lru_cache(maxsize=8)
-def prepare(dataset: str, preprocessing: str, train_subset: int | None = None, test_subset: int | None = None,
-            data_dir: str | None = None) -> PreparedData:
+def prepare(
+    dataset: str,
+    preprocessing: str,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    data_dir: str | None = None,
+) -> PreparedData:
     ds = load(dataset, data_dir=data_dir)
     x_test, y_test = _subset(ds.x_test, ds.y_test, test_subset, 1)  # before scaling: element-wise, only less work
     if preprocessing == "standardize":  # its statistics come from the whole training set
@@ -52,5 +57,10 @@ def prepare(dataset: str, preprocessing: str, train_subset: int | None = None, t
 
 def prepare_for(config, data_dir: str | os.PathLike | None = None) -> PreparedData:
     """The data a :class:`~actlab.train.config.RunConfig` trains on."""
-    return prepare(config.dataset, config.preprocessing, config.train_subset, config.test_subset,
-                   None if data_dir is None else str(data_dir))
+    return prepare(
+        config.dataset,
+        config.preprocessing,
+        config.train_subset,
+        config.test_subset,
+        None if data_dir is None else str(data_dir),
+    )

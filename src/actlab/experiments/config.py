@@ -93,7 +93,7 @@ def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
     for i, entry in enumerate(entries):
         where = f"activations[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            problems.append(f"{where}: needs name = \"ACTIVATION\"")
+            problems.append(f'{where}: needs name = "ACTIVATION"')
             continue
         name = entry["name"]
         try:
@@ -108,12 +108,16 @@ def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
                 continue
             # a list sweeps the parameter, except for vector parameters, where a list of lists does
             vector = any(p.name == key and p.kind == "vector" for p in spec.params)
-            values = value if isinstance(value, list) and (not vector or (value and isinstance(value[0], list))) else [value]
+            values = (
+                value if isinstance(value, list) and (not vector or (value and isinstance(value[0], list))) else [value]
+            )
             for j, item in enumerate(values):
                 try:
                     spec.param(key).validate(spec.name, item)  # this value alone; cross-parameter rules below
                 except ActivationError as error:
-                    problems.append(f"{where}.{key}{f'[{j}]' if len(values) > 1 or isinstance(value, list) else ''}: {error}")
+                    problems.append(
+                        f"{where}.{key}{f'[{j}]' if len(values) > 1 or isinstance(value, list) else ''}: {error}"
+                    )
                     valid = False
             sweeps[key] = values
         if not valid:
@@ -220,11 +224,18 @@ def load_experiment(path: str | Path, quick: bool = False) -> Experiment:
     except PermissionError:
         raise ExperimentError(str(path), ["permission denied"]) from None
     except UnicodeDecodeError as error:
-        raise ExperimentError(str(path), [f"not UTF-8 text (byte {error.object[error.start]:#04x} at position "
-                                          f"{error.start}); TOML files are UTF-8"]) from None
+        raise ExperimentError(
+            str(path),
+            [f"not UTF-8 text (byte {error.object[error.start]:#04x} at position {error.start}); TOML files are UTF-8"],
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(str(path), [f"not valid TOML: {error}"]) from None
     if quick and "quick" not in data:
-        raise ExperimentError(str(path), ["--quick asks for the file's [quick] overrides, but it has no [quick] table "
-                                          "(add one, e.g. [quick] epochs = 2, train_subset = 2000)"])
+        raise ExperimentError(
+            str(path),
+            [
+                "--quick asks for the file's [quick] overrides, but it has no [quick] table "
+                "(add one, e.g. [quick] epochs = 2, train_subset = 2000)"
+            ],
+        )
     return parse_experiment(data, str(path), quick)

@@ -73,9 +73,18 @@ def describe_failure(exception: BaseException) -> str:
     return reason + "\n" + "".join(traceback.format_exception(exception, limit=-4))
 
 
-def work(store_path: str, experiment: str, group: str = "activation", data_dir: str | None = None,
-         threads: int | None = None, on_batch: Callable[[], None] | None = None, on_epoch=None,
-         fused: bool = False, data=None, lease: float = LEASE_SECONDS) -> int:
+def work(
+    store_path: str,
+    experiment: str,
+    group: str = "activation",
+    data_dir: str | None = None,
+    threads: int | None = None,
+    on_batch: Callable[[], None] | None = None,
+    on_epoch=None,
+    fused: bool = False,
+    data=None,
+    lease: float = LEASE_SECONDS,
+) -> int:
     """Train claimable runs of ``experiment`` until none are left; returns how many this worker finished.
     ``on_epoch(config, metrics)`` is called after each epoch is stored; ``fused``: compiled activation
     kernels; ``data``: arrays to train on instead of loading the runs' dataset (see
@@ -141,8 +150,9 @@ def _shielded():
 
 
 class Executor(Protocol):
-    def run(self, store_path: str, experiment: str, group: str, data_dir: str | None, progress: Progress | None) -> None:
-        ...
+    def run(
+        self, store_path: str, experiment: str, group: str, data_dir: str | None, progress: Progress | None
+    ) -> None: ...
 
 
 class SerialExecutor:
@@ -161,8 +171,17 @@ class SerialExecutor:
                     progress(store.counts(experiment))
 
         report()
-        work(store_path, experiment, group, data_dir, on_batch=report, on_epoch=self.on_epoch, fused=self.fused,
-             data=self.data, lease=self.lease)
+        work(
+            store_path,
+            experiment,
+            group,
+            data_dir,
+            on_batch=report,
+            on_epoch=self.on_epoch,
+            fused=self.fused,
+            data=self.data,
+            lease=self.lease,
+        )
         report()
 
 
@@ -175,8 +194,9 @@ def _watch_parent(parent: int) -> None:
             return
 
 
-def _worker(store_path: str, experiment: str, group: str, data_dir: str | None, threads: int, fused: bool,
-            lease: float) -> None:
+def _worker(
+    store_path: str, experiment: str, group: str, data_dir: str | None, threads: int, fused: bool, lease: float
+) -> None:
     """A worker process: trains until nothing is claimable; on SIGINT, SIGTERM or its parent's death it gives its
     runs back and exits quietly with 128 + the signal (no traceback)."""
     on_termination()
@@ -193,7 +213,9 @@ def _worker(store_path: str, experiment: str, group: str, data_dir: str | None, 
 class ProcessExecutor:
     """``workers`` processes (spawned: no inherited torch state), each with cores/workers threads."""
 
-    def __init__(self, workers: int, cores: int | None = None, fused: bool = False, lease: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self, workers: int, cores: int | None = None, fused: bool = False, lease: float = LEASE_SECONDS
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
@@ -203,9 +225,14 @@ class ProcessExecutor:
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=_worker, args=(str(store_path), experiment, group, data_dir, self.threads,
-                                                            self.fused, self.lease), daemon=False)
-                     for _ in range(self.workers)]
+        processes = [
+            context.Process(
+                target=_worker,
+                args=(str(store_path), experiment, group, data_dir, self.threads, self.fused, self.lease),
+                daemon=False,
+            )
+            for _ in range(self.workers)
+        ]
         for process in processes:
             process.start()
         try:

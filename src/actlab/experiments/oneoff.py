@@ -22,9 +22,14 @@ class RunFailed(ActlabError):
     """A run could not be trained; the message is its reason (the first failed run's, with a count of the rest)."""
 
 
-def train_configs(configs: Sequence[RunConfig], data_dir: str | Path | None = None, group: str = "activation",
-                  fused: bool = False, on_epoch: Callable[[RunConfig, EpochMetrics], None] | None = None,
-                  data: PreparedData | None = None) -> list[RunResult]:
+def train_configs(
+    configs: Sequence[RunConfig],
+    data_dir: str | Path | None = None,
+    group: str = "activation",
+    fused: bool = False,
+    on_epoch: Callable[[RunConfig, EpochMetrics], None] | None = None,
+    data: PreparedData | None = None,
+) -> list[RunResult]:
     """Train ``configs`` (each key once) and return their results in the order given; ``data``: arrays to train
     on instead of loading the configurations' dataset."""
     from actlab.experiments.runner import check_devices
@@ -34,7 +39,9 @@ def train_configs(configs: Sequence[RunConfig], data_dir: str | Path | None = No
         path = Path(folder) / "runs.db"
         with Store(path) as store:
             store.register(EXPERIMENT, "", configs)
-        SerialExecutor(on_epoch, fused, data).run(str(path), EXPERIMENT, group, None if data_dir is None else str(data_dir))
+        SerialExecutor(on_epoch, fused, data).run(
+            str(path), EXPERIMENT, group, None if data_dir is None else str(data_dir)
+        )
         with Store(path, readonly=True) as store:
             failed = store.errors(EXPERIMENT)
             if failed:

@@ -53,9 +53,17 @@ def check_devices(runs: list[RunConfig]) -> None:
             resolve_device(device)
 
 
-def run_experiment(source: str, store_path: str | Path, workers: int = 1, group: str = "activation",
-                   quick: bool = False, data_dir: str | Path | None = None, fused: bool = False,
-                   retry_failed: bool = False, progress: Progress | None = None) -> RunOutcome:
+def run_experiment(
+    source: str,
+    store_path: str | Path,
+    workers: int = 1,
+    group: str = "activation",
+    quick: bool = False,
+    data_dir: str | Path | None = None,
+    fused: bool = False,
+    retry_failed: bool = False,
+    progress: Progress | None = None,
+) -> RunOutcome:
     """Train what the store does not have yet of the experiment ``source``; see the module docstring."""
     from actlab.train.grouping import GROUPINGS
 
@@ -70,12 +78,23 @@ def run_experiment(source: str, store_path: str | Path, workers: int = 1, group:
         retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
         counts = store.counts(name)
     if counts["pending"] or counts["running"] > counts["held"]:
-        executor_for(workers, fused).run(str(store_path), name, group, None if data_dir is None else str(data_dir),
-                                         progress)
+        executor_for(workers, fused).run(
+            str(store_path), name, group, None if data_dir is None else str(data_dir), progress
+        )
     with readable(store_path), Store(store_path, readonly=True) as store:
         counts = store.counts(name)
-        outcome = RunOutcome(name, experiment, store_path, counts, store.results(name), store.failures(name),
-                             new_runs, retired, retried, known and (new_runs > 0 or retired > 0))
+        outcome = RunOutcome(
+            name,
+            experiment,
+            store_path,
+            counts,
+            store.results(name),
+            store.failures(name),
+            new_runs,
+            retired,
+            retried,
+            known and (new_runs > 0 or retired > 0),
+        )
     return outcome
 
 

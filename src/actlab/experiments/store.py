@@ -201,8 +201,9 @@ class Store:
             raise StoreError(f"{self.path} is a folder, not a store file (give a file such as runs.db)")
         if readonly and not self.path.is_file():
             raise StoreError(f"no store at {self.path}")
-        writable = not readonly and (not self.path.exists() or (os.access(self.path, os.W_OK)
-                                                                 and os.access(self.path.parent, os.W_OK | os.X_OK)))
+        writable = not readonly and (
+            not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK | os.X_OK))
+        )
         self.writable = writable
         self.db = _open_writable(self.path) if writable else _open_readonly(self.path)
         self.db.row_factory = sqlite3.Row
@@ -223,12 +224,18 @@ class Store:
         application, version, tables = self._identify()
         if application == APPLICATION_ID:
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} was written by a newer actlab (store schema {version}; this one reads "
-                                 f"{SCHEMA_VERSION}): upgrade actlab")
+                raise StoreError(
+                    f"{self.path} was written by a newer actlab (store schema {version}; this one reads "
+                    f"{SCHEMA_VERSION}): upgrade actlab"
+                )
         elif application == 0 and (not tables or (version == 0 and tables >= ACTLAB_TABLES)):
             if not self.writable:
-                what = "an empty database" if not tables else "an actlab store from an earlier version; open it once " \
-                                                              "writable (e.g. `actlab run` on it) to upgrade it"
+                what = (
+                    "an empty database"
+                    if not tables
+                    else "an actlab store from an earlier version; open it once "
+                    "writable (e.g. `actlab run` on it) to upgrade it"
+                )
                 raise StoreError(f"{self.path} is not a store this can read ({what})")
             with self.transaction():
                 application, version, tables = self._identify()  # another runner may have done it meanwhile
@@ -277,8 +284,10 @@ class Store:
     # --- registering --------------------------------------------------------------------------------
     def definition_changes(self, name: str, runs: Sequence[RunConfig]) -> tuple[int, int]:
         """(runs new to the experiment's current definition, runs of it no longer in ``runs``)."""
-        current = {r["key"] for r in self.db.execute(
-            "SELECT key FROM experiment_runs WHERE experiment = ? AND current = 1", (name,))}
+        current = {
+            r["key"]
+            for r in self.db.execute("SELECT key FROM experiment_runs WHERE experiment = ? AND current = 1", (name,))
+        }
         keys = {run.key() for run in runs}
         return len(keys - current), len(current - keys)
 
@@ -287,24 +296,31 @@ class Store:
         current runs; runs of an earlier definition stay in the store but are no longer current. Returns
         :meth:`definition_changes`. Nothing is written when the definition is the one already recorded."""
         if not isinstance(name, str) or not EXPERIMENT_NAME.fullmatch(name):
-            raise StoreError(f"experiment name {name!r}: 1 to 200 letters, digits, '-', '_' and '.', starting with "
-                             "a letter or digit")
+            raise StoreError(
+                f"experiment name {name!r}: 1 to 200 letters, digits, '-', '_' and '.', starting with a letter or digit"
+            )
         changes = self.definition_changes(name, runs)
         known = self.db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone() is not None
         if known and changes == (0, 0):
             return changes
         now = time.time()
         with self.transaction():
-            self.db.execute("INSERT OR IGNORE INTO experiments (name, description, created) VALUES (?, ?, ?)",
-                            (name, description, now))
+            self.db.execute(
+                "INSERT OR IGNORE INTO experiments (name, description, created) VALUES (?, ?, ?)",
+                (name, description, now),
+            )
             self.db.execute("UPDATE experiments SET description = ? WHERE name = ?", (description, name))
             self.db.execute("UPDATE experiment_runs SET current = 0 WHERE experiment = ?", (name,))
             for position, run in enumerate(runs):
-                self.db.execute("INSERT OR IGNORE INTO runs (key, config, status) VALUES (?, ?, 'pending')",
-                                (run.key(), json.dumps(run.canonical(), sort_keys=True)))
-                self.db.execute("INSERT INTO experiment_runs (experiment, key, position, current) VALUES (?, ?, ?, 1) "
-                                "ON CONFLICT (experiment, key) DO UPDATE SET position = excluded.position, current = 1",
-                                (name, run.key(), position))
+                self.db.execute(
+                    "INSERT OR IGNORE INTO runs (key, config, status) VALUES (?, ?, 'pending')",
+                    (run.key(), json.dumps(run.canonical(), sort_keys=True)),
+                )
+                self.db.execute(
+                    "INSERT INTO experiment_runs (experiment, key, position, current) VALUES (?, ?, ?, 1) "
+                    "ON CONFLICT (experiment, key) DO UPDATE SET position = excluded.position, current = 1",
+                    (name, run.key(), position),
+                )
         return changes
 
     def retry_failed(self, experiment: str) -> int:
@@ -313,13 +329,18 @@ class Store:
             cursor = self.db.execute(
                 "UPDATE runs SET status = 'pending', error = NULL, owner = NULL, lease_until = NULL WHERE "
                 "status = 'failed' AND key IN (SELECT key FROM experiment_runs WHERE experiment = ? AND current = 1)",
-                (experiment,))
+                (experiment,),
+            )
             return cursor.rowcount
 
     # --- claiming and finishing ----------------------------------------------------------------------
-    def claim(self, experiment: str, owner: str,
-              group: str | Callable[[Sequence[RunConfig]], list[list[RunConfig]]] = "activation",
-              limit: int = 64) -> list[RunConfig]:
+    def claim(
+        self,
+        experiment: str,
+        owner: str,
+        group: str | Callable[[Sequence[RunConfig]], list[list[RunConfig]]] = "activation",
+        limit: int = 64,
+    ) -> list[RunConfig]:
         """Atomically take the next runs to train together: the first training group (``group``: a grouping of
         :func:`actlab.train.grouping.group_runs`, or a function forming groups) of the claimable runs of
         ``experiment``. Claiming exactly one training group means a worker killed mid-way loses only the runs in
@@ -330,7 +351,9 @@ class Store:
             rows = self.db.execute(
                 "SELECT r.key, r.config, r.status, r.owner, r.lease_until FROM runs r JOIN experiment_runs e "
                 "ON e.key = r.key WHERE e.experiment = ? AND e.current = 1 AND r.status IN ('pending', 'running') "
-                "ORDER BY e.position", (experiment,)).fetchall()
+                "ORDER BY e.position",
+                (experiment,),
+            ).fetchall()
             claimable = [r for r in rows if _claimable(r["status"], r["owner"], r["lease_until"], now)]
             if not claimable:
                 return []
@@ -338,30 +361,38 @@ class Store:
             chosen = grouping(configs)[0][:limit]
             for config in chosen:
                 self.db.execute("DELETE FROM epochs WHERE key = ?", (config.key(),))  # partial epochs of a dead attempt
-                self.db.execute("UPDATE runs SET status = 'running', owner = ?, lease_until = ?, started = ?, "
-                                "attempts = attempts + 1, summary = NULL, error = NULL WHERE key = ?",
-                                (owner, now + self.lease, now, config.key()))
+                self.db.execute(
+                    "UPDATE runs SET status = 'running', owner = ?, lease_until = ?, started = ?, "
+                    "attempts = attempts + 1, summary = NULL, error = NULL WHERE key = ?",
+                    (owner, now + self.lease, now, config.key()),
+                )
             return chosen
 
     def _config(self, key: str, text: str) -> RunConfig:
         """A stored run's configuration; its key must still be the hash of its canonical form."""
         config = RunConfig(**json.loads(text))
         if config.key() != key:
-            raise StoreError(f"run {key} in {self.path}: its stored configuration now has the key {config.key()} "
-                             "(it was stored by another version of actlab); it cannot be completed")
+            raise StoreError(
+                f"run {key} in {self.path}: its stored configuration now has the key {config.key()} "
+                "(it was stored by another version of actlab); it cannot be completed"
+            )
         return config
 
     def renew(self, owner: str) -> int:
         """Extend the lease of every run ``owner`` is training; returns how many."""
         with self.transaction():
-            return self.db.execute("UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'",
-                                   (time.time() + self.lease, owner)).rowcount
+            return self.db.execute(
+                "UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'",
+                (time.time() + self.lease, owner),
+            ).rowcount
 
     def record_epoch(self, key: str, owner: str, metrics: EpochMetrics) -> None:
         """Stream one epoch of a running run (ignored if the run is no longer ours); renews its lease."""
         with self.transaction():
             if self._owns(key, owner):
-                self.db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)", (key, *_epoch_values(metrics)))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)", (key, *_epoch_values(metrics))
+                )
                 self.db.execute("UPDATE runs SET lease_until = ? WHERE key = ?", (time.time() + self.lease, key))
 
     def complete(self, result: RunResult, owner: str) -> bool:
@@ -374,26 +405,37 @@ class Store:
             if not self._owns(key, owner):
                 return False
             self.db.execute("DELETE FROM epochs WHERE key = ?", (key,))
-            self.db.executemany("INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                [(key, *_epoch_values(h)) for h in result.history])
-            self.db.execute("UPDATE runs SET status = ?, finished = ?, summary = ?, owner = NULL, lease_until = NULL "
-                            "WHERE key = ?", (result.summary.status, time.time(), json.dumps(asdict(result.summary)), key))
+            self.db.executemany(
+                "INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)", [(key, *_epoch_values(h)) for h in result.history]
+            )
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished = ?, summary = ?, owner = NULL, lease_until = NULL WHERE key = ?",
+                (result.summary.status, time.time(), json.dumps(asdict(result.summary)), key),
+            )
             return True
 
     def fail(self, key: str, owner: str, error: str) -> None:
         with self.transaction():
             if self._owns(key, owner):
-                self.db.execute("UPDATE runs SET status = 'failed', finished = ?, error = ?, owner = NULL, "
-                                "lease_until = NULL WHERE key = ?", (time.time(), error, key))
+                self.db.execute(
+                    "UPDATE runs SET status = 'failed', finished = ?, error = ?, owner = NULL, "
+                    "lease_until = NULL WHERE key = ?",
+                    (time.time(), error, key),
+                )
 
     def release(self, keys: Iterable[str], owner: str) -> None:
         """Give unfinished claims back (on Ctrl-C, SIGTERM) so that they are pending again at once."""
         with self.transaction():
             for key in keys:
-                self.db.execute("UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL WHERE key = ? "
-                                "AND owner = ? AND status = 'running'", (key, owner))
-                self.db.execute("DELETE FROM epochs WHERE key = ? AND (SELECT status FROM runs WHERE key = ?) = 'pending'",
-                                (key, key))
+                self.db.execute(
+                    "UPDATE runs SET status = 'pending', owner = NULL, lease_until = NULL WHERE key = ? "
+                    "AND owner = ? AND status = 'running'",
+                    (key, owner),
+                )
+                self.db.execute(
+                    "DELETE FROM epochs WHERE key = ? AND (SELECT status FROM runs WHERE key = ?) = 'pending'",
+                    (key, key),
+                )
 
     def _owns(self, key: str, owner: str) -> bool:
         row = self.db.execute("SELECT owner, status FROM runs WHERE key = ?", (key,)).fetchone()
@@ -412,13 +454,18 @@ class Store:
         another runner than ``owner``."""
         rows = self.db.execute(
             "SELECT r.status, r.owner, r.lease_until FROM runs r JOIN experiment_runs e ON e.key = r.key "
-            "WHERE e.experiment = ? AND e.current = 1", (experiment,)).fetchall()
+            "WHERE e.experiment = ? AND e.current = 1",
+            (experiment,),
+        ).fetchall()
         counts = {s: 0 for s in STATUSES} | {"held": 0}
         now = time.time()
         for row in rows:
             counts[row["status"]] += 1
-            if row["status"] == "running" and row["owner"] != owner and \
-                    not _claimable("running", row["owner"], row["lease_until"], now):
+            if (
+                row["status"] == "running"
+                and row["owner"] != owner
+                and not _claimable("running", row["owner"], row["lease_until"], now)
+            ):
                 counts["held"] += 1
         return counts
 
@@ -430,22 +477,30 @@ class Store:
         """Each failed run of the experiment's current definition with its recorded error."""
         rows = self.db.execute(
             "SELECT r.key, r.config, r.error FROM runs r JOIN experiment_runs e ON e.key = r.key WHERE e.experiment = ? "
-            "AND e.current = 1 AND r.status = 'failed' ORDER BY e.position", (experiment,)).fetchall()
+            "AND e.current = 1 AND r.status = 'failed' ORDER BY e.position",
+            (experiment,),
+        ).fetchall()
         return [(RunConfig(**json.loads(r["config"])), r["error"] or "") for r in rows]
 
     def statuses(self, experiment: str, current: bool = True) -> list[tuple[RunConfig, str]]:
         """Every run of the experiment (its current definition, or its earlier ones) with its status."""
         rows = self.db.execute(
             "SELECT r.config, r.status FROM runs r JOIN experiment_runs e ON e.key = r.key WHERE e.experiment = ? "
-            "AND e.current = ? ORDER BY e.position", (experiment, int(current))).fetchall()
+            "AND e.current = ? ORDER BY e.position",
+            (experiment, int(current)),
+        ).fetchall()
         return [(RunConfig(**json.loads(r["config"])), r["status"]) for r in rows]
 
-    def results(self, experiment: str | None = None, finished_only: bool = True, current: bool = True) -> list[RunResult]:
+    def results(
+        self, experiment: str | None = None, finished_only: bool = True, current: bool = True
+    ) -> list[RunResult]:
         """Runs (of one experiment's current definition — or, with ``current=False``, of its earlier ones — or of
         the whole store) with their histories, in experiment order."""
         query, args = "SELECT r.* FROM runs r", ()
         if experiment is not None:
-            query += " JOIN experiment_runs e ON e.key = r.key WHERE e.experiment = ? AND e.current = ? ORDER BY e.position"
+            query += (
+                " JOIN experiment_runs e ON e.key = r.key WHERE e.experiment = ? AND e.current = ? ORDER BY e.position"
+            )
             args = (experiment, int(current))
         results = []
         for row in self.db.execute(query, args).fetchall():
@@ -453,8 +508,13 @@ class Store:
                 continue
             config = RunConfig(**json.loads(row["config"]))
             epochs = self.db.execute("SELECT * FROM epochs WHERE key = ? ORDER BY epoch", (row["key"],)).fetchall()
-            history = [EpochMetrics(e["epoch"], *(_nan(e[c]) for c in ("train_loss", "train_accuracy", "test_loss",
-                                                                          "test_accuracy", "seconds"))) for e in epochs]
+            history = [
+                EpochMetrics(
+                    e["epoch"],
+                    *(_nan(e[c]) for c in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")),
+                )
+                for e in epochs
+            ]
             summary = Summary(**json.loads(row["summary"])) if row["summary"] else None
             results.append(RunResult(config, history, summary))
         return results
@@ -485,8 +545,9 @@ class _Transaction:
 
     def __enter__(self) -> sqlite3.Connection:
         if not self.store.writable:
-            raise StoreError(f"{self.store.path} is read-only: it cannot record runs (copy it, or make it and its "
-                             "folder writable)")
+            raise StoreError(
+                f"{self.store.path} is read-only: it cannot record runs (copy it, or make it and its folder writable)"
+            )
         try:
             self.store.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
@@ -513,8 +574,10 @@ class _Transaction:
 def _store_error(path: Path, error: sqlite3.Error) -> StoreError:
     text = str(error)
     if "disk is full" in text or "disk I/O error" in text:
-        return StoreError(f"disk full while writing {path}: free some space, then rerun the same command to resume "
-                          "(finished runs are kept)")
+        return StoreError(
+            f"disk full while writing {path}: free some space, then rerun the same command to resume "
+            "(finished runs are kept)"
+        )
     if "readonly" in text:
         return StoreError(f"{path} is read-only: it cannot record runs")
     return StoreError(f"{path}: {text}")
@@ -544,4 +607,3 @@ class LeaseKeeper:
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join()
-

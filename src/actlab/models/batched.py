@@ -57,7 +57,7 @@ class ModelActivations(nn.Module):
         """Each part with its models' rows of ``x`` (model m's values at rows [m·block, (m+1)·block))."""
         if len(self.runs) == 1:
             return [(self.parts[0], x)]
-        return [(part, x[a * block:b * block]) for part, (a, b) in zip(self.parts, self.runs)]
+        return [(part, x[a * block : b * block]) for part, (a, b) in zip(self.parts, self.runs)]
 
     @staticmethod
     def _join(pieces: list[torch.Tensor]) -> torch.Tensor:
@@ -114,9 +114,16 @@ class FlattenChannelsLast(torch.autograd.Function):
 class StackedNetwork(nn.Module):
     """M copies of one architecture with independent weights and activations."""
 
-    def __init__(self, spec: ModelSpec, shapes: Shapes, activations: Sequence[Activation],
-                 weights: Sequence[Sequence[np.ndarray]], dtype: torch.dtype = torch.float32, device="cpu",
-                 fused: bool = False) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        shapes: Shapes,
+        activations: Sequence[Activation],
+        weights: Sequence[Sequence[np.ndarray]],
+        dtype: torch.dtype = torch.float32,
+        device="cpu",
+        fused: bool = False,
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.models = len(activations)
@@ -131,7 +138,9 @@ class StackedNetwork(nn.Module):
                 self.weights.append(nn.Parameter(torch.tensor(stacked, **factory)))
                 self.biases.append(nn.Parameter(torch.zeros(self.models, 1, shape[0], **factory)))
             else:  # (M·out, in, k, k); model m's filters are rows [m·out, (m+1)·out)
-                conv = torch.tensor(stacked.reshape(-1, *shape[1:]), **factory).contiguous(memory_format=torch.channels_last)
+                conv = torch.tensor(stacked.reshape(-1, *shape[1:]), **factory).contiguous(
+                    memory_format=torch.channels_last
+                )
                 self.weights.append(nn.Parameter(conv))
                 self.biases.append(nn.Parameter(torch.zeros(self.models * shape[0], **factory)))
         expansions = {act.spec.n_pieces(act.params) for act in activations}
@@ -139,8 +148,11 @@ class StackedNetwork(nn.Module):
             raise ValueError("models stacked together need activations that combine equally many inputs")
         (self.expansion,) = expansions
         self.activations = nn.ModuleList(
-            ModelActivations([on_features(act, 1 if kind == "conv" else -1) for act in activations], dtype, device, fused)
-            for kind in self.kinds[:-1])
+            ModelActivations(
+                [on_features(act, 1 if kind == "conv" else -1) for act in activations], dtype, device, fused
+            )
+            for kind in self.kinds[:-1]
+        )
         self.pools_after = self._pool_positions()
 
     def _pool_positions(self) -> set[int]:

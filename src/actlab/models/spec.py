@@ -56,8 +56,10 @@ def parse_model(text: str) -> ModelSpec:
         except ValueError:
             raise ModelError(f"{text!r}: an MLP is mlp:UNITS,UNITS,… (e.g. mlp:100,50)") from None
         if not sizes:
-            raise ModelError(f"{text!r}: an MLP needs at least one hidden layer (e.g. mlp:100,50); without one the "
-                             "activation would never be used")
+            raise ModelError(
+                f"{text!r}: an MLP needs at least one hidden layer (e.g. mlp:100,50); without one the "
+                "activation would never be used"
+            )
         if any(s < 1 for s in sizes):
             raise ModelError(f"{text!r}: layer sizes must be positive")
         return ModelSpec("mlp", tuple(Layer("dense", s) for s in sizes))

@@ -12,14 +12,21 @@ import io
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console
 from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
 
 # compact headers: the same words in two lines, so that the numbers set each column's width
-COMPACT = {"final test acc %": "final test\nacc %", "best test acc %": "best test\nacc %",
-           "final train acc %": "final train\nacc %", "train acc %": "train\nacc %", "test acc %": "test\nacc %",
-           "train loss": "train\nloss", "test loss": "test\nloss", "configuration": "configuration"}
+COMPACT = {
+    "final test acc %": "final test\nacc %",
+    "best test acc %": "best test\nacc %",
+    "final train acc %": "final train\nacc %",
+    "train acc %": "train\nacc %",
+    "test acc %": "test\nacc %",
+    "train loss": "train\nloss",
+    "test loss": "test\nloss",
+    "configuration": "configuration",
+}
 UNLIMITED = 100_000
 
 
@@ -36,23 +43,33 @@ def _compact(header: str) -> str:
 TEXT_MIN_WIDTH = 24  # a text column wraps between words, and folds only words longer than this
 
 
-def build(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: Sequence[int] = (1,),
-          compact: bool = False) -> Table:
+def build(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    text_columns: Sequence[int] = (1,),
+    compact: bool = False,
+) -> Table:
     """A rich table; ``text_columns`` are left-aligned and may wrap, the others are numbers kept whole."""
     table = Table(title=title, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, title_justify="left")
     for i, header in enumerate(headers):
         text = i in text_columns
         words = [len(word) for row in rows for word in row[i].split()] + [len(w) for w in header.split()]
-        table.add_column(_compact(header) if compact else header, justify="left" if text else "right",
-                         overflow="fold" if text else "ignore", no_wrap=not text,
-                         min_width=min(max(words, default=1), TEXT_MIN_WIDTH) if text else None)
+        table.add_column(
+            _compact(header) if compact else header,
+            justify="left" if text else "right",
+            overflow="fold" if text else "ignore",
+            no_wrap=not text,
+            min_width=min(max(words, default=1), TEXT_MIN_WIDTH) if text else None,
+        )
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def minimum_width(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: Sequence[int] = (1,),
-                  compact: bool = False) -> int:
+def minimum_width(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: Sequence[int] = (1,), compact: bool = False
+) -> int:
     """The narrowest :func:`build` can print: numbers and their header lines whole, text wrapped between words
     (and words folded beyond ``TEXT_MIN_WIDTH``); one character of padding each side, one per separator."""
     widths = []
@@ -67,8 +84,15 @@ def minimum_width(headers: Sequence[str], rows: Sequence[Sequence[str]], text_co
     return sum(w + 2 for w in widths) + len(widths) + 1
 
 
-def print_table(console: Console, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]],
-                key_columns: Sequence[str] | None = None, wide: bool = False, text_columns: Sequence[int] = (1,)) -> None:
+def print_table(
+    console: Console,
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    key_columns: Sequence[str] | None = None,
+    wide: bool = False,
+    text_columns: Sequence[int] = (1,),
+) -> None:
     """Print the table so that it can be read: see the module docstring. ``key_columns`` (header names, most
     important first) are those kept when every column does not fit the terminal (default: all)."""
     full = build(title, headers, rows, text_columns)
@@ -79,8 +103,9 @@ def print_table(console: Console, title: str | None, headers: Sequence[str], row
         console.file.write("\n".join(line.rstrip() for line in plain.file.getvalue().splitlines()) + "\n")
         return
     if wide and natural > console.width:
-        Console(file=console.file, width=natural, force_terminal=True, color_system=console.color_system,
-                highlight=False).print(full)
+        Console(
+            file=console.file, width=natural, force_terminal=True, color_system=console.color_system, highlight=False
+        ).print(full)
         return
     if wide or key_columns is None or minimum_width(headers, rows, text_columns) <= console.width:
         console.print(full)
@@ -93,12 +118,20 @@ def print_table(console: Console, title: str | None, headers: Sequence[str], row
         shown_headers, shown_rows = [headers[i] for i in keep], [[row[i] for i in keep] for row in rows]
         if minimum_width(shown_headers, shown_rows, shown_text, compact=True) <= console.width or len(priority) <= 3:
             break
-        priority = [c for c in key_columns if c in headers][:len(priority) - 1] if len(priority) > len(key_columns) \
+        priority = (
+            [c for c in key_columns if c in headers][: len(priority) - 1]
+            if len(priority) > len(key_columns)
             else priority[:-1]
+        )
     console.print(build(title, shown_headers, shown_rows, shown_text, compact=True))
     if len(keep) < len(headers):
-        console.print(f"{len(headers) - len(keep)} more columns: --wide shows them (the written CSV, Markdown and JSON "
-                      "hold every column)", style="dim", highlight=False, markup=False)
+        console.print(
+            f"{len(headers) - len(keep)} more columns: --wide shows them (the written CSV, Markdown and JSON "
+            "hold every column)",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
 
 
 def comparison_key_columns(headers: Sequence[str]) -> list[str]:

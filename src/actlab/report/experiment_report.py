@@ -60,13 +60,21 @@ class Incomplete:
         return cls({name: dict(counter) for name, counter in by_configuration.items()})
 
     def lines(self) -> list[str]:
-        return [f"{name}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-                for name, counts in self.counts.items()]
+        return [
+            f"{name}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            for name, counts in self.counts.items()
+        ]
 
 
-def write_report(results: Sequence[RunResult], experiment: str, out: Path, baseline: str | None = None,
-                 description: str = "", incomplete: Incomplete | None = None,
-                 earlier: Sequence[RunResult] = ()) -> dict:
+def write_report(
+    results: Sequence[RunResult],
+    experiment: str,
+    out: Path,
+    baseline: str | None = None,
+    description: str = "",
+    incomplete: Incomplete | None = None,
+    earlier: Sequence[RunResult] = (),
+) -> dict:
     """Write report.{md,csv,json,html} and the figures into ``out``; returns the files and the rows.
 
     ``incomplete``: runs left out, said in every rendering; ``earlier``: runs of earlier definitions of the
@@ -88,10 +96,18 @@ def write_report(results: Sequence[RunResult], experiment: str, out: Path, basel
     notes = _notes(incomplete, earlier)
     header = f"# {markdown_text(experiment)}\n\n" + (f"{markdown_text(description)}\n\n" if description else "")
     header += "".join(f"> {markdown_text(note)}\n" for note in notes) + ("\n" if notes else "")
-    payload = {"experiment": experiment, "description": description, "baseline": baseline,
-               "incomplete": incomplete.counts, **json.loads(results_json(rows, every))}
-    for name, text in (("report.md", header + markdown(rows, baseline)), ("report.csv", csv_text(rows)),
-                       ("report.json", json.dumps(payload, indent=2))):
+    payload = {
+        "experiment": experiment,
+        "description": description,
+        "baseline": baseline,
+        "incomplete": incomplete.counts,
+        **json.loads(results_json(rows, every)),
+    }
+    for name, text in (
+        ("report.md", header + markdown(rows, baseline)),
+        ("report.csv", csv_text(rows)),
+        ("report.json", json.dumps(payload, indent=2)),
+    ):
         (out / name).write_text(text)
         files[name] = out / name
     figures = {
@@ -113,13 +129,17 @@ def _notes(incomplete: Incomplete, earlier: Sequence[RunResult]) -> list[str]:
     if incomplete.counts:
         notes.append("Not in the statistics (not finished): " + "; ".join(incomplete.lines()) + ".")
     if earlier:
-        notes.append(f"Includes {len(earlier)} runs of earlier definitions of the experiment, labelled"
-                     f"{EARLIER}.")
+        notes.append(f"Includes {len(earlier)} runs of earlier definitions of the experiment, labelled{EARLIER}.")
     return notes
 
 
-def report_store(store_path: str | Path, output: Path, experiment: str | None = None, baseline: str | None = None,
-                 earlier: bool = False) -> dict[str, dict]:
+def report_store(
+    store_path: str | Path,
+    output: Path,
+    experiment: str | None = None,
+    baseline: str | None = None,
+    earlier: bool = False,
+) -> dict[str, dict]:
     """Report every experiment of a store (or one) into ``output`` (a folder per experiment unless one is named);
     the store is opened read-only."""
     from actlab.experiments.store import Store, StoreError, readable

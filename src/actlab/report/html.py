@@ -17,21 +17,37 @@ figure { display: inline-block; margin: 1rem 1rem 0 0; } img { max-width: 640px;
 """
 
 
-def render(experiment: str, headers: Sequence[str], rows: Sequence[Sequence[str]], figures: Mapping[str, Path],
-           baseline: str | None, description: str = "", notes: Sequence[str] = ()) -> str:
+def render(
+    experiment: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    figures: Mapping[str, Path],
+    baseline: str | None,
+    description: str = "",
+    notes: Sequence[str] = (),
+) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     images = "".join(
         f'<figure><img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}">'
-        f"<figcaption>{esc(name)}</figcaption></figure>" for name, path in figures.items())
-    note = (f"<p>p: Welch's t-test of final test accuracy against <code>{esc(baseline)}</code>, Holm-adjusted; "
-            "* marks p &lt; 0.05.</p>" if baseline else "")
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{esc(experiment)} — actlab report</title>"
-            f"<style>{STYLE}</style></head><body><h1>{esc(experiment)}</h1>"
-            + (f"<p>{esc(description)}</p>" if description else "")
-            + "".join(f'<p class="note"><strong>{esc(n)}</strong></p>' for n in notes)
-            + "<p>Mean ± standard deviation over seeds; 95% confidence interval of the mean from Student's t, clipped "
-              "to [0, 100] %; (n=2) marks an interval from fewer than three runs.</p>" + note +
-            f"<table id=\"results\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<h2>Figures</h2>{images}</body></html>\n")
+        f"<figcaption>{esc(name)}</figcaption></figure>"
+        for name, path in figures.items()
+    )
+    note = (
+        f"<p>p: Welch's t-test of final test accuracy against <code>{esc(baseline)}</code>, Holm-adjusted; "
+        "* marks p &lt; 0.05.</p>"
+        if baseline
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{esc(experiment)} — actlab report</title>'
+        f"<style>{STYLE}</style></head><body><h1>{esc(experiment)}</h1>"
+        + (f"<p>{esc(description)}</p>" if description else "")
+        + "".join(f'<p class="note"><strong>{esc(n)}</strong></p>' for n in notes)
+        + "<p>Mean ± standard deviation over seeds; 95% confidence interval of the mean from Student's t, clipped "
+        "to [0, 100] %; (n=2) marks an interval from fewer than three runs.</p>"
+        + note
+        + f'<table id="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f"<h2>Figures</h2>{images}</body></html>\n"
+    )

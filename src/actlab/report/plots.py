@@ -86,8 +86,14 @@ def _color_axes(ax, series: int) -> None:
     ax.set_prop_cycle(cycler(color=[s["color"] for s in styles], linestyle=[s["linestyle"] for s in styles]))
 
 
-def plot_activations(activations: Sequence[Activation], path: str | Path, lo: float = -5.0, hi: float = 5.0,
-                     derivative: bool = False, points: int = 1001) -> Path:
+def plot_activations(
+    activations: Sequence[Activation],
+    path: str | Path,
+    lo: float = -5.0,
+    hi: float = 5.0,
+    derivative: bool = False,
+    points: int = 1001,
+) -> Path:
     """The activations (and, with ``derivative``, their derivatives in a second panel) on one figure."""
     x = np.linspace(lo, hi, points)
     panels = 2 if derivative else 1
@@ -149,8 +155,14 @@ def plot_accuracy_curves(results, path: str | Path, label=None) -> Path:
             mean = np.nanmean(acc, axis=0) * 100
         line = ax.plot(epochs, mean, label=label_, linewidth=1.5)[0]
         if len(runs) > 1:
-            ax.fill_between(epochs, np.nanmin(acc, axis=0) * 100, np.nanmax(acc, axis=0) * 100,
-                            color=line.get_color(), alpha=0.15, linewidth=0)
+            ax.fill_between(
+                epochs,
+                np.nanmin(acc, axis=0) * 100,
+                np.nanmax(acc, axis=0) * 100,
+                color=line.get_color(),
+                alpha=0.15,
+                linewidth=0,
+            )
     _finish(ax, "epoch", "test accuracy (%)", "Test accuracy per epoch (mean over seeds; band: min–max)", "lower right")
     return save_figure(fig, path)
 
@@ -166,8 +178,14 @@ def plot_loss_curves(results, path: str | Path, label=None) -> Path:
             line = ax.plot(epochs, np.nanmean(test, axis=0), label=label_, linewidth=1.5)[0]
             ax.plot(epochs, np.nanmean(train, axis=0), color=line.get_color(), linestyle="--", linewidth=1.0)
     ax.set_yscale("log")
-    _finish(ax, "epoch", "cross-entropy", "Loss per epoch (solid: test, dashed: train; mean over seeds)", "upper right",
-            which="both")
+    _finish(
+        ax,
+        "epoch",
+        "cross-entropy",
+        "Loss per epoch (solid: test, dashed: train; mean over seeds)",
+        "upper right",
+        which="both",
+    )
     return save_figure(fig, path)
 
 
@@ -178,10 +196,22 @@ def plot_accuracy_vs_time(rows, path: str | Path) -> Path:
         acc, spe = row.final_test_accuracy, row.seconds_per_epoch
         if acc.mean is None or spe.mean is None:
             continue
-        ax.errorbar([spe.mean], [100 * acc.mean], yerr=[100 * acc.std], xerr=[spe.std], fmt="o", capsize=3,
-                    label=row.configuration)
-    _finish(ax, "seconds per epoch (per model)", "final test accuracy (%)", "Accuracy against cost (mean ± std over seeds)",
-            "best")
+        ax.errorbar(
+            [spe.mean],
+            [100 * acc.mean],
+            yerr=[100 * acc.std],
+            xerr=[spe.std],
+            fmt="o",
+            capsize=3,
+            label=row.configuration,
+        )
+    _finish(
+        ax,
+        "seconds per epoch (per model)",
+        "final test accuracy (%)",
+        "Accuracy against cost (mean ± std over seeds)",
+        "best",
+    )
     return save_figure(fig, path)
 
 
@@ -218,8 +248,9 @@ def _other_settings(config, variable: str, swept: Sequence[str]) -> str:
         key = variable.split(".", 1)[1]
         act = Activation(act.spec, {**act.params, key: act.spec.param(key).default})
     parts = [label(act)] if "activation" in swept or "." in variable or not swept else []
-    parts += [f"{k}={getattr(config, k)}" for k in swept
-              if k not in ("seed", "activation", variable) and config.applies(k)]
+    parts += [
+        f"{k}={getattr(config, k)}" for k in swept if k not in ("seed", "activation", variable) and config.applies(k)
+    ]
     return ", ".join(parts) or label(act)
 
 
@@ -247,8 +278,14 @@ def plot_parameter_curves(results, directory: str | Path, label=None) -> dict[st
             ax.errorbar(xs, [np.mean(points[v]) for v in xs], yerr=spread, marker="o", capsize=3, label=name)
         if all(float(v).is_integer() for v in _variables(results)[variable]):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        _finish(ax, variable, "final test accuracy (%)",
-                f"Final test accuracy against {variable}\n(one line per setting of the others; mean, bars: ± std "
-                "over seeds)", "best", ncols=1)
+        _finish(
+            ax,
+            variable,
+            "final test accuracy (%)",
+            f"Final test accuracy against {variable}\n(one line per setting of the others; mean, bars: ± std "
+            "over seeds)",
+            "best",
+            ncols=1,
+        )
         written[variable] = save_figure(fig, directory / f"curve_{variable}.png")
     return written

@@ -21,8 +21,17 @@ def results_table(directory: Path) -> str:
     published = json.loads(published_path.read_text())["test_accuracy_percent"] if published_path.exists() else {}
     config = runs[0].config
     seeds = len({r.config.seed for r in runs})
-    header = ["activation"] + (["published test acc %"] if published else []) + [
-        f"actlab final test acc % (mean ± std, {seeds} seeds)", "best test acc %", "epochs to 97%", "epochs to 98%", "s/epoch"]
+    header = (
+        ["activation"]
+        + (["published test acc %"] if published else [])
+        + [
+            f"actlab final test acc % (mean ± std, {seeds} seeds)",
+            "best test acc %",
+            "epochs to 97%",
+            "epochs to 98%",
+            "s/epoch",
+        ]
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in build_rows(runs):
         cells = [f"`{row.configuration}`"]
@@ -34,9 +43,14 @@ def results_table(directory: Path) -> str:
         spe = row.seconds_per_epoch.mean
         cells.append("—" if spe is None or not math.isfinite(spe) else f"{spe:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
-    setup = (f"{config.dataset}, {config.model}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
-             f"{config.epochs} epochs, {config.preprocessing} input, {config.init} init, {config.dtype}")
-    return f"Setup: {setup}. Seconds per epoch are per model, with the seeds of an activation trained together.\n\n" + "\n".join(lines)
+    setup = (
+        f"{config.dataset}, {config.model}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+        f"{config.epochs} epochs, {config.preprocessing} input, {config.init} init, {config.dtype}"
+    )
+    return (
+        f"Setup: {setup}. Seconds per epoch are per model, with the seeds of an activation trained together.\n\n"
+        + "\n".join(lines)
+    )
 
 
 def report_table(directory: Path) -> str:

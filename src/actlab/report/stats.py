@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 FEW_RUNS = 3  # an interval from fewer runs is flagged: with n - 1 < 2 degrees of freedom it is very wide
 
 
@@ -39,8 +38,12 @@ class Estimate:
         return self.n < FEW_RUNS
 
     @classmethod
-    def of(cls, values: Sequence[float | None], confidence: float = 0.95,
-           bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
+    def of(
+        cls,
+        values: Sequence[float | None],
+        confidence: float = 0.95,
+        bounds: tuple[float, float] = (-math.inf, math.inf),
+    ) -> Estimate:
         x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
         if len(x) == 0:
             return cls(0, None, None, None, None)

@@ -75,28 +75,34 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
     tests: dict[str, Test] = {}
     if baseline is not None:
         if baseline not in groups:
-            raise KeyError(f"baseline {baseline!r} is not a configuration of this experiment; configurations: "
-                           f"{', '.join(groups)}")
+            raise KeyError(
+                f"baseline {baseline!r} is not a configuration of this experiment; configurations: {', '.join(groups)}"
+            )
         tests = compare_to_baseline({k: [v for v in vals if v is not None] for k, vals in finals.items()}, baseline)
     means = {name: Estimate.of(vals).mean for name, vals in finals.items()}
     order = sorted(groups, key=lambda name: -(means[name] if means[name] is not None else -math.inf))
     rows = []
     for name, runs in groups.items():
         summaries = [r.summary for r in runs]
-        rows.append(Row(
-            configuration=name,
-            runs=len(runs),
-            diverged=sum(s.status == "diverged" for s in summaries),
-            final_test_accuracy=Estimate.of(finals[name], bounds=ACCURACY),
-            best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries], bounds=ACCURACY),
-            final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries], bounds=ACCURACY),
-            epochs_to={threshold_key(t): Estimate.of([s.epochs_to[threshold_key(t)] for s in summaries],
-                                                     bounds=(1, runs[0].config.epochs))
-                       for t in runs[0].config.thresholds},
-            seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries], bounds=(0.0, math.inf)),
-            versus_baseline=tests.get(name),
-            rank=order.index(name) + 1,
-        ))
+        rows.append(
+            Row(
+                configuration=name,
+                runs=len(runs),
+                diverged=sum(s.status == "diverged" for s in summaries),
+                final_test_accuracy=Estimate.of(finals[name], bounds=ACCURACY),
+                best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries], bounds=ACCURACY),
+                final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries], bounds=ACCURACY),
+                epochs_to={
+                    threshold_key(t): Estimate.of(
+                        [s.epochs_to[threshold_key(t)] for s in summaries], bounds=(1, runs[0].config.epochs)
+                    )
+                    for t in runs[0].config.thresholds
+                },
+                seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries], bounds=(0.0, math.inf)),
+                versus_baseline=tests.get(name),
+                rank=order.index(name) + 1,
+            )
+        )
     return rows
 
 
@@ -130,8 +136,15 @@ def cells(rows: Sequence[Row], baseline: str | None = None) -> tuple[list[str], 
         headers.append(f"p vs {baseline} (Welch, Holm)")
     body = []
     for row in sorted(rows, key=lambda r: r.rank):
-        line = [str(row.rank), row.configuration, str(row.runs), percent(row.final_test_accuracy),
-                _interval(row.final_test_accuracy), percent(row.best_test_accuracy), percent(row.final_train_accuracy)]
+        line = [
+            str(row.rank),
+            row.configuration,
+            str(row.runs),
+            percent(row.final_test_accuracy),
+            _interval(row.final_test_accuracy),
+            percent(row.best_test_accuracy),
+            percent(row.final_train_accuracy),
+        ]
         line += [epochs(row.epochs_to[t], row.runs) for t in thresholds]
         spe = row.seconds_per_epoch.mean
         line += ["—" if spe is None else f"{spe:.3f}", f"{row.diverged}/{row.runs}"]
@@ -152,8 +165,13 @@ def markdown_text(text: str, cell: bool = False) -> str:
 
 def markdown(rows: Sequence[Row], baseline: str | None = None) -> str:
     headers, body = cells(rows, baseline)
-    return "\n".join(["| " + " | ".join(markdown_text(h, cell=True) for h in headers) + " |", "|" + "---|" * len(headers)]
-                     + ["| " + " | ".join(markdown_text(c, cell=True) for c in line) + " |" for line in body]) + "\n"
+    return (
+        "\n".join(
+            ["| " + " | ".join(markdown_text(h, cell=True) for h in headers) + " |", "|" + "---|" * len(headers)]
+            + ["| " + " | ".join(markdown_text(c, cell=True) for c in line) + " |" for line in body]
+        )
+        + "\n"
+    )
 
 
 def csv_text(rows: Sequence[Row]) -> str:
@@ -161,16 +179,44 @@ def csv_text(rows: Sequence[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     thresholds = list(rows[0].epochs_to) if rows else []
-    writer.writerow(["configuration", "rank", "runs", "diverged", "final_test_mean", "final_test_std", "final_test_ci_low",
-                     "final_test_ci_high", "best_test_mean", "best_test_std", "final_train_mean", "final_train_std",
-                     "seconds_per_epoch"] + [f"epochs_to_{t}_mean" for t in thresholds]
-                    + [f"epochs_to_{t}_reached" for t in thresholds] + ["t_vs_baseline", "p_vs_baseline", "p_holm"])
+    writer.writerow(
+        [
+            "configuration",
+            "rank",
+            "runs",
+            "diverged",
+            "final_test_mean",
+            "final_test_std",
+            "final_test_ci_low",
+            "final_test_ci_high",
+            "best_test_mean",
+            "best_test_std",
+            "final_train_mean",
+            "final_train_std",
+            "seconds_per_epoch",
+        ]
+        + [f"epochs_to_{t}_mean" for t in thresholds]
+        + [f"epochs_to_{t}_reached" for t in thresholds]
+        + ["t_vs_baseline", "p_vs_baseline", "p_holm"]
+    )
     for row in rows:
         test = row.versus_baseline or Test(None, None, None)
         e = row.final_test_accuracy
-        values = [row.configuration, row.rank, row.runs, row.diverged, e.mean, e.std, e.ci_low, e.ci_high,
-                  row.best_test_accuracy.mean, row.best_test_accuracy.std, row.final_train_accuracy.mean,
-                  row.final_train_accuracy.std, row.seconds_per_epoch.mean]
+        values = [
+            row.configuration,
+            row.rank,
+            row.runs,
+            row.diverged,
+            e.mean,
+            e.std,
+            e.ci_low,
+            e.ci_high,
+            row.best_test_accuracy.mean,
+            row.best_test_accuracy.std,
+            row.final_train_accuracy.mean,
+            row.final_train_accuracy.std,
+            row.seconds_per_epoch.mean,
+        ]
         values += [row.epochs_to[t].mean for t in thresholds] + [row.epochs_to[t].n for t in thresholds]
         values += [test.statistic, test.p_value, test.p_holm]
         writer.writerow(["" if v is None else v for v in values])

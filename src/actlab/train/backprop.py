@@ -52,7 +52,9 @@ class HandBackprop:
         self.fused_sgd = fused_sgd
         self.weight_decay = weight_decay
 
-    def step(self, x: torch.Tensor, targets: torch.Tensor, flood: float | None, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(
+        self, x: torch.Tensor, targets: torch.Tensor, flood: float | None, lr: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward and backward on ``x`` (M, B, features) with ``targets`` (M, B); returns each model's
         mean loss (M,) before the update, and the logits (M, B, classes)."""
         net = self.net

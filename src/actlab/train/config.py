@@ -63,7 +63,9 @@ class RunConfig(BaseModel):
     preprocessing: Literal["minmax", "standardize", "none"] = "minmax"
     model: str = "mlp:100,50"
     activation: str = "relu"
-    init: Literal["auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"] = "auto"
+    init: Literal[
+        "auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"
+    ] = "auto"
     optimizer: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"] = "sgd"
     lr: float = Field(0.1, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
@@ -79,8 +81,10 @@ class RunConfig(BaseModel):
     backend: Literal["torch", "numpy"] = "torch"
     device: str = "cpu"
     dtype: Literal["float32", "float64", "bfloat16"] = Field(
-        "float32", description="bfloat16: mixed precision — float32 weights and loss, products and activations in "
-                               "bfloat16 under torch.autocast")
+        "float32",
+        description="bfloat16: mixed precision — float32 weights and loss, products and activations in "
+        "bfloat16 under torch.autocast",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -182,4 +186,3 @@ class RunConfig(BaseModel):
         activations combine equally many inputs (so their layers have the same shapes)."""
         shared = {k: v for k, v in self.canonical().items() if k not in ("seed", "activation", "init")}
         return json.dumps({**shared, "expansion": self.expansion()}, sort_keys=True)
-

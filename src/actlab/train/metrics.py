@@ -72,5 +72,9 @@ class RunResult:
     step_losses: list[float] = field(default_factory=list)  # filled only when asked for (tests)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.config.key(), "config": self.config.canonical(),
-                "history": [asdict(h) for h in self.history], "summary": asdict(self.summary)}
+        return {
+            "key": self.config.key(),
+            "config": self.config.canonical(),
+            "history": [asdict(h) for h in self.history],
+            "summary": asdict(self.summary),
+        }

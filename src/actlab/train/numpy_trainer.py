@@ -31,8 +31,9 @@ class NumpyMLP:
         self.activation = activation
         self.learned = activation.learned_params
         # one copy of the learned activation parameters per hidden layer, as the torch modules have
-        self.act_params = [{name: np.asarray(activation.params[name], dtype=dtype) for name in self.learned}
-                           for _ in weights[:-1]]
+        self.act_params = [
+            {name: np.asarray(activation.params[name], dtype=dtype) for name in self.learned} for _ in weights[:-1]
+        ]
 
     def parameters(self) -> list[np.ndarray]:
         params = [p for pair in zip(self.weights, self.biases) for p in pair]
@@ -129,7 +130,7 @@ def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_ste
         order = order_rng.permutation(n)
         loss_sum, correct = 0.0, 0
         for start in range(0, n, config.batch_size):
-            index = order[start:start + config.batch_size]
+            index = order[start : start + config.batch_size]
             logits, cache = net.forward(x_train[index], noise)
             with np.errstate(all="ignore"):
                 loss, dlogits, predicted = cross_entropy(logits, y_train[index])
@@ -143,8 +144,14 @@ def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_ste
         logits, _ = net.forward(x_test)
         with np.errstate(all="ignore"):
             test_loss, _, predicted = cross_entropy(logits, y_test)
-        metrics = EpochMetrics(epoch + 1, loss_sum / n, correct / n, test_loss, float((predicted == y_test).mean()),
-                               time.perf_counter() - started)
+        metrics = EpochMetrics(
+            epoch + 1,
+            loss_sum / n,
+            correct / n,
+            test_loss,
+            float((predicted == y_test).mean()),
+            time.perf_counter() - started,
+        )
         history.append(metrics)
         if on_epoch is not None:
             on_epoch(config, metrics)

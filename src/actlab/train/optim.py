@@ -61,7 +61,9 @@ class TorchOptimizer:
         """Per-parameter state, created at its first step as torch.optim creates it."""
         state = self.state.get(id(p))
         if state is None:
-            step = torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32)
+            step = torch.tensor(
+                0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+            )
             zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
             state = {"momentum_buffer": None} if self.kind in ("sgd", "momentum", "nesterov") else {"step": step}
             if self.kind == "adagrad":
@@ -84,19 +86,55 @@ class TorchOptimizer:
         common = {"lr": self.lr, "weight_decay": self.weight_decay, "maximize": False}
         if self.kind in ("sgd", "momentum", "nesterov"):
             buffers = [s["momentum_buffer"] for s in states]
-            sgd.sgd(params, grads, buffers, momentum=self.momentum, dampening=0.0, nesterov=self.kind == "nesterov",
-                    **common)
+            sgd.sgd(
+                params,
+                grads,
+                buffers,
+                momentum=self.momentum,
+                dampening=0.0,
+                nesterov=self.kind == "nesterov",
+                **common,
+            )
             for state, buffer in zip(states, buffers):
                 state["momentum_buffer"] = buffer
         elif self.kind == "adagrad":
-            adagrad.adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states], lr_decay=0.0,
-                            eps=1e-10, **common)
+            adagrad.adagrad(
+                params,
+                grads,
+                [s["sum"] for s in states],
+                [s["step"] for s in states],
+                lr_decay=0.0,
+                eps=1e-10,
+                **common,
+            )
         elif self.kind == "rmsprop":
-            rmsprop.rmsprop(params, grads, [s["square_avg"] for s in states], [], [], [s["step"] for s in states],
-                            alpha=0.99, eps=1e-8, momentum=0.0, centered=False, **common)
+            rmsprop.rmsprop(
+                params,
+                grads,
+                [s["square_avg"] for s in states],
+                [],
+                [],
+                [s["step"] for s in states],
+                alpha=0.99,
+                eps=1e-8,
+                momentum=0.0,
+                centered=False,
+                **common,
+            )
         elif self.kind == "adam":
-            adam.adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [],
-                      [s["step"] for s in states], amsgrad=False, beta1=0.9, beta2=0.999, eps=1e-8, **common)
+            adam.adam(
+                params,
+                grads,
+                [s["exp_avg"] for s in states],
+                [s["exp_avg_sq"] for s in states],
+                [],
+                [s["step"] for s in states],
+                amsgrad=False,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                **common,
+            )
         else:
             raise ValueError(f"unknown optimizer {self.kind!r}")
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from actlab.backends.host_memory import retain_freed_memory
-from actlab.errors import ActlabError
 from actlab.data.prepared import PreparedData, prepare_for
+from actlab.errors import ActlabError
 from actlab.models.batched import StackedNetwork
 from actlab.models.spec import init_weights, parse_model, run_streams, weight_shapes
 from actlab.train.backprop import HandBackprop, supports_hand_backprop
@@ -41,14 +41,22 @@ def resolve_device(name: str) -> torch.device:
         if not torch.cuda.is_available():
             raise DeviceError(f"device {name!r} requested but CUDA is not available on this machine (use cpu or auto)")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA "
-                              "device(s)")
+            raise DeviceError(
+                f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
     return device
 
 
-def train_runs(configs: Sequence[RunConfig], data_dir=None, on_epoch: EpochCallback | None = None,
-               record_steps: bool = False, group: str = "activation", autograd: bool = False,
-               fused: bool = False, data: PreparedData | None = None) -> list[RunResult]:
+def train_runs(
+    configs: Sequence[RunConfig],
+    data_dir=None,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+    group: str = "activation",
+    autograd: bool = False,
+    fused: bool = False,
+    data: PreparedData | None = None,
+) -> list[RunResult]:
     """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``.
     ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests);
     ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`);
@@ -99,9 +107,14 @@ class DeviceData:
     @classmethod
     def of(cls, data: PreparedData, dtype: torch.dtype, device: torch.device) -> DeviceData:
         rows = data.x_train.reshape(len(data.x_train), -1)
-        return cls(torch.tensor(rows, dtype=dtype, device=device), torch.tensor(data.y_train, device=device),
-                   torch.tensor(data.x_test, dtype=dtype, device=device), torch.tensor(data.y_test, device=device),
-                   tuple(data.x_train.shape[1:]), data.classes)
+        return cls(
+            torch.tensor(rows, dtype=dtype, device=device),
+            torch.tensor(data.y_train, device=device),
+            torch.tensor(data.x_test, dtype=dtype, device=device),
+            torch.tensor(data.y_test, device=device),
+            tuple(data.x_train.shape[1:]),
+            data.classes,
+        )
 
 
 class Stepper:
@@ -119,8 +132,9 @@ class Stepper:
         if not autograd and not self.mixed and supports_hand_backprop(net):
             self.hand = HandBackprop(net, fused_sgd=config.optimizer == "sgd", weight_decay=config.weight_decay)
 
-    def __call__(self, rows: torch.Tensor, targets: torch.Tensor, sample_shape: tuple[int, ...],
-                 classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, rows: torch.Tensor, targets: torch.Tensor, sample_shape: tuple[int, ...], classes: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Train on ``rows`` (M·B, features) with ``targets`` (M, B); each model's mean loss (M,) and the logits."""
         models, b = targets.shape
         if self.hand is not None:
@@ -130,7 +144,9 @@ class Stepper:
             return losses, logits
         with _precision(self.device, self.mixed):
             logits = _widened(self.net(rows.view(models, b, *sample_shape)))
-        losses = F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
+        losses = (
+            F.cross_entropy(logits.reshape(-1, classes), targets.reshape(-1), reduction="none").view(models, b).mean(1)
+        )
         objective = (losses - self.flood).abs() + self.flood if self.flood is not None else losses
         self.optimizer.zero_grad()
         objective.sum().backward()
@@ -138,8 +154,9 @@ class Stepper:
         return losses, logits
 
 
-def _build(configs: Sequence[RunConfig], data: PreparedData, dtype: torch.dtype, device: torch.device,
-           fused: bool) -> StackedNetwork:
+def _build(
+    configs: Sequence[RunConfig], data: PreparedData, dtype: torch.dtype, device: torch.device, fused: bool
+) -> StackedNetwork:
     """The stacked network of ``configs`` with each run's initial weights (from its own seed)."""
     first = configs[0]
     spec = parse_model(first.model)
@@ -151,15 +168,31 @@ def _build(configs: Sequence[RunConfig], data: PreparedData, dtype: torch.dtype,
 _warmed: set[tuple] = set()
 
 
-def warm_up(configs: Sequence[RunConfig], data: PreparedData, tensors: DeviceData, dtype: torch.dtype,
-            device: torch.device, fused: bool, autograd: bool) -> None:
+def warm_up(
+    configs: Sequence[RunConfig],
+    data: PreparedData,
+    tensors: DeviceData,
+    dtype: torch.dtype,
+    device: torch.device,
+    fused: bool,
+    autograd: bool,
+) -> None:
     """One step and one evaluation of a scratch copy of the network, before anything is timed: the process's
     one-off start-up (thread pools, allocator, first kernel calls, compiling fused kernels) then falls on no
     run's first epoch. Nothing of the real runs is touched — their weights, their data order, the seeded noise.
     Once per process for each architecture, set of activations, precision, device and kind of step."""
     first = configs[0]
-    key = (first.model, tuple(c.activation for c in configs), dtype, device, fused, autograd, first.optimizer,
-           first.dtype, tensors.sample_shape)
+    key = (
+        first.model,
+        tuple(c.activation for c in configs),
+        dtype,
+        device,
+        fused,
+        autograd,
+        first.optimizer,
+        first.dtype,
+        tensors.sample_shape,
+    )
     if key in _warmed:
         return
     _warmed.add(key)
@@ -175,8 +208,14 @@ def warm_up(configs: Sequence[RunConfig], data: PreparedData, tensors: DeviceDat
     _synchronize(device)
 
 
-def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: EpochCallback | None = None,
-                record_steps: bool = False, autograd: bool = False, fused: bool = False) -> list[RunResult]:
+def train_group(
+    configs: Sequence[RunConfig],
+    data: PreparedData,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+    autograd: bool = False,
+    fused: bool = False,
+) -> list[RunResult]:
     """Train ``configs`` (equal group keys) together; each gets the numbers it would get alone.
 
     Data resident on the device, batches gathered by index, one host synchronisation per epoch; each epoch's
@@ -209,9 +248,9 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
         loss_sum = torch.zeros(models, dtype=torch.float64, device=device)
         correct = torch.zeros(models, dtype=torch.int64, device=device)
         for start in range(0, n, batch_size):
-            flat = order[:, start:start + batch_size].reshape(-1)
+            flat = order[:, start : start + batch_size].reshape(-1)
             b = len(flat) // models
-            rows = torch.index_select(tensors.x_rows, 0, flat, out=gathered[:models * b])
+            rows = torch.index_select(tensors.x_rows, 0, flat, out=gathered[: models * b])
             targets = tensors.y_train.index_select(0, flat).view(models, b)
             losses, logits = step(rows, targets, tensors.sample_shape, tensors.classes)
             with torch.no_grad():
@@ -237,8 +276,10 @@ def train_group(configs: Sequence[RunConfig], data: PreparedData, on_epoch: Epoc
         if all(d is not None for d in diverged):
             break
     step_losses = torch.stack(steps).T.tolist() if steps else [[] for _ in configs]
-    return [RunResult(c, histories[m], summarize(histories[m], c.thresholds, diverged[m]), step_losses[m])
-            for m, c in enumerate(configs)]
+    return [
+        RunResult(c, histories[m], summarize(histories[m], c.thresholds, diverged[m]), step_losses[m])
+        for m, c in enumerate(configs)
+    ]
 
 
 @torch.no_grad()
@@ -248,8 +289,13 @@ def evaluate(net: StackedNetwork, x: torch.Tensor, y: torch.Tensor, classes: int
     loss = torch.zeros(net.models, dtype=torch.float64, device=x.device)
     correct = torch.zeros(net.models, dtype=torch.int64, device=x.device)
     for start in range(0, len(x), EVAL_CHUNK):
-        logits = _widened(net(x[start:start + EVAL_CHUNK]))
-        target = y[start:start + EVAL_CHUNK].unsqueeze(0).expand(net.models, -1)
-        loss += F.cross_entropy(logits.reshape(-1, classes), target.reshape(-1), reduction="none").view(net.models, -1).double().sum(1)
+        logits = _widened(net(x[start : start + EVAL_CHUNK]))
+        target = y[start : start + EVAL_CHUNK].unsqueeze(0).expand(net.models, -1)
+        loss += (
+            F.cross_entropy(logits.reshape(-1, classes), target.reshape(-1), reduction="none")
+            .view(net.models, -1)
+            .double()
+            .sum(1)
+        )
         correct += (logits.argmax(-1) == target).sum(1)
     return loss / len(x), correct
