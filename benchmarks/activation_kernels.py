@@ -29,7 +29,7 @@ import torch
 from actlab.activation import activation, names
 from actlab.backends.fused import compile_kernel
 from actlab.backends.host_memory import release_free_memory, retain_freed_memory
-from actlab.backends.torch import SpecEvaluator
+from actlab.backends.torch_function import SpecEvaluator
 
 SAVES_PROBE = 4096  # elements of the input on which saved tensors are counted
 BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
@@ -238,16 +238,21 @@ def markdown(
     lines = [
         f"## Activation kernels ({device}, float32, {elements:,} elements, forward + backward)",
         "",
-        f"Plain copy (`clone`), timed next to each activation: median {statistics.median(r.copy_gbs for r in results):.1f} GB/s "
-        f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}). Each activation is timed in "
-        f"{results[0].rounds if results else 0} rounds of copy, default layer and fused layer back to back, each taking "
-        f"its best round; its fraction is of the copy timed in the same rounds. GB/s counts {BYTES_PER_ELEMENT} bytes per element "
+        f"Plain copy (`clone`), timed next to each activation: median "
+        f"{statistics.median(r.copy_gbs for r in results):.1f} GB/s "
+        f"(range {min(r.copy_gbs for r in results):.1f}–{max(r.copy_gbs for r in results):.1f}). Each activation is "
+        f"timed in "
+        f"{results[0].rounds if results else 0} rounds of copy, default layer and fused layer back to back, each "
+        f"taking "
+        f"its best round; its fraction is of the copy timed in the same rounds. GB/s counts {BYTES_PER_ELEMENT} "
+        f"bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "
         "spec path with forward and backward each compiled into one kernel (`module(fused=True)`, TorchInductor), "
         "for spec-path activations and the native kernels that yield to it (`Native.yields_to_fused`).",
         "",
-        "| activation | path | Gelem/s | GB/s | fused GB/s | of copy bandwidth (best) | saved (actlab) | saved (composed) |",
+        "| activation | path | Gelem/s | GB/s | fused GB/s | of copy bandwidth (best) | saved (actlab) | saved "
+        "(composed) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:

@@ -58,6 +58,7 @@ def command_section(
             "train 1": lambda: command_cost.wall([*train_argv, "--epochs", "1"]),
             "train 3": lambda: command_cost.wall([*train_argv, "--epochs", "3"]),
             "help": lambda: command_cost.wall(["--help"]),
+            "torch": command_cost.import_wall,
         },
         rounds,
     )
@@ -70,6 +71,7 @@ def command_section(
         ("one model (relu, seed 0)", rows["train"]),
         rounds,
         rows["help"],
+        rows["torch"],
     )
 
 

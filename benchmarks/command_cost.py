@@ -46,6 +46,13 @@ def options(train_subset: int | None, test_subset: int | None, data_dir: str | N
     return args
 
 
+def import_wall(module: str = "torch") -> float:
+    """Seconds a fresh Python process takes to import ``module`` and exit: the floor under any command using it."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    return time.perf_counter() - started
+
+
 def wall(argv: list[str]) -> float:
     """Seconds a fresh ``python -m actlab.cli …`` process takes, start to exit."""
     started = time.perf_counter()
@@ -71,6 +78,7 @@ def markdown(
     train_row: tuple[str, float],
     rounds: int,
     help_seconds: float | None = None,
+    torch_seconds: float | None = None,
 ) -> list[str]:
     """The section: both commands' epoch and fixed cost, each epoch against its throughput-table row."""
     lines = [
@@ -89,6 +97,13 @@ def markdown(
             f"| `{cost.command}` | {cost.one_epoch:.2f} | {cost.three_epochs:.2f} | {cost.per_epoch:.2f} | "
             f"{cost.fixed:.2f} | {row_name} | {row_seconds:.2f} | {cost.per_epoch / row_seconds:.2f} |"
         )
+    if torch_seconds is not None:
+        lines += [
+            "",
+            f"A fresh Python process that only imports torch takes {torch_seconds:.2f} s here (same rounds): "
+            "the floor under every command that trains; the rest of the fixed cost is actlab's own start-up, "
+            "reading and scaling the dataset, and the statistics.",
+        ]
     lines += ["", "Targets:"]
     if help_seconds is not None:
         met = "met" if help_seconds < HELP_TARGET else "NOT met"

@@ -83,7 +83,8 @@ def markdown(
     lines = [
         "## Scaling",
         "",
-        f"MNIST MLP 784-100-50-10, relu, one epoch of {examples:,} images (left) and of subsets for {SIZE_MODELS} models "
+        f"MNIST MLP 784-100-50-10, relu, one epoch of {examples:,} images (left) and of subsets for {SIZE_MODELS} "
+        f"models "
         f"(right), median of {rounds} interleaved rounds.",
         "",
         f"![scaling]({image})",

@@ -74,7 +74,7 @@ def write_synthetic(root: Path, name: str, train: int = 2400, test: int = 600) -
     seed = IDX_DATASETS.index(name)
     x_train, y_train = synthetic_images(train, seed)
     x_test, y_test = synthetic_images(test, seed + 10)
-    for filename, array in zip(FILES, (x_train, y_train, x_test, y_test)):
+    for filename, array in zip(FILES, (x_train, y_train, x_test, y_test), strict=True):
         write_idx(root / name / filename, array)
     return root
 

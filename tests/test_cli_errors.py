@@ -2,8 +2,8 @@
 work and leaving nothing half-written; user text and help text print as they are, brackets included."""
 
 import json
-import os
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -149,5 +149,5 @@ def test_list_shows_open_and_closed_ranges():
 
 
 def test_the_readme_links_nothing_outside_the_clone():
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "](../" not in readme

@@ -3,6 +3,7 @@
 import csv
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from actlab.cli import app
@@ -52,17 +53,20 @@ def test_compare_writes_tables_and_plots(tmp_path):
     assert "| relu |" in (tmp_path / "results.md").read_text()
 
 
-def test_bad_setups_are_one_clear_error():
-    for args, message in (
+@pytest.mark.parametrize(
+    "args,message",
+    [
         (["train", "--lr", "-1"], "lr: Input should be greater than 0"),
         (["train", "--activation", "relux"], "unknown activation"),
         (["compare", "--activations", "relu,swishh"], "did you mean swish"),
         (["train", "--model", "cnn:8,p", "--backend", "numpy"], "numpy backend trains MLPs only"),
         (["train", "--thresholds", "a,b"], "comma-separated accuracies"),
         (["train", "--device", "cuda:7", *QUICK], "CUDA"),
-    ):
-        result = runner.invoke(app, args)
-        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    ],
+)
+def test_bad_setups_are_one_clear_error(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.output, result.output
 
 
 def test_train_fused_compiles_the_activation(monkeypatch):

@@ -31,7 +31,7 @@ def loaded(*args: str) -> list[str]:
 
 def test_import_actlab_is_light():
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, actlab; print([m for m in %r if m in sys.modules])" % (HEAVY,)],
+        [sys.executable, "-c", f"import sys, actlab; print([m for m in {HEAVY!r} if m in sys.modules])"],
         capture_output=True,
         text=True,
         check=True,

@@ -6,9 +6,23 @@
 (0.75, 1.0)
 """
 
-from actlab.activation import Activation, activation, names, spec
-from actlab.catalog.spec import ActivationError, ActivationSpec
+from actlab.activation import Activation, activation, define, load_plugins, names, register, spec
+from actlab.catalog.spec import ActivationError, ActivationSpec, Param, Properties, Reference
 
 __version__ = "0.1.0"
 
-__all__ = ["Activation", "ActivationError", "ActivationSpec", "activation", "names", "spec", "__version__"]
+__all__ = [
+    "Activation",
+    "ActivationError",
+    "ActivationSpec",
+    "Param",
+    "Properties",
+    "Reference",
+    "activation",
+    "define",
+    "load_plugins",
+    "names",
+    "register",
+    "spec",
+    "__version__",
+]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from actlab import notation
 from actlab.backends import numpy as numpy_backend
 from actlab.catalog import REGISTRY
 from actlab.catalog.spec import ActivationError, ActivationSpec, ParamValue
@@ -34,15 +35,30 @@ class Activation:
         return self.spec.name
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.params.items() if v != self.spec.param(k).default}
-        args = "".join(f", {k}={v!r}" for k, v in changed.items())
+        args = "".join(f", {k}={v!r}" for k, v in notation.changed(self).items())
         return f"activation({self.name!r}{args})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Activation) and other.spec is self.spec and other.params == self.params
+
+    def __hash__(self) -> int:
+        return hash(notation.canonical(self))
+
+    @property
+    def label(self) -> str:
+        """``hard_swish(n=4)``: for tables and legends (:func:`actlab.notation.label`)."""
+        return notation.label(self)
+
+    @property
+    def text(self) -> str:
+        """``hard_swish:n=4``: the notation that builds it again (:func:`actlab.notation.text`)."""
+        return notation.text(self)
 
     def __call__(self, x: Any, *, training: bool = False, rng: Any = None) -> Any:
         """f(x). With ``training=True`` a stochastic activation samples its noise from ``rng``
         (a ``numpy.random.Generator`` or ``torch.Generator``; the global generator when None)."""
         if _is_tensor(x):
-            from actlab.backends import torch as torch_backend
+            from actlab.backends import kernels as torch_backend
 
             return torch_backend.functional(self.spec, self.params, x, training=training, generator=rng)
         if training and self.spec.stochastic is not None:
@@ -52,7 +68,7 @@ class Activation:
     def derivative(self, x: Any) -> Any:
         """df/dx elementwise (for gated activations, the partial for each input element)."""
         if _is_tensor(x):
-            from actlab.backends import torch as torch_backend
+            from actlab.backends import kernels as torch_backend
 
             return torch_backend.derivative(self.spec, self.params, x)
         return numpy_backend.derivative(self.spec, x, self.params)
@@ -84,7 +100,7 @@ class Activation:
         into one kernel each (TorchInductor; seconds per activation, once per process), where PyTorch has
         no native kernel for it or its kernel is slower (``Native.yields_to_fused``).
         """
-        from actlab.backends.torch import ActivationModule
+        from actlab.backends.torch_module import ActivationModule
 
         learned = self._learned(learnable)
         if not isinstance(num_parameters, int) or num_parameters < 1:
@@ -112,8 +128,54 @@ class Activation:
 
 
 def names() -> list[str]:
-    """Sorted canonical names of every activation in the catalog."""
+    """Sorted canonical names of every activation in the catalog (user-defined ones included)."""
     return REGISTRY.names()
+
+
+def define(
+    name: str,
+    formula: str,
+    *,
+    description: str = "",
+    reference: str = "",
+    derivative: str | None = None,
+    init: str = "he_normal",
+    **params: Any,
+) -> Activation:
+    """Define an activation by a formula (SymPy syntax, variable ``x``; elementary functions and every catalog
+    activation by name) and register it for this process: ``define("atan_softplus", "x * atan(softplus(x))")``.
+
+    ``params`` give each parameter's default (``alpha=1.0``) or its long form
+    (``alpha={"default": 1.0, "min": 0, "learnable": True}``). The derivative is derived exactly; a ``derivative``
+    given is checked against it. Returns the activation at its defaults; see :mod:`actlab.catalog.formula`."""
+    from actlab.catalog import plugins
+
+    table = {
+        "name": name,
+        "formula": formula,
+        "params": params,
+        "description": description,
+        "reference": reference,
+        "derivative": derivative,
+        "init": init,
+    }
+    spec = plugins.define_table({k: v for k, v in table.items() if v is not None}, f"define({name!r})", "python")
+    return Activation(spec, spec.defaults())
+
+
+def register(spec: ActivationSpec) -> ActivationSpec:
+    """Register a spec written in Python against the array namespace, like the built-ins (in a plugin file, so that
+    other processes load it again); returns it as registered."""
+    from actlab.catalog import plugins
+
+    return plugins.register_python(spec)
+
+
+def load_plugins(*paths: str | Any) -> list[str]:
+    """Load plugin files (TOML of ``[[activation]]`` tables, or Python); returns the names they define."""
+    from actlab.catalog import plugins
+
+    return [name for path in paths for name in plugins.load(path)]
 
 
 def spec(name: str) -> ActivationSpec:
@@ -122,7 +184,8 @@ def spec(name: str) -> ActivationSpec:
 
 
 def activation(name: str, **params: Any) -> Activation:
-    """The activation ``name`` with ``params`` validated now (unknown names and bad values raise
-    :class:`ActivationError`)."""
-    found = REGISTRY.get(name)
-    return Activation(found, found.resolve(params))
+    """The activation ``name`` — a name or alias, or the notation ``'hard_swish:n=4'`` — with ``params``, validated
+    now (unknown names and bad values raise :class:`ActivationError`)."""
+    base, merged = notation.with_params(name, params)
+    found = REGISTRY.get(base)
+    return Activation(found, found.resolve(merged))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -14,8 +15,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 import actlab
-from actlab.catalog.parse import parse_activation
+from actlab.activation import activation as parse_activation
 from actlab.catalog.spec import ActivationError
+from actlab.choices import BACKENDS, DATASETS, DTYPES, INITS, OPTIMIZERS, PREPROCESSINGS, listing
 from actlab.errors import ActlabError
 
 console = Console(soft_wrap=True)
@@ -63,16 +65,16 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
 # Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
-Dataset = Annotated[str, typer.Option(help="digits (bundled), mnist, fashion-mnist or cifar10.")]
+Dataset = Annotated[str, typer.Option(help=f"{listing(DATASETS)} (digits is bundled).")]
 DataDir = Annotated[
     Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")
 ]
-Preprocessing = Annotated[str, typer.Option(help="minmax (to [0, 1]), standardize or none (raw values).")]
-Model = Annotated[str, typer.Option(help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p).")]
-Init = Annotated[
-    str, typer.Option(help="auto, he_normal, he_uniform, glorot_normal, glorot_uniform, lecun_normal, lecun_uniform.")
+Preprocessing = Annotated[
+    str, typer.Option(help=f"{listing(PREPROCESSINGS)}: minmax scales to [0, 1], none keeps the raw values.")
 ]
-Optimizer = Annotated[str, typer.Option(help="sgd, momentum, nesterov, adagrad, rmsprop or adam.")]
+Model = Annotated[str, typer.Option(help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p).")]
+Init = Annotated[str, typer.Option(help=f"auto (the activation's own: He, Glorot or LeCun), {listing(INITS)}.")]
+Optimizer = Annotated[str, typer.Option(help=f"{listing(OPTIMIZERS)}.")]
 Lr = Annotated[float, typer.Option(help="Learning rate.")]
 Momentum = Annotated[float, typer.Option(help="μ for momentum and nesterov.")]
 WeightDecay = Annotated[float, typer.Option(help="L2 weight decay λ (added to the gradient).")]
@@ -83,12 +85,15 @@ BatchSize = Annotated[int, typer.Option(help="Minibatch size.")]
 Thresholds = Annotated[str, typer.Option(help="Test accuracies to time, comma-separated.")]
 TrainSubset = Annotated[int | None, typer.Option(help="Train on a fixed random subset of this size.")]
 TestSubset = Annotated[int | None, typer.Option(help="Test on a fixed random subset of this size.")]
-Backend = Annotated[str, typer.Option(help="torch (fast, many models at once) or numpy (from-scratch reference).")]
+Backend = Annotated[
+    str,
+    typer.Option(help=f"{listing(BACKENDS)}: torch is fast (many models at once), numpy the from-scratch reference."),
+]
 Device = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 Dtype = Annotated[
     str,
     typer.Option(
-        help="float32, float64, or bfloat16 (mixed precision: float32 weights, bfloat16 products under autocast)."
+        help=f"{listing(DTYPES)} (bfloat16: mixed precision, float32 weights and bfloat16 products under autocast)."
     ),
 ]
 Fused = Annotated[
@@ -100,6 +105,16 @@ Fused = Annotated[
         "pays on large tensors and long runs).",
     ),
 ]
+Group = Annotated[
+    str,
+    typer.Option(
+        help="Train together: 'activation' (each activation's seeds; fair timing), 'all' "
+        "(everything compatible; fastest) or 'none'."
+    ),
+]
+Workers = Annotated[int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)]
+Quick = Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")]
+RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 SETUP = (
     "dataset",
@@ -157,7 +172,7 @@ def list_command(
     wide: WideFlag = False,
 ) -> None:
     """Every activation with aliases, parameters and defaults, and properties."""
-    from actlab.report.catalog_doc import format_range, format_value, spec_record
+    from actlab.report.catalog_doc import format_value, spec_record
     from actlab.report.console import print_table
 
     specs = [actlab.spec(n) for n in actlab.names()]
@@ -190,7 +205,7 @@ def list_command(
                 s.name,
                 s.family,
                 params,
-                format_range(*p.range, attained=p.attains),
+                p.range_text(),
                 ", ".join(flags),
                 ", ".join(s.all_aliases()[:6]),
             ]
@@ -210,7 +225,7 @@ def list_command(
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")], json_output: JsonFlag = False) -> None:
     """Formula, derivative, parameters, properties and reference of one activation."""
-    from actlab.report.catalog_doc import LIBRARIES, format_range, format_value, spec_record
+    from actlab.report.catalog_doc import LIBRARIES, format_value, spec_record
 
     try:
         spec = actlab.spec(name)
@@ -228,7 +243,8 @@ def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")],
     if spec.params:
         lines.append("  parameters:")
         lines += [
-            f"    {q.name} = {format_value(q.default)}  {q.doc}{' [learnable]' if q.name in spec.learnable_params else ''}"
+            f"    {q.name} = {format_value(q.default)}  "
+            f"{q.doc}{' [learnable]' if q.name in spec.learnable_params else ''}"
             for q in spec.params
         ]
     flags = ", ".join(
@@ -240,7 +256,7 @@ def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")],
             ("stochastic", p.stochastic),
         )
     )
-    lines.append(f"  range {format_range(*p.range, attained=p.attains)}; {flags}")
+    lines.append(f"  range {p.range_text()}; {flags}")
     if p.kinks:
         lines.append(f"  kinks at x = {', '.join(f'{k:g}' for k in p.kinks)}")
     lines += [f"  {LIBRARIES.get(lib, lib)}: {', '.join(names)}" for lib, names in spec.aliases.items()]
@@ -262,7 +278,7 @@ def plot(
     json_output: JsonFlag = False,
 ) -> None:
     """Draw activations (and their derivatives) on one figure."""
-    from actlab.catalog.parse import label
+    from actlab.notation import label
     from actlab.outputs import output_file
     from actlab.report.plots import plot_activations
 
@@ -351,9 +367,10 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
     return configs
 
 
-def _train(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
-    """Train ``configs`` (a one-off experiment: :mod:`actlab.experiments.oneoff`) with a progress bar over
-    epochs on stderr."""
+@contextlib.contextmanager
+def _progress(description: str, total: int | None, interrupted: str):
+    """A progress bar on stderr (``update(**fields)`` advances it) while SIGTERM interrupts like Ctrl-C; an
+    interruption prints ``interrupted`` and exits with 128 + the signal."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -364,7 +381,6 @@ def _train(configs, data_dir: Path | None, group: str = "activation", fused: boo
     )
 
     from actlab.experiments.executors import exit_code, termination_interrupts
-    from actlab.experiments.oneoff import train_configs
 
     columns = [
         TextColumn("{task.description}"),
@@ -375,43 +391,40 @@ def _train(configs, data_dir: Path | None, group: str = "activation", fused: boo
     ]
     try:
         with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
-            task = bar.add_task("epochs", total=sum(c.epochs for c in configs))
-
-            def on_epoch(config, metrics) -> None:
-                bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
-
-            return train_configs(configs, data_dir, group, fused, on_epoch)
+            task = bar.add_task(description, total=total)
+            yield lambda **fields: bar.update(task, **fields)
     except KeyboardInterrupt as interrupt:
-        errors.print("interrupted", highlight=False, markup=False)
+        errors.print(interrupted, highlight=False, markup=False)
         raise typer.Exit(exit_code(interrupt)) from None
 
 
+def _train(configs, data_dir: Path | None, group: str = "activation", fused: bool = False):
+    """Train ``configs`` (a one-off experiment: :mod:`actlab.experiments.oneoff`) with a progress bar over
+    epochs on stderr."""
+    from actlab.experiments.oneoff import train_configs
+
+    with _progress("epochs", sum(c.epochs for c in configs), "interrupted") as update:
+
+        def on_epoch(config, metrics) -> None:
+            update(advance=1, description=f"{config.activation_label()} seed {config.seed}")
+
+        return train_configs(configs, data_dir, group, fused, on_epoch)
+
+
+# fmt: off
 @app.command()
 def train(
-    activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu",
-    dataset: Dataset = "digits",
-    data_dir: DataDir = None,
-    preprocessing: Preprocessing = "minmax",
-    model: Model = "mlp:100,50",
-    init: Init = "auto",
-    optimizer: Optimizer = "sgd",
-    lr: Lr = 0.1,
-    momentum: Momentum = 0.9,
-    weight_decay: WeightDecay = 0.0,
-    flooding: Flooding = None,
-    schedule: Schedule = "constant",
-    epochs: Epochs = 20,
+    activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu", dataset: Dataset = "digits",
+    data_dir: DataDir = None, preprocessing: Preprocessing = "minmax", model: Model = "mlp:100,50",
+    init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1, momentum: Momentum = 0.9,
+    weight_decay: WeightDecay = 0.0, flooding: Flooding = None, schedule: Schedule = "constant", epochs: Epochs = 20,
     batch_size: BatchSize = 32,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
-    thresholds: Thresholds = "0.95,0.97,0.98",
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    backend: Backend = "torch",
-    device: Device = "cpu",
-    dtype: Dtype = "float32",
-    fused: Fused = False,
+    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
     json_output: JsonFlag = False,
 ) -> None:
+    # fmt: on
     """Train one model and print its per-epoch history and summary."""
     (config,) = _configs([activation], [seed], **_setup(locals()))
     (result,) = _train([config], data_dir, fused=fused)
@@ -420,7 +433,10 @@ def train(
         return
     from actlab.report.console import print_table
 
-    title = f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, seed {seed})"
+    title = (
+        f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, "
+        f"seed {seed})"
+    )
     rows = [
         [
             str(h.epoch),
@@ -444,13 +460,16 @@ def train(
 
 def summary_line(s) -> str:
     """One run's outcome in a sentence; a diverged run says when, and reports only its finite epochs."""
+    from actlab.train.metrics import Status
+
     reached = ", ".join(
         f"{100 * float(t):g}%: {'never' if e is None else f'epoch {e}'}" for t, e in s.epochs_to.items()
     )
-    status = f"diverged at epoch {s.diverged_epoch} (the loss became non-finite)" if s.status == "diverged" else "done"
+    diverged = s.status == Status.DIVERGED
+    status = f"diverged at epoch {s.diverged_epoch} (the loss became non-finite)" if diverged else "done"
     if s.best_epoch is None:
         return f"{status}; no epoch finished with a finite loss; {s.total_seconds:.2f} s"
-    finite = "last finite epoch" if s.status == "diverged" else "final"
+    finite = "last finite epoch" if diverged else "final"
     return (
         f"{status}; {finite}: train {_pct(s.final_train_accuracy)}, test {_pct(s.final_test_accuracy)}; best test "
         f"{_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s"
@@ -469,43 +488,24 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
+# fmt: off
 @app.command()
 def compare(
     activations: Annotated[str, typer.Option(help="Comma-separated NAME[:param=value…].")] = DEFAULT_ACTIVATIONS,
     seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 3,
     out: Annotated[Path | None, typer.Option(help="Write tables (CSV, Markdown, JSON) and plots here.")] = None,
-    group: Annotated[
-        str,
-        typer.Option(
-            help="Train together: 'activation' (each activation's seeds; fair timing), "
-            "'all' (everything compatible; fastest) or 'none'."
-        ),
-    ] = "activation",
-    dataset: Dataset = "digits",
-    data_dir: DataDir = None,
-    preprocessing: Preprocessing = "minmax",
-    model: Model = "mlp:100,50",
-    init: Init = "auto",
-    optimizer: Optimizer = "sgd",
-    lr: Lr = 0.1,
-    momentum: Momentum = 0.9,
-    weight_decay: WeightDecay = 0.0,
-    flooding: Flooding = None,
-    schedule: Schedule = "constant",
-    epochs: Epochs = 20,
-    batch_size: BatchSize = 32,
-    thresholds: Thresholds = "0.95,0.97,0.98",
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    backend: Backend = "torch",
-    device: Device = "cpu",
-    dtype: Dtype = "float32",
-    fused: Fused = False,
-    json_output: JsonFlag = False,
-    wide: WideFlag = False,
+    group: Group = "activation",
+    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
+    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
+    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
+    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
+    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
+    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
+    # fmt: on
     """Train the same model with each activation over several seeds and compare them."""
-    from actlab.catalog.parse import split_list
+    from actlab.notation import split as split_list
     from actlab.report import tables
 
     names = split_list(activations)
@@ -527,21 +527,9 @@ def compare(
     rows = tables.build_rows(results)
     written = []
     if out is not None:
-        from actlab.report import plots
+        from actlab.report.experiment_report import write_comparison
 
-        for name, text in (
-            ("results.csv", tables.csv_text(rows)),
-            ("results.md", tables.markdown(rows)),
-            ("results.json", tables.results_json(rows, results)),
-        ):
-            (out / name).write_text(text)
-            written.append(str(out / name))
-        written.append(str(plots.plot_accuracy_curves(results, out / "test_accuracy.png")))
-        written.append(str(plots.plot_loss_curves(results, out / "loss.png")))
-        acts = list(dict.fromkeys(c.activation for c in configs))
-        written.append(
-            str(plots.plot_activations([parse_activation(a) for a in acts], out / "activations.png", derivative=True))
-        )
+        written = [str(path) for path in write_comparison(results, rows, out)]
     if json_output:
         payload = json.loads(tables.results_json(rows, results))
         payload["written"] = written
@@ -678,88 +666,42 @@ def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")], json
     )
 
 
+# fmt: off
 @app.command()
 def run(
     experiment: Annotated[str, typer.Argument(help="EXPERIMENT.toml or recipe:NAME.")],
     store: Annotated[Path, typer.Option(help="SQLite results store (created if absent).")] = Path("runs.db"),
-    workers: Annotated[
-        int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)
-    ] = 1,
-    group: Annotated[str, typer.Option(help="Train together: activation, all or none.")] = "activation",
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")
-    ] = False,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")
-    ] = False,
-    data_dir: DataDir = None,
-    fused: Fused = False,
-    json_output: JsonFlag = False,
-    wide: WideFlag = False,
+    workers: Workers = 1, group: Group = "activation", quick: Quick = False, retry_failed: RetryFailed = False,
+    data_dir: DataDir = None, fused: Fused = False, json_output: JsonFlag = False, wide: WideFlag = False,
 ) -> None:
+    # fmt: on
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
 
     Re-running the same command skips finished runs and redoes interrupted ones; several `actlab run`
     processes can share one store. Ctrl-C or SIGTERM gives the unfinished runs back: rerun to resume.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from actlab.experiments.executors import exit_code, termination_interrupts
     from actlab.experiments.runner import failed_line, run_experiment
     from actlab.report import tables
+    from actlab.train.metrics import FINISHED, Status
 
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
+    resume = "interrupted: unfinished runs were given back; rerun the same command to resume"
     try:
-        with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
-            task = bar.add_task("runs", total=None)
+        with _progress("runs", None, resume) as update:
 
             def progress(counts: dict[str, int]) -> None:
-                bar.update(
-                    task,
-                    completed=counts["done"] + counts["diverged"] + counts["failed"],
-                    total=sum(counts[s] for s in ("pending", "running", "done", "diverged", "failed")),
-                )
+                update(completed=sum(counts[s] for s in FINISHED), total=sum(counts[s] for s in Status))
 
             outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress)
-    except KeyboardInterrupt as interrupt:
-        errors.print(
-            "interrupted: unfinished runs were given back; rerun the same command to resume",
-            highlight=False,
-            markup=False,
-        )
-        raise typer.Exit(exit_code(interrupt)) from None
     except ValueError as error:
         fail(str(error))
     name, counts = outcome.name, outcome.counts
     rows = tables.build_rows(outcome.results, tables.configuration_label(outcome.experiment.swept))
     failed = [failed_line(config, error) for config, error in outcome.failures]
     if json_output:
-        emit_json(
-            {
-                "experiment": name,
-                "store": str(store),
-                "counts": counts,
-                "definition_changed": outcome.definition_changed,
-                "new_runs": outcome.new_runs,
-                "earlier_runs": outcome.retired_runs,
-                "retried": outcome.retried,
-                "failed": failed,
-                "comparison": json.loads(tables.results_json(rows, []))["comparison"],
-            }
-        )
+        comparison = json.loads(tables.results_json(rows, []))["comparison"]
+        emit_json({"experiment": name, "store": str(store), "counts": counts, "failed": failed,
+                   "definition_changed": outcome.definition_changed, "new_runs": outcome.new_runs,
+                   "earlier_runs": outcome.retired_runs, "retried": outcome.retried, "comparison": comparison})
     else:
         _print_run(outcome, rows, failed, wide)
     if counts["failed"]:

@@ -1,6 +1,7 @@
 """The benchmarks run end to end on tiny inputs (their timings are not asserted: see docs/benchmarks.md)."""
 
 import numpy as np
+import pytest
 import torch
 
 from actlab import names
@@ -21,27 +22,22 @@ def test_interleaved_reports_the_median_of_rounds():
     assert rows == {"a": 2.0, "b": 20.0}
 
 
-def test_target_lines_say_why_a_target_is_missed():
+def test_targets_say_what_bounds_a_missed_one():
     ref, alone = "actlab", train_throughput.MATMULS_ALONE
     numpy_, loader, keras = train_throughput.TARGETS
     # 100 GFLOP at 100 GFLOP/s peak: the products alone take 1.5 s (67 % of peak), the epoch 2 s (50 %)
     rows = {ref: 2.0, alone: 1.5, numpy_: 6.0, loader: 8.0, keras: 30.0}
-    text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
-    assert (
-        "≥ 80 % of matmul peak: 50 % — NOT met: at these shapes the products alone, with nothing else, run at 67 %"
-        in text
-    )
-    assert f"≥ 2.5× vs {numpy_}: 3.0× — met" in text
-    assert (
-        f"≥ 8× vs {loader}: 4.0× — NOT met: it needs ten model-epochs in ≤ 1.00 s, less than the batched products alone take here (1.50 s)"
-        in text
-    )
-    assert f"≥ 10× vs {keras}: 15.0× — met" in text
+    found = {t.name: t for t in train_throughput.targets(rows, ref, peak=100.0, flops=100e9)}
+    peak = found["matmul peak"]
+    assert (peak.measured, peak.met, peak.bound) == (pytest.approx(0.5), False, "products")
+    assert found[numpy_].met and found[numpy_].measured == pytest.approx(3.0)
+    assert (found[loader].met, found[loader].bound, found[loader].needed) == (False, "products", pytest.approx(1.0))
+    assert found[keras].met and found[keras].measured == pytest.approx(15.0)
     rows = {ref: 2.0, alone: 1.0, loader: 12.0}  # products alone at 100 % of peak; 1.50 s needed vs 8×
-    text = "\n".join(train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9))
-    assert "NOT met: the products alone run at 100 % of peak; the rest of the epoch (gathering" in text
-    assert "needs ten model-epochs in ≤ 1.50 s; the products alone take 1.00 s and the rest of the epoch 1.00 s" in text
-    assert numpy_ not in text
+    found = {t.name: t for t in train_throughput.targets(rows, ref, peak=100.0, flops=100e9)}
+    assert found["matmul peak"].bound == "rest" and found[loader].bound == "rest" and numpy_ not in found
+    lines = train_throughput.target_lines(rows, ref, peak=100.0, flops=100e9)
+    assert len(lines) == 2 and all("NOT met" in line for line in lines) and "1.50 s" in lines[1]
 
 
 def test_mlp_and_cnn_sections_compare_every_approach(monkeypatch):
@@ -73,7 +69,7 @@ def test_numpy_loop_learns():
     x, y = _separable()
     weights, biases = train_throughput.numpy_loop_epoch(x, y, 0)
     h = x
-    for w, b in zip(weights[:-1], biases[:-1]):
+    for w, b in zip(weights[:-1], biases[:-1], strict=True):
         h = np.maximum(h @ w + b, 0)
     accuracy = ((h @ weights[-1] + biases[-1]).argmax(1) == y).mean()
     assert accuracy > 0.8

@@ -188,7 +188,7 @@ def test_selu_constants_make_the_fixed_point():
         mean = mpmath.quad(lambda x: selu(x) * pdf(x), [-mpmath.inf, 0, mpmath.inf])
         second = mpmath.quad(lambda x: selu(x) ** 2 * pdf(x), [-mpmath.inf, 0, mpmath.inf])
         assert abs(mean) < 1e-30 and abs(second - 1) < 1e-30
-        assert SELU_ALPHA == float(a) and SELU_SCALE == float(lam)
+        assert float(a) == SELU_ALPHA and float(lam) == SELU_SCALE
     assert torch.nn.functional.selu(torch.tensor([-1.0], dtype=torch.float64)).item() == pytest.approx(
         float(lam * a * (mpmath.exp(-1) - 1)), rel=1e-15
     )
@@ -224,5 +224,5 @@ def test_kinks_follow_pytorch_conventions():
             k: (torch.tensor(v, dtype=torch.float64) if k in spec.learnable_params else v)
             for k, v in act.params.items()
         }
-        _, g = _torch_value_and_grad(lambda t: spec.native.fn(F, t, native_params), np.array([x]))
+        _, g = _torch_value_and_grad(lambda t, spec=spec, p=native_params: spec.native.fn(F, t, p), np.array([x]))
         assert act.derivative(np.array([x]))[0] == pytest.approx(g[0], rel=1e-7), (name, x)

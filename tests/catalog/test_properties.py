@@ -52,7 +52,7 @@ def test_range_ends_are_attained_or_approached_as_claimed(name, side):
     tends to it."""
     import mpmath
 
-    from tests.catalog.reference_formulas import ELEMENTWISE as REF
+    from actlab.verify.references import ELEMENTWISE as REF
 
     props = actlab.spec(name).properties
     bound, formula, params = props.range[side], REF[name], actlab.spec(name).defaults()
@@ -60,7 +60,7 @@ def test_range_ends_are_attained_or_approached_as_claimed(name, side):
     xs = [mpmath.mpf(v) for v in np.linspace(-reach, reach, 1601)]
     with mpmath.workdps(120):
         distance = [abs(formula(x, mpmath, **params) - mpmath.mpf(bound)) for x in xs]
-    inner = min(d for x, d in zip(xs, distance) if abs(x) < 0.95 * reach)
+    inner = min(d for x, d in zip(xs, distance, strict=True) if abs(x) < 0.95 * reach)
     edges = min(distance[0], distance[-1])
     if props.attains[side]:
         assert inner <= 1e-3 * (1 + abs(bound)) and inner <= edges, (float(inner), float(edges))

@@ -51,7 +51,7 @@ def test_a_report_says_which_configurations_are_missing_runs(tmp_path):
     owner = new_owner()
     with Store(store) as db:  # an interrupted sweep: relu and mish finished, tanh running, elu pending
         db.register("e", "", runs)
-        for config, result in zip(runs[:4], train_runs(runs[:4])):
+        for result in train_runs(runs[:4]):
             db.claim("e", owner, group="none")
             db.complete(result, owner)
         db.claim("e", owner, group="activation")

@@ -2,7 +2,6 @@
 real processes killed with SIGKILL or running side by side."""
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -163,9 +162,8 @@ def test_every_transaction_takes_the_write_lock_first(tmp_path):
     with Store(path) as store:
         other = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
-            with store.transaction():
-                with pytest.raises(sqlite3.OperationalError, match="locked"):
-                    other.execute("BEGIN IMMEDIATE")
+            with store.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
             other.execute("BEGIN IMMEDIATE")  # free again once the transaction ends
             other.execute("ROLLBACK")
         finally:

@@ -26,7 +26,7 @@ def test_cnn_gradients_stay_channels_last():
         seen = []
         original = torch.nn.functional.max_pool2d
 
-        def pool(h, k):  # the gradient each pooling's backward receives
+        def pool(h, k, original=original, seen=seen):  # the gradient each pooling's backward receives
             out = original(h, k)
             out.register_hook(lambda g: seen.append(g.is_contiguous(memory_format=torch.channels_last)))
             return out
@@ -39,7 +39,7 @@ def test_cnn_gradients_stay_channels_last():
         assert seen == [True, True]
         assert all(
             w.grad.is_contiguous(memory_format=torch.channels_last)
-            for w, kind in zip(net.weights, net.kinds)
+            for w, kind in zip(net.weights, net.kinds, strict=True)
             if kind == "conv"
         )
 

@@ -33,7 +33,10 @@ def test_results_table_from_a_comparison(tmp_path):
     table = results_table(out)
     assert "| `relu` | 97.85 |" in table and "| `mish` | — |" in table and "2 seeds" in table
     assert "Setup: digits, mlp:100,50, sgd lr 0.1, batch 32, 2 epochs" in table
-    text = "a\n<!-- results:tiny:start -->\nSTALE\n<!-- results:tiny:end -->\n<!-- results:other:start -->\nkeep\n<!-- results:other:end -->\n"
+    text = (
+        "a\n<!-- results:tiny:start -->\nSTALE\n<!-- results:tiny:end -->\n<!-- results:other:start "
+        "-->\nkeep\n<!-- results:other:end -->\n"
+    )
     updated = with_results_tables(text, tmp_path / "results")
     assert "STALE" not in updated and "| `relu` |" in updated and "keep" in updated
 

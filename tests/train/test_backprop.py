@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from actlab.catalog.parse import parse_activation
+from actlab.activation import activation as parse_activation
 from actlab.models.batched import StackedNetwork
 from actlab.models.spec import init_weights, parse_model, weight_shapes
 from actlab.train.backprop import HandBackprop, supports_hand_backprop
@@ -40,7 +40,7 @@ def test_hand_backprop_matches_autograd(optimizer, extra):
     ]
     hand = train_runs(configs, record_steps=True, group="all")
     reference = train_runs(configs, record_steps=True, group="all", autograd=True)
-    for got, want in zip(_curves(hand), _curves(reference)):
+    for got, want in zip(_curves(hand), _curves(reference), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 
 
@@ -76,4 +76,4 @@ def test_step_returns_the_loss_before_the_update_and_changes_the_weights():
     losses, logits = HandBackprop(net, fused_sgd=True).step(x, y, None, 0.1)
     torch.testing.assert_close(losses, expected)
     assert logits.shape == (2, 8, 10)
-    assert all(not torch.equal(b, w) for b, w in zip(before, net.weights))
+    assert all(not torch.equal(b, w) for b, w in zip(before, net.weights, strict=True))

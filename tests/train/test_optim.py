@@ -31,7 +31,7 @@ def test_optimizers_match_torch_optim(kind, weight_decay):
         lr = 0.05 if step < 10 else 0.02
         numpy_opt.lr = lr
         numpy_opt.step([_gradient(mine)])
-        for optimizer, w in ((reference, theirs), (single_reference, single), *zip(ours_opt, ours)):
+        for optimizer, w in ((reference, theirs), (single_reference, single), *zip(ours_opt, ours, strict=True)):
             w.grad = torch.tensor(_gradient(w.detach().double().numpy()), dtype=w.dtype)
             if isinstance(optimizer, TorchOptimizer):
                 optimizer.lr = lr

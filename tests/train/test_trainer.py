@@ -42,7 +42,7 @@ def test_many_at_once_equals_one_at_a_time():
     assert len(group_runs(configs, "none")) == 6
     together = train_runs(configs, record_steps=True, group="all")
     alone = train_runs(configs, group="none", record_steps=True)
-    for t, a in zip(together, alone):
+    for t, a in zip(together, alone, strict=True):
         np.testing.assert_allclose(t.step_losses, a.step_losses, rtol=1e-10)
         np.testing.assert_allclose(_histories([t]), _histories([a]), rtol=1e-10)
 
@@ -104,7 +104,7 @@ def test_cnn_many_at_once_equals_one_at_a_time():
     assert len(group_runs(configs, "all")) == 3  # CNNs train one at a time on the CPU: it is faster there
     together = train_group(configs, prepare_for(configs[0]), record_steps=True)  # the stacked path GPUs use
     alone = train_runs(configs, group="none", record_steps=True)
-    for t, a in zip(together, alone):
+    for t, a in zip(together, alone, strict=True):
         np.testing.assert_allclose(t.step_losses, a.step_losses, rtol=1e-10)
     assert together[0].summary.final_test_accuracy > 0.25  # learning (chance is 0.1) after 3 epochs on 600 images
 

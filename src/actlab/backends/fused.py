@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from actlab.backends.torch import SpecEvaluator
+from actlab.backends.torch_function import SpecEvaluator
 from actlab.catalog.spec import ActivationSpec
 
 _kernel_ids = itertools.count()

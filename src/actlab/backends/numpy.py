@@ -56,7 +56,9 @@ def derivative(spec: ActivationSpec, x: Any, params: Mapping[str, Any]) -> np.nd
         if spec.gated:
             chunks = split(spec, array, params)
             parts = spec.derivative(chunks, NUMPY, **params)
-            d = np.concatenate([np.broadcast_to(p, c.shape) for p, c in zip(parts, chunks)], axis=params["dim"])
+            d = np.concatenate(
+                [np.broadcast_to(p, c.shape) for p, c in zip(parts, chunks, strict=True)], axis=params["dim"]
+            )
         else:
             d = np.broadcast_to(spec.derivative(array, NUMPY, **params), array.shape)
         d = np.where(np.isnan(array), array, d)

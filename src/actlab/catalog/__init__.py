@@ -1,6 +1,6 @@
 """The activation catalog: every activation's spec, registered once by its family module."""
 
-from actlab.catalog import glu, learnable, periodic, rectifiers, shrink, sigmoids, smooth_gated  # noqa: F401
+from actlab.catalog import glu, learnable, periodic, plugins, rectifiers, shrink, sigmoids, smooth_gated  # noqa: F401
 from actlab.catalog.spec import (
     REGISTRY,
     ActivationError,
@@ -22,3 +22,5 @@ __all__ = [
     "Reference",
     "Stochastic",
 ]
+
+REGISTRY.discover = plugins.load_installed

@@ -80,7 +80,8 @@ _register_glu(
     lambda b, xp: _scaled_swish(b, xp, 1.0),
     lambda b, xp: _scaled_swish_derivative(b, xp, 1.0),
     r"f(a,b)=a\,\operatorname{silu}(b)",
-    r"\dfrac{\partial f}{\partial a}=\operatorname{silu}(b),\ \dfrac{\partial f}{\partial b}=a\,\operatorname{silu}'(b)",
+    r"\dfrac{\partial f}{\partial a}=\operatorname{silu}(b),\ \dfrac{\partial f}{\partial "
+    r"b}=a\,\operatorname{silu}'(b)",
     refs.SHAZEER_GLU_VARIANTS,
     {"timm": ("SwiGLU",), "other": ("SwiGLU", "silu_glu")},
     smooth=True,
@@ -92,7 +93,8 @@ _register_glu(
     lambda b, xp: xp.gate(b, xp.gaussian_cdf(b)),
     _gelu_derivative,
     r"f(a,b)=a\,\operatorname{gelu}(b)",
-    r"\dfrac{\partial f}{\partial a}=\operatorname{gelu}(b),\ \dfrac{\partial f}{\partial b}=a\,\operatorname{gelu}'(b)",
+    r"\dfrac{\partial f}{\partial a}=\operatorname{gelu}(b),\ \dfrac{\partial f}{\partial "
+    r"b}=a\,\operatorname{gelu}'(b)",
     refs.SHAZEER_GLU_VARIANTS,
     {"timm": ("GEGLU",), "other": ("GEGLU", "gelu_glu")},
     smooth=True,

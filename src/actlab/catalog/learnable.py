@@ -22,7 +22,8 @@ REGISTRY.register(
         forward=lambda x, xp, a: _leaky_forward(x, xp, a),
         derivative=lambda x, xp, a: _leaky_derivative(x, xp, a),
         formula=r"f(x)=\begin{cases}x & x>0\\ a x & x\le 0\end{cases}",
-        derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ a & x\le 0\end{cases},\quad \dfrac{\partial f}{\partial a}=\min(x,0)",
+        derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ a & x\le 0\end{cases},\quad \dfrac{\partial f}{\partial "
+        r"a}=\min(x,0)",
         params=(Param("a", 0.25, "negative slope a (learned; initial value)", learnable=True),),
         param_derivatives={"a": lambda x, xp, a: xp.where(x > 0, xp.zeros_like(x), x)},
         properties=Properties(range=(-INF, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=True),
@@ -110,14 +111,14 @@ REGISTRY.register(
 
 def _apl_forward(x, xp, a, b):
     y = xp.relu(x)
-    for a_s, b_s in zip(a, b):
+    for a_s, b_s in zip(a, b, strict=True):
         y = y + xp.gate(xp.relu(b_s - x), a_s)
     return y
 
 
 def _apl_derivative(x, xp, a, b):
     d = xp.indicator(x > 0, x)
-    for a_s, b_s in zip(a, b):
+    for a_s, b_s in zip(a, b, strict=True):
         d = d - xp.indicator(x < b_s, x) * a_s
     return d
 
@@ -143,7 +144,7 @@ REGISTRY.register(
         ),
         param_derivatives={
             "a": lambda x, xp, a, b: [xp.relu(b_s - x) for b_s in b],
-            "b": lambda x, xp, a, b: [xp.indicator(x < b_s, x) * a_s for a_s, b_s in zip(a, b)],
+            "b": lambda x, xp, a, b: [xp.indicator(x < b_s, x) * a_s for a_s, b_s in zip(a, b, strict=True)],
         },
         properties=Properties(range=(0.0, INF), monotonic=True, smooth=False, kinks=(0.0,), zero_centred=False),
         reference=refs.AGOSTINELLI_APL,
@@ -191,7 +192,7 @@ def _pau_parts(x, xp, numerator, denominator):
     small = xp.abs(x) <= 1
     direct = _pau_terms(x, xp, numerator, denominator, 0)
     scaled = _pau_terms(x, xp, numerator, denominator, n)
-    p, dp, r, p_dr, one = (xp.where(small, d, s) for d, s in zip(direct, scaled))
+    p, dp, r, p_dr, one = (xp.where(small, d, s) for d, s in zip(direct, scaled, strict=True))
     # Q = 1 + |R|; dividing by x^n multiplies |R| by the sign of x^n.
     parity = xp.ones_like(x) if n % 2 == 0 else xp.sign(x)
     parity = xp.where(small, xp.ones_like(x), parity)
@@ -231,7 +232,8 @@ REGISTRY.register(
         forward=_pau_forward,
         derivative=_pau_derivative,
         formula=r"f(x)=\dfrac{\sum_{j=0}^{m}a_jx^j}{1+\left|\sum_{k=1}^{n}b_kx^k\right|}",
-        derivative_formula=r"f'(x)=\dfrac{P'(x)Q(x)-P(x)\operatorname{sign}(R(x))R'(x)}{Q(x)^2},\ R=\sum_k b_kx^k,\ Q=1+|R|",
+        derivative_formula=r"f'(x)=\dfrac{P'(x)Q(x)-P(x)\operatorname{sign}(R(x))R'(x)}{Q(x)^2},\ R=\sum_k b_kx^k,"
+        r"\ Q=1+|R|",
         params=(
             Param(
                 "numerator", PAU_NUMERATOR, "a_0..a_m (learned; default fits leaky ReLU)", kind="vector", learnable=True
@@ -260,7 +262,8 @@ REGISTRY.register(
         forward=lambda x, xp, scale, bias: scale * (xp.relu(x) * xp.relu(x)) + bias,
         derivative=lambda x, xp, scale, bias: 2.0 * scale * xp.relu(x),
         formula=r"f(x)=s\max(0,x)^2+b",
-        derivative_formula=r"f'(x)=2s\max(0,x),\quad \dfrac{\partial f}{\partial s}=\max(0,x)^2,\ \dfrac{\partial f}{\partial b}=1",
+        derivative_formula=r"f'(x)=2s\max(0,x),\quad \dfrac{\partial f}{\partial s}=\max(0,x)^2,\ \dfrac{\partial "
+        r"f}{\partial b}=1",
         params=(
             Param("scale", STAR_RELU_SCALE, "scale s (learned; 2/√5 ≈ 0.8944)", learnable=True),
             Param("bias", STAR_RELU_BIAS, "bias b (learned; -1/√5 ≈ -0.4472)", learnable=True),
@@ -306,8 +309,10 @@ REGISTRY.register(
         summary="xIELU: quadratic for x > 0, exponential minus linear below; α_p and α_n are learned.",
         forward=_xielu_forward,
         derivative=_xielu_derivative,
-        formula=r"f(x)=\begin{cases}\alpha_p x^2+\beta x & x>0\\ \alpha_n\left(e^{\min(x,\epsilon)}-1\right)-\alpha_n x+\beta x & x\le 0\end{cases}",
-        derivative_formula=r"f'(x)=\begin{cases}2\alpha_p x+\beta & x>0\\ \alpha_n e^{x}\mathbb{1}[x<\epsilon]-\alpha_n+\beta & x\le 0\end{cases}",
+        formula=r"f(x)=\begin{cases}\alpha_p x^2+\beta x & x>0\\ \alpha_n\left(e^{\min(x,\epsilon)}-1\right)"
+        r"-\alpha_n x+\beta x & x\le 0\end{cases}",
+        derivative_formula=r"f'(x)=\begin{cases}2\alpha_p x+\beta & x>0\\ \alpha_n "
+        r"e^{x}\mathbb{1}[x<\epsilon]-\alpha_n+\beta & x\le 0\end{cases}",
         params=(
             Param(
                 "alpha_p", 0.8, "α_p > 0, curvature for x > 0 (learned)", minimum=0.0, exclusive=True, learnable=True
@@ -354,7 +359,8 @@ REGISTRY.register(
         derivative=lambda x, xp, alpha, t: xp.where(
             x > 0, xp.ones_like(x), alpha * xp.exp(_pdelu_log_base(x, xp, t) * (t / (1.0 - t)))
         ),
-        formula=r"f(x)=\begin{cases}x & x>0\\ \alpha\left(\left[1+(1-t)x\right]_+^{1/(1-t)}-1\right) & x\le 0\end{cases}",
+        formula=r"f(x)=\begin{cases}x & x>0\\ \alpha\left(\left[1+(1-t)x\right]_+^{1/(1-t)}-1\right) & x\le "
+        r"0\end{cases}",
         derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ \alpha\left[1+(1-t)x\right]_+^{t/(1-t)} & x\le 0\end{cases}",
         params=(
             Param("alpha", 1.0, "saturation -α (learned)", minimum=0.0, exclusive=True, learnable=True),

@@ -25,6 +25,7 @@ REGISTRY.register(
     ActivationSpec(
         name="snake",
         family="periodic",
+        init="glorot_uniform",
         summary="Snake x + sin²(ax)/a: monotonic with a periodic ripple; a is learnable.",
         forward=_snake_forward,
         # 1 + sin 2θ = (sin θ + cos θ)², which does not cancel where sin 2θ ≈ -1.
@@ -63,6 +64,7 @@ REGISTRY.register(
     ActivationSpec(
         name="sinc",
         family="periodic",
+        init="glorot_uniform",
         summary="Unnormalised cardinal sine sin(x)/x, 1 at the origin.",
         forward=_sinc_forward,
         derivative=_sinc_derivative,
@@ -79,6 +81,7 @@ REGISTRY.register(
     ActivationSpec(
         name="sine",
         family="periodic",
+        init="glorot_uniform",
         summary="sin(w0·x), the SIREN activation.",
         forward=lambda x, xp, w0: xp.sin(w0 * x),
         derivative=lambda x, xp, w0: w0 * xp.cos(w0 * x),
@@ -95,6 +98,7 @@ REGISTRY.register(
     ActivationSpec(
         name="gaussian",
         family="radial",
+        init="glorot_uniform",
         summary="Gaussian bump e^{-x²}.",
         forward=lambda x, xp: xp.exp(-x * x),
         derivative=lambda x, xp: xp.gate(-2.0 * x, xp.exp(-x * x)),
@@ -112,6 +116,7 @@ REGISTRY.register(
     ActivationSpec(
         name="gcu",
         family="periodic",
+        init="glorot_uniform",
         summary="Growing cosine unit x·cos(x).",
         forward=lambda x, xp: x * xp.cos(x),
         derivative=lambda x, xp: xp.cos(x) - x * xp.sin(x),
@@ -130,10 +135,12 @@ REGISTRY.register(
     ActivationSpec(
         name="laplace",
         family="radial",
+        init="glorot_uniform",
         summary="Mega's Laplace attention function: a Gaussian CDF matched to squared ReLU near the origin.",
         forward=lambda x, xp, mu, sigma: xp.gaussian_cdf((x - mu) / sigma),
         derivative=lambda x, xp, mu, sigma: xp.gaussian_pdf((x - mu) / sigma) / sigma,
-        formula=r"f(x)=\tfrac12\left(1+\operatorname{erf}\dfrac{x-\mu}{\sigma\sqrt2}\right),\ \mu=\sqrt{1/2},\ \sigma=\sqrt{1/(4\pi)}",
+        formula=r"f(x)=\tfrac12\left(1+\operatorname{erf}\dfrac{x-\mu}{\sigma\sqrt2}\right),\ \mu=\sqrt{1/2},"
+        r"\ \sigma=\sqrt{1/(4\pi)}",
         derivative_formula=r"f'(x)=\dfrac{1}{\sigma\sqrt{2\pi}}e^{-(x-\mu)^2/(2\sigma^2)}",
         params=(
             Param("mu", LAPLACE_MU, "centre μ"),

@@ -142,7 +142,8 @@ REGISTRY.register(
         summary="Randomized leaky ReLU: a random slope per element in training, the mean slope in evaluation.",
         forward=lambda x, xp, lower, upper: _leaky_forward(x, xp, (lower + upper) / 2.0),
         derivative=lambda x, xp, lower, upper: _leaky_derivative(x, xp, (lower + upper) / 2.0),
-        formula=r"f(x)=\begin{cases}x & x>0\\ a x & x\le 0\end{cases},\ a\sim U(l,u)\text{ (training)},\ a=\tfrac{l+u}{2}\text{ (evaluation)}",
+        formula=r"f(x)=\begin{cases}x & x>0\\ a x & x\le 0\end{cases},\ a\sim U(l,u)\text{ (training)},"
+        r"\ a=\tfrac{l+u}{2}\text{ (evaluation)}",
         derivative_formula=r"f'(x)=\begin{cases}1 & x>0\\ a & x\le 0\end{cases}",
         params=(
             Param("lower", 1.0 / 8.0, "lower bound l of the slope", minimum=0.0),
@@ -230,10 +231,12 @@ REGISTRY.register(
     ActivationSpec(
         name="selu",
         family="exponential linear",
+        init="lecun_normal",
         summary="Scaled ELU with the constants that make activations self-normalizing.",
         forward=lambda x, xp: SELU_SCALE * _elu_forward(x, xp, SELU_ALPHA),
         derivative=lambda x, xp: SELU_SCALE * _elu_derivative(x, xp, SELU_ALPHA),
-        formula=r"f(x)=\lambda\begin{cases}x & x>0\\ \alpha(e^{x}-1) & x\le 0\end{cases},\ \alpha\approx1.6733,\ \lambda\approx1.0507",
+        formula=r"f(x)=\lambda\begin{cases}x & x>0\\ \alpha(e^{x}-1) & x\le 0\end{cases},\ \alpha\approx1.6733,"
+        r"\ \lambda\approx1.0507",
         derivative_formula=r"f'(x)=\lambda\begin{cases}1 & x>0\\ \alpha e^{x} & x\le 0\end{cases}",
         properties=Properties(
             range=(-SELU_SCALE * SELU_ALPHA, INF),

@@ -145,7 +145,8 @@ SITZMANN_SIREN = Reference(
     arxiv="2006.09661",
 )
 NOEL_GCU = Reference(
-    "Growing Cosine Unit: A Novel Oscillatory Activation Function That Can Speedup Training and Reduce Parameters in Convolutional Neural Networks",
+    "Growing Cosine Unit: A Novel Oscillatory Activation Function That Can Speedup Training and Reduce Parameters in "
+    "Convolutional Neural Networks",
     "Noel, Trivedi, Dutta, Bharadwaj, Prasad",
     2021,
     arxiv="2108.12943",

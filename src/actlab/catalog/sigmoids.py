@@ -15,6 +15,7 @@ REGISTRY.register(
     ActivationSpec(
         name="linear",
         family="classic",
+        init="glorot_uniform",
         summary="The identity; a network with only linear activations is a linear model.",
         forward=lambda x, xp: x * 1.0,
         derivative=lambda x, xp: xp.ones_like(x),
@@ -52,6 +53,7 @@ REGISTRY.register(
     ActivationSpec(
         name="sigmoid",
         family="sigmoid",
+        init="glorot_uniform",
         summary="The logistic function.",
         forward=lambda x, xp: xp.sigmoid(x),
         derivative=lambda x, xp: xp.sigmoid_derivative(x),
@@ -89,6 +91,7 @@ REGISTRY.register(
     ActivationSpec(
         name="hard_sigmoid",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Piecewise-linear sigmoid as in PyTorch and Keras 3: relu6(x + 3) / 6.",
         forward=_hard_sigmoid_forward,
         derivative=_hard_sigmoid_derivative,
@@ -113,6 +116,7 @@ REGISTRY.register(
     ActivationSpec(
         name="hard_sigmoid_classic",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Keras 2 / Theano hard sigmoid: 0.2x + 0.5 clipped to [0, 1] (0 below -2.5, 1 above 2.5).",
         forward=_hard_sigmoid_forward,
         derivative=_hard_sigmoid_derivative,
@@ -131,6 +135,7 @@ REGISTRY.register(
     ActivationSpec(
         name="tanh",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Hyperbolic tangent.",
         forward=lambda x, xp: xp.tanh(x),
         derivative=lambda x, xp: xp.sech2(x),
@@ -162,6 +167,7 @@ REGISTRY.register(
     ActivationSpec(
         name="hardtanh",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Identity clipped to [min_val, max_val].",
         forward=lambda x, xp, min_val, max_val: xp.clip(x, min_val, max_val),
         derivative=lambda x, xp, min_val, max_val: xp.indicator((x > min_val) & (x < max_val), x),
@@ -186,6 +192,7 @@ REGISTRY.register(
     ActivationSpec(
         name="softsign",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Algebraic sigmoid x / (1 + |x|), approaching its asymptotes polynomially.",
         forward=lambda x, xp: xp.softsign(x),
         derivative=_softsign_derivative,
@@ -204,6 +211,7 @@ REGISTRY.register(
     ActivationSpec(
         name="elliott",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Elliott's algebraic logistic sigmoid, (softsign(x) + 1) / 2.",
         # 1/2 + x/(2(1+|x|)) rewritten per side so that nothing cancels: 1/(2(1-x)) for x < 0.
         forward=lambda x, xp: xp.where(x < 0, 0.5 / (1.0 - x), 1.0 - 0.5 / (1.0 + x)),
@@ -223,6 +231,7 @@ REGISTRY.register(
     ActivationSpec(
         name="arctan",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Inverse tangent.",
         forward=lambda x, xp: xp.atan(x),
         derivative=lambda x, xp: 1.0 / (1.0 + x * x),
@@ -240,6 +249,7 @@ REGISTRY.register(
     ActivationSpec(
         name="isru",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Inverse square root unit x / sqrt(1 + αx²), a cheap sigmoid-shaped function.",
         forward=_isru,
         derivative=_isru_derivative,
@@ -258,6 +268,7 @@ REGISTRY.register(
     ActivationSpec(
         name="log_sigmoid",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Logarithm of the logistic function, -softplus(-x).",
         forward=lambda x, xp: xp.log_sigmoid(x),
         derivative=lambda x, xp: xp.sigmoid(-x),
@@ -276,6 +287,7 @@ REGISTRY.register(
     ActivationSpec(
         name="sparse_sigmoid",
         family="sigmoid",
+        init="glorot_uniform",
         summary="Piecewise-linear sigmoid reaching 0 at x = -1 and 1 at x = 1 (derivative of sparse_plus).",
         forward=lambda x, xp: 0.5 * xp.clip(x + 1.0, 0.0, 2.0),
         derivative=lambda x, xp: 0.5 * xp.indicator((x > -1) & (x < 1), x),

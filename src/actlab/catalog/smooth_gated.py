@@ -83,7 +83,8 @@ REGISTRY.register(
         forward=lambda x, xp: xp.gate(x, _gelu_tanh_parts(x, xp)[1]),
         derivative=_gelu_tanh_derivative,
         formula=r"f(x)=\dfrac{x}{2}\left(1+\tanh u\right),\ u=\sqrt{2/\pi}\,(x+0.044715x^3)",
-        derivative_formula=r"f'(x)=\tfrac12(1+\tanh u)+\tfrac{x}{2}\operatorname{sech}^2(u)\,\sqrt{2/\pi}\,(1+0.134145x^2)",
+        derivative_formula=r"f'(x)=\tfrac12(1+\tanh u)+\tfrac{x}{2}\operatorname{sech}^2(u)"
+        r"\,\sqrt{2/\pi}\,(1+0.134145x^2)",
         properties=_gated_properties(GELU_TANH_MIN),
         reference=refs.HENDRYCKS_GELU,
         aliases={
@@ -185,8 +186,10 @@ REGISTRY.register(
         summary="Piecewise-quadratic Swish; n = 6 is MobileNetV3's x·relu6(x + 3)/6.",
         forward=_hard_swish_forward,
         derivative=_hard_swish_derivative,
-        formula=r"f(x)=\begin{cases}x & x>\tfrac n2\\ \dfrac{x\,(x+\tfrac n2)}{n} & -\tfrac n2< x\le\tfrac n2\\ 0 & x\le-\tfrac n2\end{cases}",
-        derivative_formula=r"f'(x)=\begin{cases}1 & x\ge\tfrac n2\\ \dfrac{2x+\tfrac n2}{n} & -\tfrac n2< x<\tfrac n2\\ 0 & x\le-\tfrac n2\end{cases}",
+        formula=r"f(x)=\begin{cases}x & x>\tfrac n2\\ \dfrac{x\,(x+\tfrac n2)}{n} & -\tfrac n2< x\le\tfrac n2\\ 0 & "
+        r"x\le-\tfrac n2\end{cases}",
+        derivative_formula=r"f'(x)=\begin{cases}1 & x\ge\tfrac n2\\ \dfrac{2x+\tfrac n2}{n} & -\tfrac n2< x<\tfrac "
+        r"n2\\ 0 & x\le-\tfrac n2\end{cases}",
         params=(Param("n", 6.0, "size n > 0 of the quadratic region [-n/2, n/2]", minimum=0.0, exclusive=True),),
         properties=Properties(
             range=(-6.0 / 16.0, INF), monotonic=False, smooth=False, kinks=(-3.0, 3.0), zero_centred=True
@@ -399,7 +402,8 @@ REGISTRY.register(
         forward=_elish_forward,
         derivative=_elish_derivative,
         formula=r"f(x)=\begin{cases}x\,\sigma(x) & x\ge 0\\ (e^{x}-1)\,\sigma(x) & x<0\end{cases}",
-        derivative_formula=r"f'(x)=\begin{cases}\sigma(x)+x\,\sigma'(x) & x\ge 0\\ e^{x}\sigma(x)+(e^{x}-1)\,\sigma'(x) & x<0\end{cases}",
+        derivative_formula=r"f'(x)=\begin{cases}\sigma(x)+x\,\sigma'(x) & x\ge 0\\ e^{x}\sigma(x)+(e^{x}-1)"
+        r"\,\sigma'(x) & x<0\end{cases}",
         properties=_gated_properties(ELISH_MIN),
         reference=refs.BASIRAT_ELISH,
         aliases={"other": ("ELiSH",)},
@@ -430,8 +434,10 @@ REGISTRY.register(
         summary="HardELiSH: ELiSH with the hard sigmoid clip((x+1)/2, 0, 1) as gate.",
         forward=_hard_elish_forward,
         derivative=_hard_elish_derivative,
-        formula=r"f(x)=\begin{cases}x\,h(x) & x\ge 0\\ (e^{x}-1)\,h(x) & x<0\end{cases},\ h(x)=\min(\max(\tfrac{x+1}{2},0),1)",
-        derivative_formula=r"f'(x)=\begin{cases}h(x)+x\,h'(x) & x\ge 0\\ e^{x}h(x)+(e^{x}-1)\,h'(x) & x<0\end{cases},\ h'(x)=\tfrac12\mathbb{1}[|x|<1]",
+        formula=r"f(x)=\begin{cases}x\,h(x) & x\ge 0\\ (e^{x}-1)\,h(x) & x<0\end{cases},\ h(x)"
+        r"=\min(\max(\tfrac{x+1}{2},0),1)",
+        derivative_formula=r"f'(x)=\begin{cases}h(x)+x\,h'(x) & x\ge 0\\ e^{x}h(x)+(e^{x}-1)\,h'(x) & x<0\end{cases},"
+        r"\ h'(x)=\tfrac12\mathbb{1}[|x|<1]",
         properties=_gated_properties(HARD_ELISH_MIN, kinks=(-1.0, 1.0)),
         reference=refs.BASIRAT_ELISH,
         aliases={"other": ("HardELiSH",)},

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from actlab.choices import Init
 from actlab.errors import ActlabError
 
 ParamKind = Literal["float", "optional_float", "int", "vector"]
@@ -87,6 +88,13 @@ class Param:
             raise ActivationError(f"{where} must be {relation} {self.maximum:g}, got {value!r}")
 
 
+def format_range(lo: float, hi: float, attained: tuple[bool, bool] = (True, True)) -> str:
+    """See :meth:`Properties.range_text`."""
+    left = ("[" if attained[0] else "(") + f"{lo:.4g}" if math.isfinite(lo) else "(-∞"
+    right = f"{hi:.4g}" + ("]" if attained[1] else ")") if math.isfinite(hi) else "∞)"
+    return f"{left}, {right}"
+
+
 @dataclass(frozen=True)
 class Properties:
     """Mathematical properties at the default parameters; each one is checked by the test suite.
@@ -107,6 +115,11 @@ class Properties:
     oscillating: bool = False
     kinks: tuple[float, ...] = ()
     attains: tuple[bool, bool] = (True, True)
+
+    def range_text(self) -> str:
+        """Interval notation: a bracket where the end is a value of the function, a parenthesis where it is only
+        approached (and at infinity): ``[0, ∞)``, ``(0, 1)``."""
+        return format_range(*self.range, attained=self.attains)
 
     @property
     def bounded_below(self) -> bool:
@@ -194,6 +207,9 @@ class ActivationSpec:
     element of each chunk, so this list is the whole Jacobian). ``demo_chunks(x, pieces)`` turns a 1-D
     grid into chunks for plots (default: the grid repeated).
     ``param_derivatives[name](x, xp, **p)`` is df/dparam elementwise (a list of arrays for vector params).
+    ``init`` is the weight initialisation the activation is meant to be used with (the harness's ``auto``): He for
+    rectifier-like units (He et al. 2015), Glorot for sigmoid-shaped, periodic and linear ones (Glorot & Bengio
+    2010), LeCun normal for SELU, whose self-normalisation assumes it (Klambauer et al. 2017).
     """
 
     name: str
@@ -214,6 +230,14 @@ class ActivationSpec:
     pieces: int | str | None = None
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     demo_chunks: Callable[[Any, int], list[Any]] | None = None
+    init: Init = "he_normal"
+    definition: str | None = None  # user-defined: the text that defines it again anywhere (a run stores it)
+    source: str | None = None  # user-defined: where it was defined (a file, "python", an entry point)
+    expression: Any = None  # defined by a formula: its SymPy expression (as written, before the stable rewrites)
+
+    @property
+    def user_defined(self) -> bool:
+        return self.definition is not None
 
     @property
     def gated(self) -> bool:
@@ -280,25 +304,60 @@ class Registry:
     def __init__(self) -> None:
         self._specs: dict[str, ActivationSpec] = {}
         self._lookup: dict[str, str] = {}
+        self.discover: Callable[[], None] | None = None  # loads installed plugins, once, when first needed
+
+    def _discover(self) -> None:
+        discover, self.discover = self.discover, None
+        if discover is not None:
+            discover()
 
     def register(self, spec: ActivationSpec) -> ActivationSpec:
+        """Add ``spec``. A user-defined spec may not take a name or alias already used; registering the same user
+        definition again is a no-op (a plugin loaded twice), another definition under its name an error."""
         if not re.fullmatch(r"[a-z][a-z0-9_]*", spec.name):
-            raise ValueError(f"canonical names are snake_case: {spec.name!r}")
-        for key in {normalize(spec.name), *(normalize(a) for a in spec.all_aliases())}:
+            raise ActivationError(
+                f"activation names are snake_case (a-z, 0-9, _) starting with a letter: {spec.name!r}"
+            )
+        existing = self._specs.get(spec.name)
+        if existing is not None and spec.user_defined and existing.definition == spec.definition:
+            return existing
+        keys = {normalize(spec.name), *(normalize(a) for a in spec.all_aliases())}
+        for key in keys:
             owner = self._lookup.get(key)
-            if owner is not None and owner != spec.name:
-                raise ValueError(f"name {key!r} of {spec.name} is already used by {owner}")
+            if owner is not None and (owner != spec.name or spec.user_defined):
+                where = (
+                    "a built-in activation"
+                    if self._specs[owner].definition is None
+                    else f"defined in {self._specs[owner].source or 'this process'}"
+                )
+                raise ActivationError(f"{spec.name}: the name {key!r} is already taken by {owner} ({where})")
+        for key in keys:
             self._lookup[key] = spec.name
         self._specs[spec.name] = spec
         return spec
 
+    def unregister(self, name: str) -> None:
+        """Remove a user-defined activation (tests; a plugin reloaded)."""
+        spec = self.get(name)
+        if not spec.user_defined:
+            raise ActivationError(f"{spec.name} is built in; only user-defined activations can be removed")
+        del self._specs[spec.name]
+        self._lookup = {k: v for k, v in self._lookup.items() if v != spec.name}
+
+    def is_builtin(self, name: str) -> bool:
+        return not self.get(name).user_defined
+
     def names(self) -> list[str]:
+        self._discover()
         return sorted(self._specs)
 
     def get(self, name: str) -> ActivationSpec:
         if not isinstance(name, str):
             raise ActivationError(f"activation names are strings, got {name!r}")
         canonical = self._lookup.get(normalize(name))
+        if canonical is None and self.discover is not None:
+            self._discover()
+            canonical = self._lookup.get(normalize(name))
         if canonical is None:
             raise ActivationError(self._unknown_message(name))
         return self._specs[canonical]

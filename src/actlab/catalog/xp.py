@@ -63,6 +63,34 @@ class Namespace:
         """Independent U(lo, hi) draws shaped and typed like ``x``, from ``rng``."""
         raise NotImplementedError
 
+    # --- what compiled formulas use (actlab.catalog.expressions) ----------------------------------------
+    def product0(self, a: Array, b: Array) -> Array:
+        """a·b, but exactly 0 wherever either factor is 0 (so 0 · ∞ → 0: a factor that underflowed wins)."""
+        product = a * b
+        if not (self.is_array(a) or self.is_array(b)):
+            return product
+        return self.where((a == 0) | (b == 0), self.zeros_like(product), product)
+
+    def broadcast(self, value: Array | float | bool, like: Array) -> Array:
+        """``value`` as an array shaped like ``like`` when it is a plain number."""
+        if self.is_array(value):
+            return value
+        return self.full_like(like, value) if not isinstance(value, bool) else self.full_like(like, float(value)) > 0
+
+    def logical_and(self, a: Array, b: Array) -> Array:
+        return a & b
+
+    def logical_or(self, a: Array, b: Array) -> Array:
+        return a | b
+
+    def logical_not(self, a: Array) -> Array:
+        return ~a
+
+    def catalog(self, spec: Any, x: Array, params: Any, slope: bool = False) -> Array:
+        """A catalog activation (or its derivative) at ``x``, by its own formulas."""
+        value = (spec.derivative if slope else spec.forward)(x, self, **params)
+        return self.broadcast(value, x)
+
     # --- stable helpers -----------------------------------------------------------------------------
     def relu(self, x: Array) -> Array:
         return self.maximum(x, self.zeros_like(x))  # maximum, unlike where(x > 0), propagates NaN

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actlab.choices import DATASETS
 from actlab.data.download import DatasetError, RemoteFile, locate, search_dirs, verify
 
 
@@ -242,6 +243,9 @@ LOADERS: dict[str, Callable[..., Dataset]] = {
     "fashion-mnist": load_fashion_mnist,
     "cifar10": load_cifar10,
 }
+
+
+assert tuple(LOADERS) == DATASETS, "every dataset of the vocabulary has a loader"
 
 
 def load(name: str, data_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:

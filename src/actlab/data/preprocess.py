@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from actlab.choices import PREPROCESSINGS
 from actlab.data.datasets import Dataset
 
-METHODS = ("minmax", "standardize", "none")
+METHODS = PREPROCESSINGS
 
 
 def preprocess(dataset: Dataset, method: str = "minmax") -> tuple[np.ndarray, np.ndarray]:

@@ -38,10 +38,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from actlab import notation
 from actlab.activation import activation as make_activation
 from actlab.catalog.spec import ActivationError
 from actlab.errors import ActlabError
-from actlab.train.config import RunConfig, canonical_activation
+from actlab.train.config import RunConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -124,26 +125,40 @@ def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
             continue
         keys = list(sweeps)
         for combination in itertools.product(*(sweeps[k] for k in keys)):
-            params = dict(zip(keys, combination))
+            params = dict(zip(keys, combination, strict=True))
             try:
                 act = make_activation(name, **params)
             except ActivationError as error:
                 problems.append(f"{where} with {params}: {error}")
                 continue
-            text = ":".join([act.name] + [f"{k}={_format(v)}" for k, v in params.items()])
-            variants.append(canonical_activation(text))
+            variants.append(notation.canonical(act))
     return variants
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(str(v) for v in value) + "]"
-    return "none" if value is None else str(value)
-
-
 def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: bool = False) -> Experiment:
-    """Validate and expand an experiment given as a dict (the parsed TOML)."""
+    """Validate and expand an experiment given as a dict (the parsed TOML); every problem is reported at once."""
     problems: list[str] = []
+    name, description = _identity(data, problems)
+    sections = _sections(data, problems)
+    grid = _grid(sections["grid"], problems)
+    activations = list(grid.pop("activation", []))
+    if "activations" in data:
+        activations += _activation_variants(data["activations"], problems)
+    if activations and "activation" in sections["base"]:
+        problems.append("base.activation: give the activation in base or sweep it, not both")
+    if problems:
+        raise ExperimentError(source, problems)
+    base = {**sections["base"], **(sections["quick"] if quick else {})}
+    if activations:  # outermost, so that each activation's runs are contiguous
+        grid = {"activation": list(dict.fromkeys(notation.canonical(make_activation(a)) for a in activations)), **grid}
+    runs = _expand(base, grid, problems)
+    if problems:
+        raise ExperimentError(source, problems)
+    return Experiment(name, description, tuple(runs), tuple(k for k in grid if len(grid[k]) > 1))
+
+
+def _identity(data: dict[str, Any], problems: list[str]) -> tuple[str, str]:
+    """The experiment's name and description (and any unknown top-level key)."""
     for key in sorted(set(data) - TOP_LEVEL):
         problems.append(f"{key}: unknown key (expected one of {', '.join(sorted(TOP_LEVEL))})")
     name = data.get("name")
@@ -152,7 +167,11 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     description = data.get("description", "")
     if not isinstance(description, str):
         problems.append("description: must be a string")
+    return name, description
 
+
+def _sections(data: dict[str, Any], problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The [base], [grid] and [quick] tables, restricted to known settings; base and quick values validated."""
     sections: dict[str, dict[str, Any]] = {}
     for section in ("base", "grid", "quick"):
         value = data.get(section, {})
@@ -162,13 +181,17 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
         for key in sorted(set(value) - SETTINGS):
             problems.append(f"{section}.{key}: unknown setting (settings: {', '.join(sorted(SETTINGS))})")
         sections[section] = {k: v for k, v in value.items() if k in SETTINGS}
-
     for section in ("base", "quick"):
         for key, value in sections[section].items():
             if (message := _setting_error(f"{section}.{key}", key, value)) is not None:
                 problems.append(message)
+    return sections
+
+
+def _grid(table: dict[str, Any], problems: list[str]) -> dict[str, list[Any]]:
+    """The swept settings, each a non-empty list of valid values."""
     grid: dict[str, list[Any]] = {}
-    for key, values in sections["grid"].items():
+    for key, values in table.items():
         if not isinstance(values, list) or not values:
             problems.append(f"grid.{key}: must be a non-empty list of values to sweep")
             continue
@@ -176,39 +199,28 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
             if (message := _setting_error(f"grid.{key}[{j}]", key, value)) is not None:
                 problems.append(message)
         grid[key] = values
+    return grid
 
-    activations = list(grid.pop("activation", []))
-    if "activations" in data:
-        activations += _activation_variants(data["activations"], problems)
-    if activations and "activation" in sections["base"]:
-        problems.append("base.activation: give the activation in base or sweep it, not both")
-    if problems:
-        raise ExperimentError(source, problems)
 
-    base = dict(sections["base"])
-    if quick:
-        base.update(sections["quick"])
-    if activations:  # outermost, so that each activation's runs are contiguous
-        grid = {"activation": list(dict.fromkeys(canonical_activation(a) for a in activations)), **grid}
+def _expand(base: dict[str, Any], grid: dict[str, list[Any]], problems: list[str]) -> list[RunConfig]:
+    """Every combination of the grid over the base, each run once (runs that differ only in an unused setting,
+    such as μ for plain SGD, are one run)."""
     keys = list(grid)
     runs: list[RunConfig] = []
     seen: set[str] = set()
     for combination in itertools.product(*(grid[k] for k in keys)):
-        values = {**base, **dict(zip(keys, combination))}
+        values = {**base, **dict(zip(keys, combination, strict=True))}
         try:
             config = RunConfig(**values)
         except ValidationError as error:
-            where = ", ".join(f"{k}={v}" for k, v in zip(keys, combination)) or "base"
+            where = ", ".join(f"{k}={v}" for k, v in zip(keys, combination, strict=True)) or "base"
             messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
             problems.append(f"run with {where}: {messages}")
             continue
         if config.key() not in seen:
             seen.add(config.key())
             runs.append(config)
-    if problems:
-        raise ExperimentError(source, problems)
-    swept = tuple(k for k in keys if len(grid[k]) > 1)
-    return Experiment(name, description, tuple(runs), swept)
+    return runs
 
 
 def load_experiment(path: str | Path, quick: bool = False) -> Experiment:

@@ -79,7 +79,7 @@ def work(
     group: str = "activation",
     data_dir: str | None = None,
     threads: int | None = None,
-    on_batch: Callable[[], None] | None = None,
+    on_group: Callable[[], None] | None = None,
     on_epoch=None,
     fused: bool = False,
     data=None,
@@ -122,18 +122,15 @@ def work(
                 continue
             for result in results:
                 finished += store.complete(result, owner)
-            if on_batch is not None:
-                on_batch()
+            if on_group is not None:
+                on_group()
 
 
 def _give_back(store: Store, keys: list[str], owner: str) -> None:
     """Release claims on the way out, deaf to a second Ctrl-C or SIGTERM meanwhile; if even that fails (a full
     disk), the runner's exit or its lease running out frees them instead."""
-    with _shielded():
-        try:
-            store.release(keys, owner)
-        except StoreError:
-            pass
+    with _shielded(), contextlib.suppress(StoreError):
+        store.release(keys, owner)
 
 
 @contextlib.contextmanager
@@ -176,7 +173,7 @@ class SerialExecutor:
             experiment,
             group,
             data_dir,
-            on_batch=report,
+            on_group=report,
             on_epoch=self.on_epoch,
             fused=self.fused,
             data=self.data,
@@ -258,10 +255,8 @@ def _stop(processes) -> None:
     """Ask every worker to give its runs back and exit (SIGTERM; Ctrl-C reached them already), then wait."""
     for process in processes:
         if process.is_alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.time() + 30
     for process in processes:
         process.join(max(0.0, deadline - time.time()))

@@ -32,19 +32,18 @@ from urllib.parse import quote
 
 from actlab.errors import ActlabError
 from actlab.train.config import RunConfig
-from actlab.train.metrics import EpochMetrics, RunResult, Summary
+from actlab.train.grouping import group_runs
+from actlab.train.metrics import TRAINED, EpochMetrics, RunResult, Status, Summary
 
 APPLICATION_ID = 0x6163746C  # "actl"
 SCHEMA_VERSION = 1
-STATUSES = ("pending", "running", "done", "diverged", "failed")
-FINISHED = ("done", "diverged", "failed")
 LEASE_SECONDS = 120.0  # a claim lives this long unless renewed; runners renew it every quarter of that
 
 TABLES = """
 CREATE TABLE runs (
     key TEXT PRIMARY KEY,
     config TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'diverged')),
+    status TEXT NOT NULL CHECK (status IN ({statuses})),
     owner TEXT,
     lease_until REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -72,7 +71,7 @@ CREATE TABLE experiment_runs (
     PRIMARY KEY (experiment, key)
 );
 CREATE INDEX runs_by_status ON runs(status);
-"""
+""".format(statuses=", ".join(f"'{s}'" for s in Status))
 # Stores written before the schema had a version (round 1): the same tables, a heartbeat instead of a lease,
 # no notion of an experiment's current definition.
 MIGRATE_FROM_0 = """
@@ -142,7 +141,7 @@ def _known_dead(owner: str) -> bool:
 
 
 def _claimable(status: str, owner: str | None, lease_until: float | None, now: float) -> bool:
-    if status == "pending":
+    if status == Status.PENDING:
         return True
     return lease_until is None or lease_until < now or owner is None or _known_dead(owner)
 
@@ -260,10 +259,8 @@ class Store:
     def close(self) -> None:
         """Close; a writer also folds the write-ahead log back into the file (so it never stays large)."""
         if self.writable:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # another process is using it: it will checkpoint later
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass  # another process is reading or writing: it will checkpoint later
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -457,14 +454,14 @@ class Store:
             "WHERE e.experiment = ? AND e.current = 1",
             (experiment,),
         ).fetchall()
-        counts = {s: 0 for s in STATUSES} | {"held": 0}
+        counts = {str(s): 0 for s in Status} | {"held": 0}
         now = time.time()
         for row in rows:
             counts[row["status"]] += 1
             if (
-                row["status"] == "running"
+                row["status"] == Status.RUNNING
                 and row["owner"] != owner
-                and not _claimable("running", row["owner"], row["lease_until"], now)
+                and not _claimable(Status.RUNNING, row["owner"], row["lease_until"], now)
             ):
                 counts["held"] += 1
         return counts
@@ -476,7 +473,8 @@ class Store:
     def failures(self, experiment: str) -> list[tuple[RunConfig, str]]:
         """Each failed run of the experiment's current definition with its recorded error."""
         rows = self.db.execute(
-            "SELECT r.key, r.config, r.error FROM runs r JOIN experiment_runs e ON e.key = r.key WHERE e.experiment = ? "
+            "SELECT r.key, r.config, r.error FROM runs r JOIN experiment_runs e ON e.key = r.key WHERE e.experiment "
+            "= ? "
             "AND e.current = 1 AND r.status = 'failed' ORDER BY e.position",
             (experiment,),
         ).fetchall()
@@ -504,7 +502,7 @@ class Store:
             args = (experiment, int(current))
         results = []
         for row in self.db.execute(query, args).fetchall():
-            if finished_only and row["status"] not in ("done", "diverged"):
+            if finished_only and row["status"] not in TRAINED:
                 continue
             config = RunConfig(**json.loads(row["config"]))
             epochs = self.db.execute("SELECT * FROM epochs WHERE key = ? ORDER BY epoch", (row["key"],)).fetchall()
@@ -521,11 +519,7 @@ class Store:
 
 
 def _grouping(group: str | Callable[[Sequence[RunConfig]], list[list[RunConfig]]]):
-    if callable(group):
-        return group
-    from actlab.train.grouping import group_runs
-
-    return lambda configs: group_runs(configs, group)
+    return group if callable(group) else lambda configs: group_runs(configs, group)
 
 
 def _epoch_values(h: EpochMetrics) -> tuple:
@@ -562,10 +556,8 @@ class _Transaction:
                 return False
             except sqlite3.OperationalError as error:
                 exc = error
-        try:
+        with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
         if isinstance(exc, sqlite3.OperationalError):
             raise _store_error(self.store.path, exc) from None
         return False
@@ -595,10 +587,9 @@ class LeaseKeeper:
     def _run(self) -> None:
         with Store(self.path, lease=self.lease) as store:
             while not self._stop.wait(self.lease / 4):
-                try:
+                # a full disk or a busy store: the next attempt may succeed; the lease has slack
+                with contextlib.suppress(StoreError, sqlite3.Error):
                     store.renew(self.owner)
-                except (StoreError, sqlite3.Error):
-                    pass  # a full disk or a busy store: the next attempt may succeed; the lease has slack
 
     def __enter__(self) -> LeaseKeeper:
         self._thread.start()

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.activation import Activation
-from actlab.models.spec import ModelSpec, Shapes, on_features
+from actlab.models.spec import LayerKind, ModelSpec, Shapes, on_features
 
 
 def _same(a: Activation, b: Activation) -> bool:
@@ -57,7 +57,7 @@ class ModelActivations(nn.Module):
         """Each part with its models' rows of ``x`` (model m's values at rows [m·block, (m+1)·block))."""
         if len(self.runs) == 1:
             return [(self.parts[0], x)]
-        return [(part, x[a * block : b * block]) for part, (a, b) in zip(self.parts, self.runs)]
+        return [(part, x[a * block : b * block]) for part, (a, b) in zip(self.parts, self.runs, strict=True)]
 
     @staticmethod
     def _join(pieces: list[torch.Tensor]) -> torch.Tensor:
@@ -134,7 +134,7 @@ class StackedNetwork(nn.Module):
         self.biases = nn.ParameterList()
         for layer, (kind, shape) in enumerate(shapes.weights):
             stacked = np.stack([w[layer] for w in weights])  # (M, out, in[, k, k])
-            if kind == "dense":
+            if kind == LayerKind.DENSE:
                 self.weights.append(nn.Parameter(torch.tensor(stacked, **factory)))
                 self.biases.append(nn.Parameter(torch.zeros(self.models, 1, shape[0], **factory)))
             else:  # (M·out, in, k, k); model m's filters are rows [m·out, (m+1)·out)
@@ -149,7 +149,7 @@ class StackedNetwork(nn.Module):
         (self.expansion,) = expansions
         self.activations = nn.ModuleList(
             ModelActivations(
-                [on_features(act, 1 if kind == "conv" else -1) for act in activations], dtype, device, fused
+                [on_features(act, 1 if kind == LayerKind.CONV else -1) for act in activations], dtype, device, fused
             )
             for kind in self.kinds[:-1]
         )
@@ -159,7 +159,7 @@ class StackedNetwork(nn.Module):
         """Indices of weight layers whose activation is followed by a max-pool."""
         positions, layer = set(), -1
         for item in self.spec.layers:
-            if item.kind == "pool":
+            if item.kind == LayerKind.POOL:
                 positions.add(layer)
             else:
                 layer += 1
@@ -172,7 +172,7 @@ class StackedNetwork(nn.Module):
         batch = x.shape[0] if shared else x.shape[1]
         layers = len(self.kinds)
         h = x
-        if self.kinds[0] == "dense":
+        if self.kinds[0] == LayerKind.DENSE:
             h = h.reshape(batch, -1).expand(self.models, -1, -1) if shared else h.reshape(self.models, batch, -1)
         elif not shared:
             h = h.reshape(self.models * batch, *h.shape[2:])
@@ -180,14 +180,14 @@ class StackedNetwork(nn.Module):
             h = h.contiguous(memory_format=torch.channels_last)
         for i, kind in enumerate(self.kinds):
             w, b = self.weights[i], self.biases[i]
-            if kind == "conv":
+            if kind == LayerKind.CONV:
                 h = self._convolve(h, w, b, batch, shared and i == 0)
             else:
                 if h.dim() == 4:  # leaving the convolutions: (M·B, C, H, W) → (M, B, C·H·W)
                     h = FlattenChannelsLast.apply(h).view(self.models, batch, -1)
                 h = torch.baddbmm(b, h, w.transpose(1, 2))
             if i < layers - 1:
-                h = self.activations[i](h, batch if kind == "conv" else 1)
+                h = self.activations[i](h, batch if kind == LayerKind.CONV else 1)
                 if i in self.pools_after:
                     h = F.max_pool2d(h, 2)
         return h
@@ -198,5 +198,5 @@ class StackedNetwork(nn.Module):
         # split (not slicing): its backward concatenates the gradients, keeping them channels-last, where
         # a slice's backward writes into a fresh NCHW tensor and the layers above convert it back
         inputs = [h] * self.models if shared else h.split(batch)
-        pieces = [F.conv2d(x, wm, bm) for x, wm, bm in zip(inputs, w.split(out), b.split(out))]
+        pieces = [F.conv2d(x, wm, bm) for x, wm, bm in zip(inputs, w.split(out), b.split(out), strict=True)]
         return torch.cat(pieces) if len(pieces) > 1 else pieces[0]

@@ -13,11 +13,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actlab._compat import StrEnum
 from actlab.activation import Activation
 from actlab.errors import ActlabError
 
-INITS = ("auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform")
 KERNEL = 3
+
+
+class ModelKind(StrEnum):
+    MLP = "mlp"
+    CNN = "cnn"
+
+
+class LayerKind(StrEnum):
+    DENSE = "dense"
+    CONV = "conv"
+    POOL = "pool"
 
 
 class ModelError(ActlabError, ValueError):
@@ -26,21 +37,21 @@ class ModelError(ActlabError, ValueError):
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer: kind 'dense' (units), 'conv' (channels) or 'pool'."""
+    """One layer: dense (units), conv (channels) or pool."""
 
-    kind: str
+    kind: LayerKind
     size: int = 0
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    kind: str  # "mlp" or "cnn"
+    kind: ModelKind
     layers: tuple[Layer, ...]
 
     def __str__(self) -> str:
-        if self.kind == "mlp":
+        if self.kind == ModelKind.MLP:
             return "mlp:" + ",".join(str(layer.size) for layer in self.layers)
-        parts = {"conv": lambda s: str(s), "pool": lambda s: "p", "dense": lambda s: f"d{s}"}
+        parts = {LayerKind.CONV: str, LayerKind.POOL: lambda s: "p", LayerKind.DENSE: lambda s: f"d{s}"}
         return "cnn:" + ",".join(parts[layer.kind](layer.size) for layer in self.layers)
 
 
@@ -48,9 +59,9 @@ def parse_model(text: str) -> ModelSpec:
     kind, _, body = text.strip().partition(":")
     kind = kind.strip().lower()
     items = [item.strip().lower() for item in body.split(",")] if body.strip() else []
-    if kind in ("mlp", "cnn") and "" in items:
+    if kind in tuple(ModelKind) and "" in items:
         raise ModelError(f"{text!r}: an empty layer between commas")
-    if kind == "mlp":
+    if kind == ModelKind.MLP:
         try:
             sizes = [int(item) for item in items]
         except ValueError:
@@ -62,25 +73,25 @@ def parse_model(text: str) -> ModelSpec:
             )
         if any(s < 1 for s in sizes):
             raise ModelError(f"{text!r}: layer sizes must be positive")
-        return ModelSpec("mlp", tuple(Layer("dense", s) for s in sizes))
-    if kind == "cnn":
+        return ModelSpec(ModelKind.MLP, tuple(Layer(LayerKind.DENSE, s) for s in sizes))
+    if kind == ModelKind.CNN:
         layers = []
         for item in items:
             if item == "p":
-                if not layers or layers[-1].kind != "conv":
+                if not layers or layers[-1].kind != LayerKind.CONV:
                     raise ModelError(f"{text!r}: a pool ('p') must follow a convolution")
-                layers.append(Layer("pool"))
+                layers.append(Layer(LayerKind.POOL))
             elif item.startswith("d") and item[1:].isdigit() and int(item[1:]) > 0:
-                layers.append(Layer("dense", int(item[1:])))
+                layers.append(Layer(LayerKind.DENSE, int(item[1:])))
             elif item.isdigit() and int(item) > 0:
-                if layers and layers[-1].kind == "dense":
+                if layers and layers[-1].kind == LayerKind.DENSE:
                     raise ModelError(f"{text!r}: convolutions cannot follow dense layers")
-                layers.append(Layer("conv", int(item)))
+                layers.append(Layer(LayerKind.CONV, int(item)))
             else:
                 raise ModelError(f"{text!r}: {item!r} is not CHANNELS, 'p' (pool) or dUNITS")
-        if not any(layer.kind == "conv" for layer in layers):
+        if not any(layer.kind == LayerKind.CONV for layer in layers):
             raise ModelError(f"{text!r}: a CNN needs at least one convolution (e.g. cnn:32,p,64,p)")
-        return ModelSpec("cnn", tuple(layers))
+        return ModelSpec(ModelKind.CNN, tuple(layers))
     raise ModelError(f"unknown model {text!r}; use mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,…")
 
 
@@ -89,7 +100,7 @@ class Shapes:
     """Weight shapes of a built model: each entry (kind, weight shape); dense weights are (out, in), conv
     weights (out, in, 3, 3). ``feature_shape`` of each activation layer is used for channel counts."""
 
-    weights: tuple[tuple[str, tuple[int, ...]], ...]
+    weights: tuple[tuple[LayerKind, tuple[int, ...]], ...]
     input_shape: tuple[int, ...]
 
 
@@ -99,11 +110,11 @@ def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int, e
     ``expansion``: how many inputs the activation combines into one output (2 for the GLU family, k for maxout):
     every hidden layer then produces ``expansion ×`` the units (or channels) it names, and the activation reduces
     them back, so ``mlp:100`` with GLU has a 200-unit layer feeding 100 outputs."""
-    shapes: list[tuple[str, tuple[int, ...]]] = []
-    if spec.kind == "mlp":
+    shapes: list[tuple[LayerKind, tuple[int, ...]]] = []
+    if spec.kind == ModelKind.MLP:
         width = int(np.prod(input_shape))
         for layer in spec.layers:
-            shapes.append(("dense", (expansion * layer.size, width)))
+            shapes.append((LayerKind.DENSE, (expansion * layer.size, width)))
             width = layer.size
     else:
         if len(input_shape) != 3:
@@ -111,13 +122,13 @@ def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int, e
         channels, height, width_px = input_shape
         flat = None
         for layer in spec.layers:
-            if layer.kind == "conv":
+            if layer.kind == LayerKind.CONV:
                 height, width_px = height - KERNEL + 1, width_px - KERNEL + 1
                 if height < 1 or width_px < 1:
                     raise ModelError(f"{spec}: the image is too small for this many convolutions ({input_shape})")
-                shapes.append(("conv", (expansion * layer.size, channels, KERNEL, KERNEL)))
+                shapes.append((LayerKind.CONV, (expansion * layer.size, channels, KERNEL, KERNEL)))
                 channels = layer.size
-            elif layer.kind == "pool":
+            elif layer.kind == LayerKind.POOL:
                 if flat is not None:
                     raise ModelError(f"{spec}: pooling cannot follow dense layers")
                 height, width_px = height // 2, width_px // 2
@@ -125,10 +136,10 @@ def weight_shapes(spec: ModelSpec, input_shape: tuple[int, ...], classes: int, e
                     raise ModelError(f"{spec}: the image is too small for this many poolings ({input_shape})")
             else:
                 flat = flat if flat is not None else channels * height * width_px
-                shapes.append(("dense", (expansion * layer.size, flat)))
+                shapes.append((LayerKind.DENSE, (expansion * layer.size, flat)))
                 flat = layer.size
         width = flat if flat is not None else channels * height * width_px
-    shapes.append(("dense", (classes, width)))
+    shapes.append((LayerKind.DENSE, (classes, width)))
     return Shapes(tuple(shapes), tuple(input_shape))
 
 
@@ -136,16 +147,6 @@ def on_features(act: Activation, dim: int) -> Activation:
     """``act`` splitting the layer's feature dimension ``dim`` (-1 for dense layers, 1 for channels) if it is
     gated: the network decides where the units are, whatever ``dim`` the activation was given."""
     return Activation(act.spec, {**act.params, "dim": dim}) if act.spec.gated else act
-
-
-def default_init(activation_name: str, family: str) -> str:
-    """LeCun normal for SELU (self-normalisation needs it), Glorot for sigmoid-shaped and linear units,
-    He for everything rectifier-like."""
-    if activation_name == "selu":
-        return "lecun_normal"
-    if family in ("sigmoid", "classic", "periodic", "radial") and activation_name != "exponential":
-        return "glorot_uniform"
-    return "he_normal"
 
 
 def init_weights(shapes: Shapes, scheme: str, rng: np.random.Generator, dtype=np.float64) -> list[np.ndarray]:

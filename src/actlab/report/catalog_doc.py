@@ -87,14 +87,6 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_range(lo: float, hi: float, attained: tuple[bool, bool] = (True, True)) -> str:
-    """Interval notation: a bracket where the end is a value of the function, a parenthesis where it is only
-    approached (and at infinity)."""
-    left = ("[" if attained[0] else "(") + f"{lo:.4g}" if math.isfinite(lo) else "(-∞"
-    right = f"{hi:.4g}" + ("]" if attained[1] else ")") if math.isfinite(hi) else "∞)"
-    return f"{left}, {right}"
-
-
 def _math(latex: str) -> str:
     """LaTeX inside a Markdown table cell: '|' would end the cell."""
     return "$" + re.sub(r"\|", r"\\vert ", latex) + "$"
@@ -130,7 +122,8 @@ def catalog_markdown() -> str:
         "# Activation catalog",
         "",
         f"{len(names)} activations, generated from the specs by `actlab docs` (do not edit by hand).",
-        "Properties are at the default parameters; a range end in brackets is attained, in parentheses only approached.",
+        "Properties are at the default parameters; a range end in brackets is attained, in parentheses only "
+        "approached.",
         "",
         "| activation | family | range | monotonic | smooth | zero-centred | learnable | native kernel |",
         "|---|---|---|---|---|---|---|---|",
@@ -140,7 +133,8 @@ def catalog_markdown() -> str:
         spec = actlab.spec(name)
         p = spec.properties
         out.append(
-            f"| [`{name}`](#{name}) | {spec.family} | {format_range(*p.range, attained=p.attains)} | {yes[p.monotonic]} | "
+            f"| [`{name}`](#{name}) | {spec.family} | {p.range_text()} | "
+            f"{yes[p.monotonic]} | "
             f"{yes[p.smooth]} | {yes[p.zero_centred]} | {', '.join(spec.learnable_params) or '—'} | "
             f"{yes[spec.native is not None]} |"
         )

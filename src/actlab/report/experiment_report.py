@@ -30,7 +30,7 @@ from actlab.report.tables import (
     swept_settings,
 )
 from actlab.train.config import RunConfig
-from actlab.train.metrics import RunResult
+from actlab.train.metrics import TRAINED, RunResult
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EARLIER = " (earlier definition)"
@@ -55,7 +55,7 @@ class Incomplete:
     def of(cls, statuses: Sequence[tuple[RunConfig, str]], label: Label) -> Incomplete:
         by_configuration: dict[str, Counter] = {}
         for config, status in statuses:
-            if status not in ("done", "diverged"):
+            if status not in TRAINED:
                 by_configuration.setdefault(label(config), Counter())[status] += 1
         return cls({name: dict(counter) for name, counter in by_configuration.items()})
 
@@ -122,6 +122,28 @@ def write_report(
     (out / "report.html").write_text(render(experiment, headers, body, figures, baseline, description, notes))
     files["report.html"] = out / "report.html"
     return {"files": {k: str(v) for k, v in files.items()}, "rows": rows, "incomplete": incomplete}
+
+
+def write_comparison(results: Sequence[RunResult], rows, out: Path) -> list[Path]:
+    """What `actlab compare --out` writes: results.{csv,md,json}, the accuracy and loss curves, and the
+    activations compared (with their derivatives)."""
+    from actlab.activation import activation
+    from actlab.outputs import output_folder
+
+    output_folder(out)
+    written = []
+    for name, text in (
+        ("results.csv", csv_text(rows)),
+        ("results.md", markdown(rows)),
+        ("results.json", results_json(rows, results)),
+    ):
+        (out / name).write_text(text)
+        written.append(out / name)
+    written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png"))
+    written.append(plots.plot_loss_curves(results, out / "loss.png"))
+    acts = [activation(a) for a in dict.fromkeys(r.config.activation for r in results)]
+    written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))
+    return written
 
 
 def _notes(incomplete: Incomplete, earlier: Sequence[RunResult]) -> list[str]:

@@ -30,7 +30,8 @@ def render(
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     images = "".join(
-        f'<figure><img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}">'
+        f'<figure><img alt="{esc(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(Path(path).read_bytes()).decode()}">'
         f"<figcaption>{esc(name)}</figcaption></figure>"
         for name, path in figures.items()
     )

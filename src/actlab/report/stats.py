@@ -97,4 +97,4 @@ def compare_to_baseline(samples: dict[str, Sequence[float]], baseline: str) -> d
     others = [name for name in samples if name != baseline]
     tests = {name: welch(samples[name], samples[baseline]) for name in others}
     adjusted = holm([tests[name].p_value for name in others])
-    return {name: Test(tests[name].statistic, tests[name].p_value, p) for name, p in zip(others, adjusted)}
+    return {name: Test(tests[name].statistic, tests[name].p_value, p) for name, p in zip(others, adjusted, strict=True)}

@@ -15,7 +15,7 @@ from typing import Any
 
 from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
-from actlab.train.metrics import EpochMetrics, RunResult, Summary, threshold_key
+from actlab.train.metrics import EpochMetrics, RunResult, Status, Summary, threshold_key
 
 Label = Callable[[RunConfig], str]
 ACCURACY = (0.0, 1.0)
@@ -88,7 +88,7 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
             Row(
                 configuration=name,
                 runs=len(runs),
-                diverged=sum(s.status == "diverged" for s in summaries),
+                diverged=sum(s.status == Status.DIVERGED for s in summaries),
                 final_test_accuracy=Estimate.of(finals[name], bounds=ACCURACY),
                 best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries], bounds=ACCURACY),
                 final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries], bounds=ACCURACY),

@@ -24,11 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from actlab.models.batched import StackedNetwork
+from actlab.models.spec import LayerKind
 
 
 def supports_hand_backprop(net: StackedNetwork) -> bool:
     """Dense layers only, and every hidden activation a fixed function (no learned parameters, no noise)."""
-    if any(kind != "dense" for kind in net.kinds):
+    if any(kind != LayerKind.DENSE for kind in net.kinds):
         return False
     for layer in net.activations:
         for part in layer.parts:

@@ -14,26 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from actlab.activation import Activation
-from actlab.catalog.parse import label, parse_activation
+from actlab import notation
+from actlab.activation import Activation, activation
 from actlab.catalog.spec import ActivationError
+from actlab.choices import MOMENTUM_OPTIMIZERS, Backend, Dtype, Init, Optimizer, Preprocessing
 from actlab.data.datasets import LOADERS
-from actlab.models.spec import ModelError, parse_model
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")
-
-
-def canonical_activation(text: str) -> str:
-    """``name:p=v:…`` with the canonical name and every parameter, in declaration order."""
-    act = parse_activation(text)
-    parts = [act.name]
-    for key, value in act.params.items():
-        if isinstance(value, tuple):
-            parts.append(f"{key}=[{','.join(repr(v) for v in value)}]")
-        else:
-            parts.append(f"{key}={'none' if value is None else repr(value)}")
-    return ":".join(parts)
+from actlab.models.spec import ModelError, ModelKind, parse_model
 
 
 def parse_schedule(text: str) -> tuple[str, float, float]:
@@ -60,13 +46,11 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     dataset: str = "digits"
-    preprocessing: Literal["minmax", "standardize", "none"] = "minmax"
+    preprocessing: Preprocessing = "minmax"
     model: str = "mlp:100,50"
     activation: str = "relu"
-    init: Literal[
-        "auto", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform"
-    ] = "auto"
-    optimizer: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"] = "sgd"
+    init: Literal["auto"] | Init = "auto"
+    optimizer: Optimizer = "sgd"
     lr: float = Field(0.1, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
@@ -78,13 +62,38 @@ class RunConfig(BaseModel):
     thresholds: tuple[float, ...] = (0.95, 0.97, 0.98)
     train_subset: int | None = Field(None, ge=1, description="train on this many examples (a fixed random subset)")
     test_subset: int | None = Field(None, ge=1, description="evaluate on this many examples (a fixed random subset)")
-    backend: Literal["torch", "numpy"] = "torch"
+    backend: Backend = "torch"
     device: str = "cpu"
-    dtype: Literal["float32", "float64", "bfloat16"] = Field(
+    definition: str | None = Field(None, description="a user-defined activation's definition (set automatically)")
+    unchecked: bool = Field(False, description="trained although `actlab check` failed (--allow-unchecked)")
+    dtype: Dtype = Field(
         "float32",
         description="bfloat16: mixed precision — float32 weights and loss, products and activations in "
         "bfloat16 under torch.autocast",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _definition(cls, values: Any) -> Any:
+        """A user-defined activation's definition is part of the run: stored with it (so a changed formula is a new
+        run) and used to define the activation again in a process that lacks it (a worker, another machine)."""
+        if not isinstance(values, dict) or not isinstance(values.get("activation", "relu"), str):
+            return values
+        from actlab.catalog.plugins import ensure_defined
+
+        given = values.get("definition")
+        if given:
+            try:
+                ensure_defined(given)
+            except ActivationError as error:
+                raise ValueError(str(error)) from None
+        try:
+            spec = activation(values.get("activation", "relu")).spec
+        except ActivationError:
+            return values  # reported by the activation's own validator
+        if given and given != spec.definition:
+            raise ValueError(f"activation {spec.name!r}: the definition given is not the one registered")
+        return {**values, "definition": spec.definition}
 
     @model_validator(mode="before")
     @classmethod
@@ -114,7 +123,7 @@ class RunConfig(BaseModel):
     @classmethod
     def _activation(cls, value: str) -> str:
         try:
-            return canonical_activation(value)
+            return notation.canonical(activation(value))
         except ActivationError as error:
             raise ValueError(str(error)) from None
 
@@ -140,7 +149,7 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _backend_support(self) -> RunConfig:
-        if self.backend == "numpy" and not self.model.startswith("mlp"):
+        if self.backend == "numpy" and parse_model(self.model).kind != ModelKind.MLP:
             raise ValueError("the numpy backend trains MLPs only; use --backend torch for CNNs")
         if self.backend == "numpy" and self.device != "cpu":
             raise ValueError("the numpy backend runs on the CPU only")
@@ -154,21 +163,22 @@ class RunConfig(BaseModel):
         return setting != "momentum" or self.optimizer in MOMENTUM_OPTIMIZERS
 
     def activation_object(self) -> Activation:
-        return parse_activation(self.activation)
+        return activation(self.activation)
 
     def activation_label(self) -> str:
-        return label(self.activation_object())
+        return notation.label(self.activation_object())
 
     def init_scheme(self) -> str:
-        from actlab.models.spec import default_init
-
-        if self.init != "auto":
-            return self.init
-        act = self.activation_object()
-        return default_init(act.name, act.spec.family)
+        return self.activation_object().spec.init if self.init == "auto" else self.init
 
     def canonical(self) -> dict[str, Any]:
-        return json.loads(self.model_dump_json())
+        """The configuration as JSON data. Settings added after runs were stored (``definition``, ``unchecked``)
+        appear only when set, so the keys of earlier runs stay what they were."""
+        data = json.loads(self.model_dump_json())
+        for name, unset in (("definition", None), ("unchecked", False)):
+            if data.get(name) == unset:
+                del data[name]
+        return data
 
     def key(self) -> str:
         """A stable hash of everything that determines the run's numbers."""

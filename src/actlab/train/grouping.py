@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actlab.models.spec import parse_model
+from actlab.models.spec import ModelKind, parse_model
 from actlab.train.config import RunConfig
 
 GROUPINGS = ("activation", "all", "none")
@@ -33,7 +33,7 @@ def group_runs(configs: Sequence[RunConfig], by: str = "activation") -> list[lis
         raise ValueError(f"grouping {by!r}: use one of {', '.join(GROUPINGS)}")
     groups: dict[str, list[RunConfig]] = {}
     for i, config in enumerate(configs):
-        cnn_on_cpu = parse_model(config.model).kind == "cnn" and on_cpu(config.device)
+        cnn_on_cpu = parse_model(config.model).kind == ModelKind.CNN and on_cpu(config.device)
         if config.backend != "torch" or by == "none" or cnn_on_cpu:
             key = f"alone-{i}"
         else:

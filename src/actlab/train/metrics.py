@@ -6,7 +6,22 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from actlab._compat import StrEnum
 from actlab.train.config import RunConfig
+
+
+class Status(StrEnum):
+    """Where a run stands: pending → running → done | diverged | failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+
+FINISHED = (Status.DONE, Status.DIVERGED, Status.FAILED)
+TRAINED = (Status.DONE, Status.DIVERGED)  # finished with a history: what tables and figures show
 
 
 @dataclass(frozen=True)
@@ -24,7 +39,7 @@ class EpochMetrics:
 
 @dataclass(frozen=True)
 class Summary:
-    status: str  # "done" or "diverged"
+    status: str  # Status.DONE or Status.DIVERGED
     epochs: int
     final_train_accuracy: float | None
     final_test_accuracy: float | None
@@ -51,7 +66,7 @@ def summarize(history: list[EpochMetrics], thresholds: tuple[float, ...], diverg
     total = sum(h.seconds for h in history)
     last = finite[-1] if finite else None
     return Summary(
-        status="diverged" if diverged_epoch is not None else "done",
+        status=str(Status.DIVERGED if diverged_epoch is not None else Status.DONE),
         epochs=len(history),
         final_train_accuracy=last.train_accuracy if last else None,
         final_test_accuracy=last.test_accuracy if last else None,
@@ -62,6 +77,41 @@ def summarize(history: list[EpochMetrics], thresholds: tuple[float, ...], diverg
         seconds_per_epoch=total / len(history) if history else 0.0,
         diverged_epoch=diverged_epoch,
     )
+
+
+class EpochLog:
+    """Epoch bookkeeping shared by both engines for the runs trained together: each run's history, the epoch at which
+    it diverged (a non-finite loss; it records nothing after), the ``on_epoch`` callback, and the results."""
+
+    def __init__(self, configs, on_epoch=None) -> None:
+        self.configs = list(configs)
+        self.on_epoch = on_epoch
+        self.histories: list[list[EpochMetrics]] = [[] for _ in self.configs]
+        self.diverged: list[int | None] = [None] * len(self.configs)
+
+    def record(self, epoch: int, train_loss, train_accuracy, test_loss, test_accuracy, seconds: float) -> None:
+        """One epoch (1-based) of every run still training; the metrics are sequences over the runs."""
+        for m, config in enumerate(self.configs):
+            if self.diverged[m] is not None:
+                continue
+            metrics = EpochMetrics(epoch, train_loss[m], train_accuracy[m], test_loss[m], test_accuracy[m], seconds)
+            self.histories[m].append(metrics)
+            if not (math.isfinite(train_loss[m]) and math.isfinite(test_loss[m])):
+                self.diverged[m] = epoch
+            if self.on_epoch is not None:
+                self.on_epoch(config, metrics)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every run has diverged (nothing is left to train)."""
+        return all(d is not None for d in self.diverged)
+
+    def results(self, step_losses: list[list[float]] | None = None) -> list[RunResult]:
+        steps = step_losses or [[] for _ in self.configs]
+        return [
+            RunResult(c, self.histories[m], summarize(self.histories[m], c.thresholds, self.diverged[m]), steps[m])
+            for m, c in enumerate(self.configs)
+        ]
 
 
 @dataclass

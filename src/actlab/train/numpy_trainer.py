@@ -8,7 +8,6 @@ engine, so in float64 the two produce the same loss curve.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ from actlab.catalog.xp import NUMPY
 from actlab.data.prepared import PreparedData
 from actlab.models.spec import init_weights, on_features, parse_model, run_streams, weight_shapes
 from actlab.train.config import RunConfig
-from actlab.train.metrics import EpochMetrics, RunResult, summarize
+from actlab.train.metrics import EpochLog, RunResult
 from actlab.train.optim import NumpyOptimizer, lr_factor
 
 
@@ -36,7 +35,7 @@ class NumpyMLP:
         ]
 
     def parameters(self) -> list[np.ndarray]:
-        params = [p for pair in zip(self.weights, self.biases) for p in pair]
+        params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
         return params + [layer[name] for layer in self.act_params for name in self.learned]
 
     def _layer_params(self, layer: int) -> dict:
@@ -51,7 +50,7 @@ class NumpyMLP:
         spec = self.activation.spec
         h = x.reshape(len(x), -1)
         cache = []
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = h @ w.T + b
             if layer == len(self.weights) - 1:
                 cache.append((h, z, None))
@@ -92,7 +91,7 @@ class NumpyMLP:
             if d_prev.shape != dh.shape:  # a gated activation: one copy of dh for each chunk of z it combined
                 dh = np.concatenate([dh] * (d_prev.shape[-1] // dh.shape[-1]), axis=-1)
             dz = dh * d_prev
-        grads = [g for pair in zip(grads_w, grads_b) for g in pair]
+        grads = [g for pair in zip(grads_w, grads_b, strict=True) for g in pair]
         return grads + [layer[name] for layer in grads_act for name in self.learned]
 
 
@@ -121,9 +120,8 @@ def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_ste
     n = len(x_train)
     noise = noise_rng if activation.spec.stochastic is not None else None
 
-    history: list[EpochMetrics] = []
+    log = EpochLog([config], on_epoch)
     step_losses: list[float] = []
-    diverged = None
     for epoch in range(config.epochs):
         started = time.perf_counter()
         optimizer.lr = config.lr * lr_factor(config, epoch)
@@ -144,18 +142,9 @@ def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_ste
         logits, _ = net.forward(x_test)
         with np.errstate(all="ignore"):
             test_loss, _, predicted = cross_entropy(logits, y_test)
-        metrics = EpochMetrics(
-            epoch + 1,
-            loss_sum / n,
-            correct / n,
-            test_loss,
-            float((predicted == y_test).mean()),
-            time.perf_counter() - started,
-        )
-        history.append(metrics)
-        if on_epoch is not None:
-            on_epoch(config, metrics)
-        if not (math.isfinite(metrics.train_loss) and math.isfinite(metrics.test_loss)):
-            diverged = epoch + 1
+        test_accuracy = float((predicted == y_test).mean())
+        seconds = time.perf_counter() - started
+        log.record(epoch + 1, [loss_sum / n], [correct / n], [test_loss], [test_accuracy], seconds)
+        if log.finished:
             break
-    return RunResult(config, history, summarize(history, config.thresholds, diverged), step_losses)
+    return log.results([step_losses])[0]

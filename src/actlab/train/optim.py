@@ -95,7 +95,7 @@ class TorchOptimizer:
                 nesterov=self.kind == "nesterov",
                 **common,
             )
-            for state, buffer in zip(states, buffers):
+            for state, buffer in zip(states, buffers, strict=True):
                 state["momentum_buffer"] = buffer
         elif self.kind == "adagrad":
             adagrad.adagrad(
@@ -154,7 +154,7 @@ class NumpyOptimizer:
     def step(self, grads: Sequence[np.ndarray]) -> None:
         self.steps += 1
         t = self.steps
-        for w, g, state in zip(self.params, grads, self.state):
+        for w, g, state in zip(self.params, grads, self.state, strict=True):
             if self.weight_decay:
                 g = g + self.weight_decay * w
             if self.kind == "sgd":

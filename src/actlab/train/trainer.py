@@ -4,7 +4,6 @@ gathered by index, and one host synchronisation per epoch."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from actlab.models.spec import init_weights, parse_model, run_streams, weight_sh
 from actlab.train.backprop import HandBackprop, supports_hand_backprop
 from actlab.train.config import RunConfig
 from actlab.train.grouping import GROUPINGS, group_runs  # noqa: F401  (re-exported)
-from actlab.train.metrics import EpochMetrics, RunResult, summarize
+from actlab.train.metrics import EpochLog, EpochMetrics, RunResult
 from actlab.train.optim import TorchOptimizer, lr_factor
 
 EpochCallback = Callable[[RunConfig, EpochMetrics], None]
@@ -71,7 +70,7 @@ def train_runs(
             outcome = [train_numpy(runs[0], prepared, on_epoch, record_steps)]
         else:
             outcome = train_group(runs, prepared, on_epoch, record_steps, autograd, fused)
-        for config, result in zip(runs, outcome):
+        for config, result in zip(runs, outcome, strict=True):
             results[position[id(config)]] = result
     return [results[i] for i in range(len(configs))]
 
@@ -227,59 +226,66 @@ def train_group(
     if device.type == "cpu":
         retain_freed_memory()
     dtype = torch.float64 if first.dtype == "float64" else torch.float32
-    models = len(configs)
     tensors = DeviceData.of(data, dtype, device)
     warm_up(configs, data, tensors, dtype, device, fused, autograd)
     net = _build(configs, data, dtype, device, fused)
     step = Stepper(net, first, device, autograd)
-    orders = [run_streams(c.seed)[1] for c in configs]
+    batches = Batches(tensors, [run_streams(c.seed)[1] for c in configs], first.batch_size)
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
-
-    n, batch_size = len(tensors.x_rows), first.batch_size
-    gathered = tensors.x_rows.new_empty(models * batch_size, tensors.x_rows.shape[1])  # reused: no fresh pages
-    histories: list[list[EpochMetrics]] = [[] for _ in configs]
-    diverged: list[int | None] = [None] * models
-    steps: list[torch.Tensor] = []
+    log = EpochLog(configs, on_epoch)
+    steps: list[torch.Tensor] | None = [] if record_steps else None
     for epoch in range(first.epochs):
         started = time.perf_counter()
         step.optimizer.lr = first.lr * lr_factor(first, epoch)
-        order = torch.as_tensor(np.stack([o.permutation(n) for o in orders]), device=device)
-        net.train()
-        loss_sum = torch.zeros(models, dtype=torch.float64, device=device)
-        correct = torch.zeros(models, dtype=torch.int64, device=device)
-        for start in range(0, n, batch_size):
-            flat = order[:, start : start + batch_size].reshape(-1)
-            b = len(flat) // models
-            rows = torch.index_select(tensors.x_rows, 0, flat, out=gathered[: models * b])
-            targets = tensors.y_train.index_select(0, flat).view(models, b)
-            losses, logits = step(rows, targets, tensors.sample_shape, tensors.classes)
-            with torch.no_grad():
-                loss_sum += losses.detach().double() * b
-                correct += (logits.argmax(-1) == targets).sum(1)
-            if record_steps:
-                steps.append(losses.detach())
+        train_loss, train_accuracy = _train_epoch(net, step, batches, tensors, steps)
         with _precision(device, step.mixed):
             test_loss, test_correct = evaluate(net, tensors.x_test, tensors.y_test, tensors.classes)
         _synchronize(device)
-        seconds = time.perf_counter() - started
-        train_loss, train_acc = (loss_sum / n).tolist(), (correct.double() / n).tolist()
-        test_loss, test_acc = test_loss.tolist(), (test_correct.double() / len(tensors.x_test)).tolist()
-        for m, config in enumerate(configs):
-            if diverged[m] is not None:
-                continue
-            metrics = EpochMetrics(epoch + 1, train_loss[m], train_acc[m], test_loss[m], test_acc[m], seconds / models)
-            histories[m].append(metrics)
-            if not (math.isfinite(train_loss[m]) and math.isfinite(test_loss[m])):
-                diverged[m] = epoch + 1
-            if on_epoch is not None:
-                on_epoch(config, metrics)
-        if all(d is not None for d in diverged):
+        seconds = (time.perf_counter() - started) / len(configs)
+        test_accuracy = (test_correct.double() / len(tensors.x_test)).tolist()
+        log.record(epoch + 1, train_loss, train_accuracy, test_loss.tolist(), test_accuracy, seconds)
+        if log.finished:
             break
-    step_losses = torch.stack(steps).T.tolist() if steps else [[] for _ in configs]
-    return [
-        RunResult(c, histories[m], summarize(histories[m], c.thresholds, diverged[m]), step_losses[m])
-        for m, c in enumerate(configs)
-    ]
+    return log.results(torch.stack(steps).T.tolist() if steps else None)
+
+
+class Batches:
+    """One epoch's minibatches of every model: each model's own data order (its seed's), gathered by index into a
+    buffer reused from batch to batch (no fresh pages)."""
+
+    def __init__(self, tensors: DeviceData, orders: Sequence[np.random.Generator], batch_size: int) -> None:
+        self.tensors, self.orders, self.batch_size = tensors, orders, batch_size
+        self.models = len(orders)
+        self.buffer = tensors.x_rows.new_empty(self.models * batch_size, tensors.x_rows.shape[1])
+
+    def __iter__(self):
+        """(rows (M·B, features), targets (M, B)) for each batch of a new epoch."""
+        x_rows, device = self.tensors.x_rows, self.tensors.x_rows.device
+        n = len(x_rows)
+        order = torch.as_tensor(np.stack([o.permutation(n) for o in self.orders]), device=device)
+        for start in range(0, n, self.batch_size):
+            flat = order[:, start : start + self.batch_size].reshape(-1)
+            b = len(flat) // self.models
+            rows = torch.index_select(x_rows, 0, flat, out=self.buffer[: self.models * b])
+            yield rows, self.tensors.y_train.index_select(0, flat).view(self.models, b)
+
+
+def _train_epoch(
+    net: StackedNetwork, step: Stepper, batches: Batches, tensors: DeviceData, steps: list[torch.Tensor] | None
+) -> tuple[list[float], list[float]]:
+    """One pass over the training set; each model's mean loss and accuracy over its batches."""
+    net.train()
+    device, n = tensors.x_rows.device, len(tensors.x_rows)
+    loss_sum = torch.zeros(batches.models, dtype=torch.float64, device=device)
+    correct = torch.zeros(batches.models, dtype=torch.int64, device=device)
+    for rows, targets in batches:
+        losses, logits = step(rows, targets, tensors.sample_shape, tensors.classes)
+        with torch.no_grad():
+            loss_sum += losses.detach().double() * targets.shape[1]
+            correct += (logits.argmax(-1) == targets).sum(1)
+        if steps is not None:
+            steps.append(losses.detach())
+    return (loss_sum / n).tolist(), (correct.double() / n).tolist()
 
 
 @torch.no_grad()

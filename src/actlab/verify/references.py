@@ -1,8 +1,9 @@
-"""Independent, deliberately naive transcriptions of every activation, for mpmath at high precision.
+"""Independent, deliberately naive transcriptions of every built-in activation, for mpmath at high precision: the
+references `actlab check` and the test suite hold the catalog to.
 
 Each is written from the paper or the library docs, not from the catalog code, and uses no stability
 tricks: at 50 significant digits none are needed. ``m`` is the mpmath module; parameters arrive as the
-spec's defaults (floats) and are converted here. Gated activations take their chunks as arguments.
+spec's values (floats) and are converted here. Gated activations take their chunks as arguments.
 """
 
 from __future__ import annotations
@@ -135,13 +136,13 @@ ELEMENTWISE = {
     "sine": lambda x, m, w0: m.sin(m.mpf(w0) * x),
     "gaussian": lambda x, m: m.exp(-x * x),
     "gcu": lambda x, m: x * m.cos(x),
-    "laplace": lambda x, m, mu, sigma: (
-        (1 + m.erf((x - m.sqrt(m.mpf(1) / 2)) / (m.sqrt(1 / (4 * m.pi)) * m.sqrt(2)))) / 2
-    ),
-    "star_relu": lambda x, m, scale, bias: 2 / m.sqrt(5) * _relu(m, x) ** 2 - 1 / m.sqrt(5),
+    "laplace": lambda x, m, mu, sigma: (1 + m.erf((x - m.mpf(mu)) / (m.mpf(sigma) * m.sqrt(2)))) / 2,
+    "star_relu": lambda x, m, scale, bias: m.mpf(scale) * _relu(m, x) ** 2 + m.mpf(bias),
     "tlu": lambda x, m, tau: max(x, m.mpf(tau)),
     "srelu": srelu,
-    "apl": lambda x, m, a, b: _relu(m, x) + sum(m.mpf(a_s) * _relu(m, -x + m.mpf(b_s)) for a_s, b_s in zip(a, b)),
+    "apl": lambda x, m, a, b: (
+        _relu(m, x) + sum(m.mpf(a_s) * _relu(m, -x + m.mpf(b_s)) for a_s, b_s in zip(a, b, strict=True))
+    ),
     "pau": pau,
     "xielu": xielu,
     "pdelu": pdelu,

@@ -1,0 +1,480 @@
+"""Formulas as SymPy expressions: parsed safely from text, rewritten into numerically stable forms, differentiated
+exactly, and compiled into functions of an array namespace (NumPy, torch, or mpmath for references).
+
+The text is parsed with Python's ``ast`` module and only a whitelist of nodes is accepted (numbers, the variable
+``x``, declared parameters, arithmetic, comparisons inside ``Piecewise``, calls of allowed functions), so a formula
+can never run code. Compiling builds nested closures over the namespace's functions — no source text is generated or
+evaluated — and a product is exactly 0 wherever one factor is (so x·g(x) at x = ±∞ with g underflowing to 0 is 0, as
+the catalog's own formulas make it).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sympy
+from sympy.codegen.cfunctions import expm1, log1p
+
+from actlab.catalog.spec import ActivationError
+
+
+class FormulaError(ActivationError):
+    """A formula that cannot be parsed, names something unknown, or cannot be compiled."""
+
+
+# --- the functions a formula may call ----------------------------------------------------------------------
+class Softplus(sympy.Function):
+    """log(1 + eˣ), evaluated stably (rewritten from that pattern)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0])
+
+
+class Sigmoid(sympy.Function):
+    """1 / (1 + e⁻ˣ), evaluated stably (rewritten from that pattern)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0]) * Sigmoid(-self.args[0])
+
+
+class CatalogCall(sympy.Function):
+    """A catalog activation at its default parameters, called by name in a formula: ``relu(x)``."""
+
+    nargs = 1
+    spec_name = ""
+
+    def fdiff(self, argindex=1):
+        return CATALOG_SLOPES[self.spec_name](self.args[0])
+
+
+class CatalogSlope(sympy.Function):
+    """The derivative of a catalog activation (its hand-derived one)."""
+
+    nargs = 1
+    spec_name = ""
+
+    def fdiff(self, argindex=1):
+        raise FormulaError(f"the second derivative of {self.spec_name} is not known")
+
+
+CATALOG_CALLS: dict[str, type] = {}
+CATALOG_SLOPES: dict[str, type] = {}
+
+
+def catalog_function(name: str) -> type:
+    """The SymPy function standing for catalog activation ``name`` (created on first use)."""
+    if name not in CATALOG_CALLS:
+        CATALOG_SLOPES[name] = type(f"{name}_slope", (CatalogSlope,), {"spec_name": name})
+        CATALOG_CALLS[name] = type(name, (CatalogCall,), {"spec_name": name})
+    return CATALOG_CALLS[name]
+
+
+ELEMENTARY: dict[str, Any] = {
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "log1p": log1p,
+    "expm1": expm1,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "Abs": sympy.Abs,
+    "sign": sympy.sign,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tanh": sympy.tanh,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "atan": sympy.atan,
+    "erf": sympy.erf,
+    "erfc": sympy.erfc,
+    "Max": sympy.Max,
+    "Min": sympy.Min,
+    "max": sympy.Max,
+    "min": sympy.Min,
+    "Piecewise": sympy.Piecewise,
+}
+CONSTANTS: dict[str, Any] = {"pi": sympy.pi, "E": sympy.E}
+X = sympy.Symbol("x", real=True)
+
+
+def catalog_names() -> list[str]:
+    """Catalog activations a formula may call by name: elementwise, deterministic, taking one input."""
+    from actlab.catalog import REGISTRY
+
+    usable = []
+    for name in REGISTRY.names():
+        spec = REGISTRY.get(name)
+        if not spec.gated and spec.stochastic is None and name not in ELEMENTARY and REGISTRY.is_builtin(name):
+            usable.append(name)
+    return usable
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> sympy.Expr:
+    """The SymPy expression of ``text`` in the variable ``x`` and the parameters ``params`` (names)."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError(f"{where}: a formula is a non-empty string such as 'x * tanh(softplus(x))'")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise FormulaError(f"{where}: syntax error at column {error.offset}: {error.msg} in {text.strip()!r}") from None
+    symbols = {"x": X, **{name: sympy.Symbol(name, real=True) for name in params}}
+    return _Converter(text.strip(), symbols, where).convert(tree.body)
+
+
+class _Converter:
+    """Python AST → SymPy, accepting only the nodes a formula needs."""
+
+    BINARY = {
+        ast.Add: sympy.Add,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: sympy.Mul,
+        ast.Div: lambda a, b: a / b,
+        ast.Pow: sympy.Pow,
+        ast.BitXor: sympy.Pow,
+    }
+    COMPARE = {
+        ast.Gt: sympy.Gt,
+        ast.GtE: sympy.Ge,
+        ast.Lt: sympy.Lt,
+        ast.LtE: sympy.Le,
+        ast.Eq: sympy.Eq,
+        ast.NotEq: sympy.Ne,
+    }
+
+    def __init__(self, text: str, symbols: dict[str, sympy.Symbol], where: str) -> None:
+        self.text, self.symbols, self.where = text, symbols, where
+
+    def fail(self, node: ast.AST, message: str) -> FormulaError:
+        column = getattr(node, "col_offset", 0) + 1
+        return FormulaError(f"{self.where}: {message} at column {column} of {self.text!r}")
+
+    def convert(self, node: ast.AST) -> Any:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise self.fail(node, f"'{ast.unparse(node)}' is not allowed in a formula")
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> Any:
+        if isinstance(node.value, bool):
+            return sympy.true if node.value else sympy.false
+        if isinstance(node.value, (int, float)):
+            return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
+        raise self.fail(node, f"{node.value!r} is not a number")
+
+    def _Name(self, node: ast.Name) -> Any:
+        if node.id in self.symbols:
+            return self.symbols[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        known = [*self.symbols, *CONSTANTS]
+        close = difflib.get_close_matches(node.id, known, n=3)
+        hint = (
+            f"; did you mean {', '.join(close)}?"
+            if close
+            else f" (the variable is x; parameters: "
+            f"{', '.join(n for n in self.symbols if n != 'x') or 'none declared'})"
+        )
+        raise self.fail(node, f"unknown symbol {node.id!r}{hint}")
+
+    def _BinOp(self, node: ast.BinOp) -> Any:
+        operation = self.BINARY.get(type(node.op))
+        if isinstance(node.op, ast.BitAnd):
+            return sympy.And(self.convert(node.left), self.convert(node.right))
+        if isinstance(node.op, ast.BitOr):
+            return sympy.Or(self.convert(node.left), self.convert(node.right))
+        if operation is None:
+            raise self.fail(node, f"the operator in '{ast.unparse(node)}' is not allowed")
+        return operation(self.convert(node.left), self.convert(node.right))
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Any:
+        operand = self.convert(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, (ast.Not, ast.Invert)):
+            return sympy.Not(operand)
+        raise self.fail(node, f"'{ast.unparse(node)}' is not allowed")
+
+    def _BoolOp(self, node: ast.BoolOp) -> Any:
+        combine = sympy.And if isinstance(node.op, ast.And) else sympy.Or
+        return combine(*(self.convert(v) for v in node.values))
+
+    def _Compare(self, node: ast.Compare) -> Any:
+        parts, left = [], self.convert(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.convert(comparator)
+            relation = self.COMPARE.get(type(op))
+            if relation is None:
+                raise self.fail(node, f"the comparison in '{ast.unparse(node)}' is not allowed")
+            parts.append(relation(left, right))
+            left = right
+        return sympy.And(*parts) if len(parts) > 1 else parts[0]
+
+    def _Tuple(self, node: ast.Tuple) -> Any:
+        return tuple(self.convert(e) for e in node.elts)
+
+    def _Call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.keywords:
+            raise self.fail(node, f"'{ast.unparse(node)}' is not a call of a function by name")
+        name = node.func.id
+        args = [self.convert(a) for a in node.args]
+        if name in ELEMENTARY:
+            function = ELEMENTARY[name]
+            try:
+                return function(*args)
+            except (TypeError, ValueError) as error:
+                raise self.fail(node, f"{name}: {error}") from None
+        if name in catalog_names():
+            if len(args) != 1:
+                raise self.fail(node, f"{name} takes one argument (the catalog activation at its defaults)")
+            return catalog_function(name)(args[0])
+        allowed = sorted(set(ELEMENTARY) | set(catalog_names()))
+        close = difflib.get_close_matches(name, allowed, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise self.fail(node, f"unknown function {name!r}; {hint}allowed: {', '.join(allowed)}")
+
+
+# --- stable forms ----------------------------------------------------------------------------------------------
+def stabilise(expr: sympy.Expr) -> sympy.Expr:
+    """Rewrite the patterns that lose precision or overflow into stable functions: log(1 + eᵘ) → softplus(u),
+    1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u)."""
+    u = sympy.Wild("u")
+    rules = [
+        (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
+        (1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
+        (sympy.exp(u) / (1 + sympy.exp(u)), lambda u: Sigmoid(u)),
+        (sympy.exp(u) - 1, lambda u: expm1(u)),
+        (sympy.log(1 + u), lambda u: log1p(u)),
+    ]
+    for pattern, replacement in rules:
+        expr = expr.replace(pattern, replacement)
+    return expr
+
+
+def derivative(expr: sympy.Expr, symbol: sympy.Symbol = X) -> sympy.Expr:
+    """∂expr/∂symbol, simplified where that is cheap, in stable form."""
+    d = sympy.diff(expr, symbol)
+    if sympy.count_ops(d) <= 60:
+        with contextlib.suppress(TypeError, ValueError, RecursionError):
+            d = sympy.simplify(d)
+    return stabilise(d)
+
+
+# --- compiling -----------------------------------------------------------------------------------------------
+Compiled = Callable[[Any, Any, Mapping[str, Any]], Any]  # (x, xp, params) -> value
+
+
+def compile_expr(expr: Any) -> Compiled:
+    """A function ``f(x, xp, params)`` evaluating ``expr`` with the namespace ``xp`` (see the module docstring)."""
+    if isinstance(expr, sympy.Symbol):
+        name = expr.name
+        return (lambda x, xp, p: x) if name == "x" else (lambda x, xp, p: p[name])
+    if expr is sympy.true or expr is sympy.false:
+        value = bool(expr)
+        return lambda x, xp, p: value
+    if expr.is_number:
+        value = float(expr)
+        return lambda x, xp, p: value
+    handler = _HANDLERS.get(type(expr))
+    if handler is None:
+        for kind, candidate in _HANDLERS.items():
+            if isinstance(expr, kind):
+                handler = candidate
+                break
+    if handler is None:
+        raise FormulaError(f"cannot evaluate {type(expr).__name__} ({expr}) in an array namespace")
+    return handler(expr)
+
+
+def _add(expr):
+    terms = [compile_expr(a) for a in expr.args]
+
+    def add(x, xp, p):
+        total = terms[0](x, xp, p)
+        for term in terms[1:]:
+            total = total + term(x, xp, p)
+        return total
+
+    return add
+
+
+def _mul(expr):
+    constant = 1.0
+    factors = []
+    for a in expr.args:
+        if a.is_number:
+            constant *= float(a)
+        else:
+            factors.append(compile_expr(a))
+
+    def mul(x, xp, p):
+        product = factors[0](x, xp, p)
+        for factor in factors[1:]:
+            product = xp.product0(product, factor(x, xp, p))
+        return product * constant if constant != 1.0 else product
+
+    return mul
+
+
+def _pow(expr):
+    base, exponent = compile_expr(expr.base), expr.exp
+    if exponent.is_number:
+        e = float(exponent)
+        if e == 2:
+            return lambda x, xp, p: (lambda b: b * b)(base(x, xp, p))
+        if e == 0.5:
+            return lambda x, xp, p: xp.sqrt(base(x, xp, p))
+        if e == -1:
+            return lambda x, xp, p: 1.0 / base(x, xp, p)
+        if e == 1:
+            return base
+        return lambda x, xp, p: xp.power(base(x, xp, p), e)
+    power = compile_expr(exponent)
+    return lambda x, xp, p: xp.power(base(x, xp, p), power(x, xp, p))
+
+
+def _unary(method: str):
+    def build(expr):
+        argument = compile_expr(expr.args[0])
+        return lambda x, xp, p: getattr(xp, method)(argument(x, xp, p))
+
+    return build
+
+
+def _sinh(expr):
+    argument = compile_expr(expr.args[0])
+
+    def sinh(x, xp, p):  # (e^u - e^-u)/2, via expm1 so that small u keeps its precision
+        u = argument(x, xp, p)
+        return 0.5 * (xp.expm1(u) - xp.expm1(-u))
+
+    return sinh
+
+
+def _cosh(expr):
+    argument = compile_expr(expr.args[0])
+    return lambda x, xp, p: (lambda u: 0.5 * (xp.exp(u) + xp.exp(-u)))(argument(x, xp, p))
+
+
+def _extreme(method: str):
+    def build(expr):
+        parts = [compile_expr(a) for a in expr.args]
+
+        def extreme(x, xp, p):
+            value = parts[0](x, xp, p)
+            for part in parts[1:]:
+                value = getattr(xp, method)(xp.broadcast(value, x), xp.broadcast(part(x, xp, p), x))
+            return value
+
+        return extreme
+
+    return build
+
+
+def _piecewise(expr):
+    pieces = [(compile_expr(e), compile_expr(c)) for e, c in expr.args]
+
+    def piecewise(x, xp, p):
+        value, condition = pieces[-1]
+        result = xp.broadcast(value(x, xp, p), x)
+        if condition(x, xp, p) is not True:  # no otherwise-branch: undefined there
+            result = xp.where(xp.broadcast(condition(x, xp, p), x), result, xp.full_like(x, math.nan))
+        for value, condition in reversed(pieces[:-1]):
+            result = xp.where(xp.broadcast(condition(x, xp, p), x), xp.broadcast(value(x, xp, p), x), result)
+        return result
+
+    return piecewise
+
+
+def _relation(operator: Callable[[Any, Any], Any]):
+    def build(expr):
+        left, right = compile_expr(expr.lhs), compile_expr(expr.rhs)
+        return lambda x, xp, p: operator(left(x, xp, p), right(x, xp, p))
+
+    return build
+
+
+def _logic(method: str):
+    def build(expr):
+        parts = [compile_expr(a) for a in expr.args]
+
+        def combine(x, xp, p):
+            value = parts[0](x, xp, p)
+            for part in parts[1:]:
+                value = getattr(xp, method)(value, part(x, xp, p))
+            return value
+
+        return combine
+
+    return build
+
+
+def _not(expr):
+    part = compile_expr(expr.args[0])
+    return lambda x, xp, p: xp.logical_not(part(x, xp, p))
+
+
+def _catalog(expr):
+    from actlab.catalog import REGISTRY
+
+    spec = REGISTRY.get(expr.spec_name)
+    argument, defaults = compile_expr(expr.args[0]), spec.defaults()
+    slope = isinstance(expr, CatalogSlope)
+    return lambda x, xp, p: xp.catalog(spec, argument(x, xp, p), defaults, slope)
+
+
+_HANDLERS: dict[type, Callable[[Any], Compiled]] = {
+    sympy.Add: _add,
+    sympy.Mul: _mul,
+    sympy.Pow: _pow,
+    sympy.exp: _unary("exp"),
+    sympy.log: _unary("log"),
+    log1p: _unary("log1p"),
+    expm1: _unary("expm1"),
+    sympy.Abs: _unary("abs"),
+    sympy.sign: _unary("sign"),
+    sympy.sin: _unary("sin"),
+    sympy.cos: _unary("cos"),
+    sympy.tanh: _unary("tanh"),
+    sympy.atan: _unary("atan"),
+    sympy.erf: _unary("erf"),
+    sympy.erfc: _unary("erfc"),
+    sympy.sinh: _sinh,
+    sympy.cosh: _cosh,
+    Softplus: _unary("softplus"),
+    Sigmoid: _unary("sigmoid"),
+    sympy.Max: _extreme("maximum"),
+    sympy.Min: _extreme("minimum"),
+    sympy.Piecewise: _piecewise,
+    sympy.StrictGreaterThan: _relation(lambda a, b: a > b),
+    sympy.GreaterThan: _relation(lambda a, b: a >= b),
+    sympy.StrictLessThan: _relation(lambda a, b: a < b),
+    sympy.LessThan: _relation(lambda a, b: a <= b),
+    sympy.Equality: _relation(lambda a, b: a == b),
+    sympy.Unequality: _relation(lambda a, b: a != b),
+    sympy.And: _logic("logical_and"),
+    sympy.Or: _logic("logical_or"),
+    sympy.Not: _not,
+    CatalogCall: _catalog,
+    CatalogSlope: _catalog,
+}
+
+
+def uses_only(expr: sympy.Expr, names: set[str]) -> set[str]:
+    """The free symbols of ``expr`` outside ``names``."""
+    return {s.name for s in expr.free_symbols} - names
+
+
+def catalog_calls(expr: sympy.Expr) -> set[str]:
+    """The catalog activations a formula calls."""
+    return {f.spec_name for f in expr.atoms(CatalogCall, CatalogSlope)}

@@ -1,0 +1,94 @@
+"""An activation's properties measured numerically from its forward and derivative (float64 on dense grids): what
+a user-defined activation's :class:`~actlab.catalog.spec.Properties` are, and what `actlab check` holds a built-in's
+claimed ones against."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from actlab.catalog.spec import Properties
+from actlab.catalog.xp import NUMPY
+
+# dense near the origin, where activations bend; logarithmic out to ±1e8, where they settle
+DENSE = np.linspace(-50.0, 50.0, 200_001)
+FAR = np.logspace(-6, 8, 400)
+GRID = np.concatenate([-FAR[::-1], DENSE, FAR])
+GRID.sort()
+UNBOUNDED = 1e6  # |f| beyond this on the grid (which reaches 1e8) counts as unbounded
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The properties, plus f(0) and f'(0)."""
+
+    properties: Properties
+    at_zero: float
+    slope_at_zero: float
+
+
+def _ends(y: np.ndarray, inner: np.ndarray) -> tuple[tuple[float, float], tuple[bool, bool]]:
+    """Range (infinite where |f| keeps growing) and whether each finite end is reached inside the grid rather than
+    only approached at its edges."""
+    lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+    lo = -math.inf if lo < -UNBOUNDED else lo
+    hi = math.inf if hi > UNBOUNDED else hi
+    scale = (
+        1e-9 * (1 + max(abs(v) for v in (lo, hi) if math.isfinite(v)))
+        if math.isfinite(lo) or math.isfinite(hi)
+        else 0.0
+    )
+    attains = (
+        not math.isfinite(lo) or float(np.nanmin(y[inner])) <= lo + scale,
+        not math.isfinite(hi) or float(np.nanmax(y[inner])) >= hi - scale,
+    )
+    return (lo, hi), attains
+
+
+def _kinks(x: np.ndarray, d: np.ndarray) -> tuple[float, ...]:
+    """Where the derivative jumps between neighbouring points of the dense grid (far beyond its smooth change)."""
+    step = np.abs(np.diff(d))
+    scale = np.maximum(1.0, np.abs(d[:-1]))
+    smooth_change = np.median(step) + 1e-12
+    jumps = np.flatnonzero((step > 1e-3 * scale) & (step > 50 * smooth_change))
+    found: list[float] = []
+    for i in jumps:
+        where = round(float((x[i] + x[i + 1]) / 2), 3)
+        if not found or abs(where - found[-1]) > 1e-2:
+            found.append(where + 0.0)
+    return tuple(found)
+
+
+def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[np.ndarray], np.ndarray]) -> Measured:
+    """The properties of ``forward`` (with ``derivative``) at the parameters they close over."""
+    with np.errstate(all="ignore"):
+        y, d = forward(GRID), derivative(GRID)
+        dense_d = derivative(DENSE)
+        zero_y, zero_d = float(forward(np.zeros(1))[0]), float(derivative(np.zeros(1))[0])
+    inner = np.abs(GRID) < 0.95 * GRID.max()
+    value_range, attains = _ends(y, inner)
+    kinks = _kinks(DENSE, dense_d)
+    sign_changes = int(np.count_nonzero(np.diff(np.sign(dense_d[np.abs(dense_d) > 1e-12])) != 0))
+    properties = Properties(
+        range=value_range,
+        attains=attains,
+        monotonic=bool(np.nanmin(d) >= -1e-12),
+        smooth=not kinks,
+        zero_centred=zero_y == 0 and bool(np.nanmin(y) < 0 < np.nanmax(y)),
+        oscillating=sign_changes > 10,
+        kinks=kinks,
+    )
+    return Measured(properties, zero_y, zero_d)
+
+
+def measure_spec(spec: Any, params: Mapping[str, Any] | None = None) -> Measured:
+    """:func:`measure` of an elementwise spec at ``params`` (default: its defaults)."""
+    values = dict(spec.defaults() if params is None else params)
+    return measure(
+        lambda x: np.broadcast_to(spec.forward(x, NUMPY, **values), x.shape),
+        lambda x: np.broadcast_to(spec.derivative(x, NUMPY, **values), x.shape),
+    )

@@ -1,0 +1,373 @@
+"""`actlab check`: an activation's forward and derivative verified the way the test suite verifies the built-ins.
+
+1. reference — f and f' in float64 against a high-precision reference on a grid reaching ±9999.5 (mpmath at 400
+   digits: the formula itself for a user's activation, an independent transcription for a built-in; f' by numerical
+   differentiation of that reference, never from the code under test);
+2. defined — f is a real number wherever x is (no NaN on the grid: ``log(x)``, ``sqrt(x)`` fail here and say where);
+3. autograd — the hand-derived (or exact) derivative against torch autograd of the forward written in torch ops;
+4. gradcheck — ``torch.autograd.gradcheck`` of the layer, for x and every learnable parameter;
+5. extremes — ±1e4, ±inf, NaN and a dense grid in float16, bfloat16, float32 and float64, through NumPy, the torch
+   functional path and the layer (and the fused layer with ``fused``): no NaN or inf where the true value is finite
+   (inf where it exceeds the dtype), NaN in → NaN out;
+6. properties — range, attained ends, monotonicity, smoothness and kinks, zero-centredness measured numerically; a
+   built-in's claimed properties must match them.
+
+Each check reports its first failing input. Gated activations (several inputs per output) get checks 3–5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from actlab.activation import Activation
+
+MAGNITUDES = [
+    0.0123,
+    0.3183,
+    0.7391,
+    1.2346,
+    1.7321,
+    2.618,
+    4.9348,
+    7.7071,
+    13.37,
+    27.18,
+    66.6,
+    123.4,
+    512.5,
+    2718.3,
+    9999.5,
+]
+GRID = sorted([-v for v in MAGNITUDES] + MAGNITUDES)
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+FORWARD_RTOL, DERIVATIVE_RTOL = 2e-13, 1e-11
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    passed: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Report:
+    activation: str
+    results: tuple[CheckResult, ...]
+    measured: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "activation": self.activation,
+            "passed": self.passed,
+            "checks": [r.to_dict() for r in self.results],
+            "measured": self.measured,
+        }
+
+
+def check(act: Activation, fused: bool = False) -> Report:
+    """Every check of the module docstring on ``act`` (at its parameters)."""
+    results: list[CheckResult] = []
+    measured: dict[str, Any] = {}
+    if not act.spec.gated:
+        reference = _reference(act)
+        results += [_against_reference(act, reference), _defined(act)]
+    results += [_autograd(act), _gradcheck(act), _extremes(act, fused)]
+    if not act.spec.gated:
+        result, measured = _properties(act)
+        results.append(result)
+    return Report(act.label, tuple(results), measured)
+
+
+# --- the reference ---------------------------------------------------------------------------------------------
+def _reference(act: Activation):
+    """f(x) at high precision (an mpmath function), or None where there is none."""
+    import mpmath
+
+    from actlab.verify.mp import MPMATH
+    from actlab.verify.references import ELEMENTWISE
+
+    spec, params = act.spec, act.params
+    if spec.expression is not None:
+        from actlab.catalog.expressions import compile_expr
+
+        formula = compile_expr(spec.expression)
+        return lambda t: formula(t, MPMATH, params)
+    if spec.name in ELEMENTWISE:
+        return lambda t: ELEMENTWISE[spec.name](t, mpmath, **params)
+    return None
+
+
+def _close(got: float, want, rtol: float) -> bool:
+    import mpmath
+
+    from actlab.verify.mp import as_float
+
+    want_f = as_float(want)
+    if math.isnan(want_f):
+        return math.isnan(got)
+    if math.isinf(want_f):
+        return got == want_f
+    return abs(got - want_f) <= rtol * abs(float(mpmath.mpf(want))) + 1e-300
+
+
+def _near_kink(act: Activation, v: float) -> bool:
+    return any(abs(v - k) < 1e-3 for k in act.spec.properties.kinks)
+
+
+def _against_reference(act: Activation, reference) -> CheckResult:
+    import mpmath
+
+    name = "forward and derivative against a 400-digit reference (float64, x to ±9999.5)"
+    if reference is None:
+        return CheckResult(name, False, "no high-precision reference for this activation")
+    x = np.array(GRID)
+    y, d = act(x), act.derivative(x)
+    with mpmath.workdps(400):
+        for i, v in enumerate(GRID):
+            want = reference(mpmath.mpf(v))
+            if not _close(float(y[i]), want, FORWARD_RTOL):
+                return CheckResult(name, False, f"f({v}) = {y[i]!r}, reference {mpmath.nstr(want, 17)}")
+            if _near_kink(act, v):
+                continue
+            slope = mpmath.diff(reference, mpmath.mpf(v))
+            if not _close(float(d[i]), slope, DERIVATIVE_RTOL):
+                return CheckResult(name, False, f"f'({v}) = {d[i]!r}, reference {mpmath.nstr(slope, 17)}")
+    return CheckResult(name, True, f"{len(GRID)} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f')")
+
+
+def _defined(act: Activation) -> CheckResult:
+    name = "a real number for every real x"
+    from actlab.catalog.measure import GRID as DENSE
+
+    with np.errstate(all="ignore"):
+        y = act(DENSE)
+    bad = np.flatnonzero(np.isnan(y))
+    if len(bad):
+        lo, hi = DENSE[bad].min(), DENSE[bad].max()
+        return CheckResult(
+            name,
+            False,
+            f"NaN at x = {DENSE[bad[0]]:g} ({len(bad)} grid points in [{lo:g}, {hi:g}]): "
+            "the formula is not defined there on the real line",
+        )
+    return CheckResult(name, True, f"{len(DENSE):,} points from -1e8 to 1e8")
+
+
+# --- torch -----------------------------------------------------------------------------------------------------
+def _inputs(act: Activation, low: float = -20.0, high: float = 20.0, count: int = 201) -> np.ndarray:
+    """Points away from the kinks (where a derivative has no single value); gated: an even count per row."""
+    x = np.linspace(low, high, count) + 0.0123
+    return x[[not _near_kink(act, v) for v in x]][: count - (count % max(act.spec.n_pieces(act.params), 1))]
+
+
+def _autograd(act: Activation) -> CheckResult:
+    import torch
+
+    from actlab.backends.torch_namespace import TORCH, split
+
+    name = "derivative against torch autograd of the forward"
+    x_np = _inputs(act)
+    x = torch.tensor(x_np, dtype=torch.float64, requires_grad=True)
+    params = {k: v for k, v in act.params.items()}
+    inputs = split(act.spec, x, params) if act.spec.gated else x
+    with torch.enable_grad():
+        y = act.spec.forward(inputs, TORCH, **params)
+        (auto,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+    if auto is None:
+        auto = torch.zeros_like(x)
+    given = torch.as_tensor(act.derivative(x_np))
+    both = torch.isfinite(auto) & torch.isfinite(given)
+    gap = (auto - given).abs() > 1e-9 * (1 + given.abs())
+    bad = torch.nonzero(both & gap).flatten()
+    if len(bad):
+        i = int(bad[0])
+        return CheckResult(name, False, f"f'({x_np[i]:.6g}) = {float(given[i])!r}, autograd {float(auto[i])!r}")
+    return CheckResult(name, True, f"{len(x_np)} points in [-20, 20], float64")
+
+
+def _gradcheck(act: Activation) -> CheckResult:
+    import torch
+
+    name = "gradcheck (x and every learnable parameter)"
+    module = act.module(learnable=True, dtype=torch.float64)
+    x = torch.tensor(_inputs(act, -4.0, 4.0, 24), dtype=torch.float64, requires_grad=True)
+    learned = [p for p in module.parameters()]
+    try:
+        ok = torch.autograd.gradcheck(
+            lambda t, *_: module(t), (x, *learned), eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True
+        )
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        return CheckResult(name, False, first[:200])
+    parameters = ", ".join(n for n, _ in module.named_parameters()) or "none"
+    return CheckResult(name, bool(ok), f"learnable: {parameters}")
+
+
+def _extremes(act: Activation, fused: bool) -> CheckResult:
+    import torch
+
+    name = "extremes (±1e4, ±inf, NaN, a dense grid) in every dtype and path"
+    reference = None if act.spec.gated else _reference(act)
+    special = [-math.inf, -1e4, -1.0, -1e-3, 0.0, 1e-3, 1.0, 1e4, math.inf, math.nan]
+    x64 = np.concatenate([special, np.linspace(-30, 30, 241)])
+    n = max(act.spec.n_pieces(act.params), 1)
+    x64 = x64[: len(x64) - len(x64) % n]
+    expected = _finite_expected(act, x64, reference)
+    paths = _paths(act, fused)
+    for dtype in DTYPES:
+        limit = float(torch.finfo(getattr(torch, dtype)).max)
+        for path, evaluate in paths.items():
+            y, d = evaluate(x64, dtype)
+            for values, what in ((y, "f"), (d, "f'")):
+                problem = _bad_value(act, x64, values, expected[what], limit)
+                if problem:
+                    return CheckResult(
+                        name, False, f"{path}, {dtype}: {what}({problem[0]:g}) = {problem[1]} ({problem[2]})"
+                    )
+    return CheckResult(name, True, f"{', '.join(paths)} × {', '.join(DTYPES)}")
+
+
+def _finite_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.ndarray]:
+    """Where f and f' are finite real numbers (at ±inf: their value at ±1e30), and their sizes there."""
+    import mpmath
+
+    if reference is None:  # gated: finite inputs have finite values; infinite ones are left alone
+        finite = np.isfinite(x)
+        return {"f": np.where(finite, 0.0, np.nan), "f'": np.where(finite, 0.0, np.nan)}
+    values, slopes = [], []
+    with mpmath.workdps(60):
+        for v in x:
+            if math.isnan(v):
+                values.append(math.nan)
+                slopes.append(math.nan)
+                continue
+            at = mpmath.mpf(math.copysign(1e30, v)) if math.isinf(v) else mpmath.mpf(v)
+            f = reference(at)
+            values.append(_size(f))
+            slopes.append(math.nan if math.isinf(v) or _near_kink(act, v) else _size(mpmath.diff(reference, at)))
+    return {"f": np.array(values), "f'": np.array(slopes)}
+
+
+def _size(value) -> float:
+    """|value| as a float (inf when beyond any float), NaN when undefined."""
+    from actlab.verify.mp import real
+
+    value = real(value)
+    import mpmath
+
+    if mpmath.isnan(value):
+        return math.nan
+    return math.inf if abs(value) > 1e300 else float(abs(value))
+
+
+def _bad_value(act, x, values, expected, limit) -> tuple[float, float, str] | None:
+    """The first value that is NaN or ±inf where it should not be."""
+    values = np.asarray(values, dtype=np.float64)
+    for xi, yi, ei in zip(x, values, expected, strict=True):
+        if math.isnan(xi):
+            if not math.isnan(yi):
+                return xi, yi, "NaN in should give NaN out"
+            continue
+        if math.isnan(ei):  # undefined there, or a derivative at ±inf / a kink: anything goes
+            continue
+        if math.isnan(yi):
+            return xi, yi, "the true value is a number"
+        if math.isinf(yi) and ei < 0.5 * limit and not act.spec.properties.oscillating:
+            return xi, yi, f"the true value is finite (|f| ≈ {ei:.3g})"
+    return None
+
+
+def _paths(act: Activation, fused: bool) -> dict[str, Any]:
+    """Each way to evaluate (f, f') on float64 input converted to a dtype."""
+    import torch
+
+    def numpy_path(x, dtype):
+        if dtype == "bfloat16":
+            return act(torch.tensor(x, dtype=torch.bfloat16)).float().numpy(), act.derivative(
+                torch.tensor(x, dtype=torch.bfloat16)
+            ).float().numpy()
+        array = x.astype(dtype)
+        return act(array), act.derivative(array)
+
+    def functional(x, dtype):
+        t = torch.tensor(x, dtype=getattr(torch, dtype))
+        return act(t).double().numpy(), act.derivative(t).double().numpy()
+
+    def layer(module):
+        def evaluate(x, dtype):
+            t = torch.tensor(x, dtype=getattr(torch, dtype))
+            with torch.no_grad():
+                return module.to(getattr(torch, dtype))(t).double().numpy(), module.derivative(t).double().numpy()
+
+        return evaluate
+
+    paths = {"NumPy": numpy_path, "torch functional": functional, "layer": layer(act.module())}
+    if fused:
+        paths["fused layer"] = layer(act.module(fused=True))
+    return paths
+
+
+# --- properties ------------------------------------------------------------------------------------------------
+def _properties(act: Activation) -> tuple[CheckResult, dict[str, Any]]:
+    from actlab.catalog.measure import measure_spec
+    from actlab.catalog.spec import format_range
+
+    found = measure_spec(act.spec, act.params)
+    p = found.properties
+    measured = {
+        "range": [p.range[0], p.range[1]],
+        "range_text": format_range(*p.range, attained=p.attains),
+        "attains": list(p.attains),
+        "monotonic": p.monotonic,
+        "smooth": p.smooth,
+        "kinks": list(p.kinks),
+        "zero_centred": p.zero_centred,
+        "oscillating": p.oscillating,
+        "f(0)": found.at_zero,
+        "f'(0)": found.slope_at_zero,
+    }
+    summary = (
+        f"range {measured['range_text']}, {'monotonic' if p.monotonic else 'not monotonic'}, "
+        f"{'smooth' if p.smooth else 'kinks at ' + ', '.join(f'{k:g}' for k in p.kinks)}, "
+        f"{'zero-centred' if p.zero_centred else 'not zero-centred'}, f(0) = {found.at_zero:.6g}, "
+        f"f'(0) = {found.slope_at_zero:.6g}"
+    )
+    name = "properties measured (and, for a built-in, as claimed)"
+    if act.spec.user_defined or act.params != act.spec.defaults():
+        return CheckResult(name, True, summary), measured
+    claimed = act.spec.properties
+    differences = []
+    for field, mine, theirs in (
+        ("monotonic", p.monotonic, claimed.monotonic),
+        ("smooth", p.smooth, claimed.smooth),
+        ("zero-centred", p.zero_centred, claimed.zero_centred),
+    ):
+        if mine != theirs:
+            differences.append(f"{field}: measured {mine}, claimed {theirs}")
+    for side in (0, 1):
+        if math.isfinite(claimed.range[side]) != math.isfinite(p.range[side]) or (
+            math.isfinite(claimed.range[side]) and abs(claimed.range[side] - p.range[side]) > 1e-3
+        ):
+            differences.append(
+                f"range: measured {measured['range_text']}, claimed "
+                f"{format_range(*claimed.range, attained=claimed.attains)}"
+            )
+            break
+    if differences:
+        return CheckResult(name, False, "; ".join(differences)), measured
+    return CheckResult(name, True, summary), measured
