@@ -114,6 +114,22 @@ Group = Annotated[
 ]
 Workers = Annotated[int, typer.Option(help="Worker processes (threads are split so workers × threads = cores).", min=1)]
 Quick = Annotated[bool, typer.Option("--quick", help="Apply the file's [quick] overrides (few epochs, small subsets).")]
+Plugins = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--plugins",
+        metavar="FILE",
+        help="Load user-defined activations from FILE (TOML of [[activation]] "
+        "tables, or Python); repeatable. Also: $ACTLAB_PLUGINS and installed entry points.",
+    ),
+]
+AllowUnchecked = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unchecked",
+        help="Train user-defined activations even if they fail `actlab check` (the runs record it).",
+    ),
+]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 SETUP = (
@@ -156,6 +172,12 @@ SAMPLE_PLOT = [
 ]
 
 
+def _plugins(paths: list[Path] | None) -> None:
+    """Load the plugin files a command was given."""
+    if paths:
+        actlab.load_plugins(*paths)
+
+
 def fail(message: str) -> NoReturn:
     errors.print(Text("error: ", style="bold red") + Text(message), highlight=False)
     raise typer.Exit(2)
@@ -170,11 +192,13 @@ def list_command(
     json_output: JsonFlag = False,
     family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
     wide: WideFlag = False,
+    plugins: Plugins = None,
 ) -> None:
-    """Every activation with aliases, parameters and defaults, and properties."""
+    """Every activation with aliases, parameters and defaults, and properties (user-defined ones marked)."""
     from actlab.report.catalog_doc import format_value, spec_record
     from actlab.report.console import print_table
 
+    _plugins(plugins)
     specs = [actlab.spec(n) for n in actlab.names()]
     if family:
         specs = [s for s in specs if s.family == family]
@@ -203,7 +227,7 @@ def list_command(
         rows.append(
             [
                 s.name,
-                s.family,
+                s.family if not s.user_defined else f"user-defined ({s.source})",
                 params,
                 p.range_text(),
                 ", ".join(flags),
@@ -223,10 +247,15 @@ def list_command(
 
 
 @app.command()
-def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")], json_output: JsonFlag = False) -> None:
-    """Formula, derivative, parameters, properties and reference of one activation."""
+def show(
+    name: Annotated[str, typer.Argument(help="Activation name or alias.")],
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """Formula, derivative (LaTeX), parameters, properties and reference of one activation."""
     from actlab.report.catalog_doc import LIBRARIES, format_value, spec_record
 
+    _plugins(plugins)
     try:
         spec = actlab.spec(name)
     except ActivationError as error:
@@ -260,9 +289,15 @@ def show(name: Annotated[str, typer.Argument(help="Activation name or alias.")],
     if p.kinks:
         lines.append(f"  kinks at x = {', '.join(f'{k:g}' for k in p.kinks)}")
     lines += [f"  {LIBRARIES.get(lib, lib)}: {', '.join(names)}" for lib, names in spec.aliases.items()]
+    if spec.user_defined:
+        lines.append(f"  defined in: {spec.source}")
     if spec.notes:
         lines.append(f"  note: {spec.notes}")
-    lines.append(f"  reference: {spec.reference.cite()} {spec.reference.link() or ''}".rstrip())
+    ref = spec.reference
+    unreferenced = spec.user_defined and not (ref.venue or ref.link())
+    lines.append(
+        "  reference: none given" if unreferenced else f"  reference: {ref.cite()} {ref.link() or ''}".rstrip()
+    )
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         console.print(line, highlight=False, markup=False)
@@ -276,12 +311,14 @@ def plot(
     x_range: Annotated[tuple[float, float], typer.Option("--range", help="x interval LO HI.")] = (-5.0, 5.0),
     points: Annotated[int, typer.Option(help="Grid points.", min=2, max=1_000_000)] = 1001,
     json_output: JsonFlag = False,
+    plugins: Plugins = None,
 ) -> None:
     """Draw activations (and their derivatives) on one figure."""
     from actlab.notation import label
     from actlab.outputs import output_file
     from actlab.report.plots import plot_activations
 
+    _plugins(plugins)
     lo, hi = x_range
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
         fail(f"--range needs finite LO < HI whose difference is a finite number, got {lo:g} {hi:g}")
@@ -342,8 +379,9 @@ def docs(
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
 
-def _configs(activations: list[str], seeds: list[int], **setup: Any):
-    """RunConfigs for every activation × seed; one clear error listing every invalid setting."""
+def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = False, **setup: Any):
+    """RunConfigs for every activation × seed; one clear error listing every invalid setting; user-defined
+    activations checked (:mod:`actlab.experiments.checking`)."""
     from pydantic import ValidationError
 
     from actlab.train.config import RunConfig
@@ -364,7 +402,9 @@ def _configs(activations: list[str], seeds: list[int], **setup: Any):
                     for e in error.errors()
                 )
                 fail(f"invalid setup: {problems}")
-    return configs
+    from actlab.experiments.checking import checked
+
+    return checked(configs, allow_unchecked)
 
 
 @contextlib.contextmanager
@@ -422,11 +462,12 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    json_output: JsonFlag = False,
+    json_output: JsonFlag = False, plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
     """Train one model and print its per-epoch history and summary."""
-    (config,) = _configs([activation], [seed], **_setup(locals()))
+    _plugins(plugins)
+    (config,) = _configs([activation], [seed], allow_unchecked, **_setup(locals()))
     (result,) = _train([config], data_dir, fused=fused)
     if json_output:
         emit_json(result.to_dict())
@@ -501,10 +542,12 @@ def compare(
     schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    json_output: JsonFlag = False, wide: WideFlag = False,
+    json_output: JsonFlag = False, wide: WideFlag = False, plugins: Plugins = None,
+    allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
     """Train the same model with each activation over several seeds and compare them."""
+    _plugins(plugins)
     from actlab.notation import split as split_list
     from actlab.report import tables
 
@@ -516,7 +559,7 @@ def compare(
             parse_activation(name)
     except ActivationError as error:
         fail(str(error))
-    configs = _configs(names, list(range(seeds)), **_setup(locals()))
+    configs = _configs(names, list(range(seeds)), allow_unchecked, **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
     if out is not None:
@@ -562,8 +605,10 @@ def report(
     ] = False,
     json_output: JsonFlag = False,
     wide: WideFlag = False,
+    plugins: Plugins = None,
 ) -> None:
     """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store (read-only)."""
+    _plugins(plugins)
     from actlab.report.experiment_report import report_store
 
     try:
@@ -599,6 +644,31 @@ def report(
         console.print(
             f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False, markup=False
         )
+
+
+@app.command()
+def check(
+    activation: Annotated[str, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")],
+    fused: Annotated[bool, typer.Option("--fused", help="Also check the fused (compiled) layer (slower).")] = False,
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """Verify an activation: forward and derivative against a 400-digit reference, autograd, gradcheck, extremes in
+    every dtype and path, and its measured properties. Exit status 0 only if every check passes."""
+    from actlab.report.console import print_table
+    from actlab.verify.check import check as run_checks
+
+    _plugins(plugins)
+    report = run_checks(parse_activation(activation), fused=fused)
+    if json_output:
+        emit_json(report.to_dict())
+    else:
+        rows = [[r.check, "pass" if r.passed else "FAIL", r.detail] for r in report.results]
+        verdict = "passes every check" if report.passed else f"fails {len(report.failures())} check(s)"
+        print_table(console, f"{report.activation} {verdict}", ["check", "result", "detail (the first failure)"], rows,
+                    text_columns=(0, 2))
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 recipes_app = typer.Typer(
@@ -673,6 +743,7 @@ def run(
     store: Annotated[Path, typer.Option(help="SQLite results store (created if absent).")] = Path("runs.db"),
     workers: Workers = 1, group: Group = "activation", quick: Quick = False, retry_failed: RetryFailed = False,
     data_dir: DataDir = None, fused: Fused = False, json_output: JsonFlag = False, wide: WideFlag = False,
+    plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
@@ -684,6 +755,7 @@ def run(
     from actlab.report import tables
     from actlab.train.metrics import FINISHED, Status
 
+    _plugins(plugins)
     resume = "interrupted: unfinished runs were given back; rerun the same command to resume"
     try:
         with _progress("runs", None, resume) as update:
@@ -691,7 +763,8 @@ def run(
             def progress(counts: dict[str, int]) -> None:
                 update(completed=sum(counts[s] for s in FINISHED), total=sum(counts[s] for s in Status))
 
-            outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress)
+            outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress,
+                                     allow_unchecked)
     except ValueError as error:
         fail(str(error))
     name, counts = outcome.name, outcome.counts

@@ -80,7 +80,9 @@ def test_run_is_resumable_and_reports(tmp_path):
     report_dir = tmp_path / "r" / "e"  # one folder per experiment unless --experiment names one
     assert "p vs relu (Welch, Holm)" in (report_dir / "report.md").read_text() and (report_dir / "report.html").exists()
     assert "no experiment 'x'" in invoke("report", store, "--experiment", "x", code=2).output
-    assert "baseline 'gelu' is not a configuration" in invoke("report", store, "--baseline", "gelu", code=2).output
+    untouched = tmp_path / "never"
+    bad_baseline = invoke("report", store, "-o", str(untouched), "--baseline", "gelu", code=2).output
+    assert "baseline 'gelu' is not a configuration" in bad_baseline and not untouched.exists()
 
 
 def test_run_reports_every_problem_of_a_bad_file(tmp_path):

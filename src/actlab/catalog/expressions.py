@@ -33,6 +33,10 @@ class Softplus(sympy.Function):
 
     nargs = 1
 
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
+
     def fdiff(self, argindex=1):
         return Sigmoid(self.args[0])
 
@@ -42,8 +46,28 @@ class Sigmoid(sympy.Function):
 
     nargs = 1
 
+    def _latex(self, printer, exp=None):
+        tex = r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
+
     def fdiff(self, argindex=1):
         return Sigmoid(self.args[0]) * Sigmoid(-self.args[0])
+
+
+class SqrtSum(sympy.Function):
+    """u + √(u² + c) for c ≥ 0, evaluated without cancelling where u is very negative (as c / (√(u² + c) - u))."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        u, c = self.args
+        root = sympy.sqrt(u**2 + c)
+        return SqrtSum(u, c) / root if argindex == 1 else 1 / (2 * root)
+
+    def _latex(self, printer, exp=None):
+        u, c = (printer._print(a) for a in self.args)
+        tex = rf"\left({u} + \sqrt{{{u}^{{2}} + {c}}}\right)"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
 
 
 class CatalogCall(sympy.Function):
@@ -100,6 +124,9 @@ ELEMENTARY: dict[str, Any] = {
     "max": sympy.Max,
     "min": sympy.Min,
     "Piecewise": sympy.Piecewise,
+    # the mathematical functions, evaluated stably (the catalog's softplus follows PyTorch's threshold of 20)
+    "softplus": Softplus,
+    "sigmoid": Sigmoid,
 }
 CONSTANTS: dict[str, Any] = {"pi": sympy.pi, "E": sympy.E}
 X = sympy.Symbol("x", real=True)
@@ -126,7 +153,15 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise FormulaError(f"{where}: syntax error at column {error.offset}: {error.msg} in {text.strip()!r}") from None
-    symbols = {"x": X, **{name: sympy.Symbol(name, real=True) for name in params}}
+    symbols = {
+        "x": X,
+        **{
+            name: params[name]
+            if isinstance(params, Mapping) and isinstance(params[name], sympy.Symbol)
+            else sympy.Symbol(name, real=True)
+            for name in params
+        },
+    }
     return _Converter(text.strip(), symbols, where).convert(tree.body)
 
 
@@ -247,7 +282,8 @@ class _Converter:
 # --- stable forms ----------------------------------------------------------------------------------------------
 def stabilise(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the patterns that lose precision or overflow into stable functions: log(1 + eᵘ) → softplus(u),
-    1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u)."""
+    1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u), 1 ± erf(u) → erfc(∓u),
+    1 ± tanh(u) → 2σ(±2u) — the forms whose tails cancel to 0 in floating point."""
     u = sympy.Wild("u")
     rules = [
         (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
@@ -255,19 +291,31 @@ def stabilise(expr: sympy.Expr) -> sympy.Expr:
         (sympy.exp(u) / (1 + sympy.exp(u)), lambda u: Sigmoid(u)),
         (sympy.exp(u) - 1, lambda u: expm1(u)),
         (sympy.log(1 + u), lambda u: log1p(u)),
+        (1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
+        (1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
+        (1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
+        (1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
     ]
     for pattern, replacement in rules:
         expr = expr.replace(pattern, replacement)
-    return expr
+    c = sympy.Wild("c", exclude=[X], properties=[lambda c: c.is_nonnegative is True])
+    k = sympy.Wild("k", exclude=[X, 0])
+    expr = expr.replace(k * u + k * sympy.sqrt(u**2 + c), lambda k, u, c: k * SqrtSum(u, c))  # SymPy distributes k
+    return expr.replace(u + sympy.sqrt(u**2 + c), lambda u, c: SqrtSum(u, c))
 
 
 def derivative(expr: sympy.Expr, symbol: sympy.Symbol = X) -> sympy.Expr:
-    """∂expr/∂symbol, simplified where that is cheap, in stable form."""
-    d = sympy.diff(expr, symbol)
-    if sympy.count_ops(d) <= 60:
+    """∂expr/∂symbol as SymPy's product and chain rules give it, in stable form: the form that is compiled (a
+    "simplified" single fraction often divides ∞ by ∞ where the sum of bounded terms does not)."""
+    return stabilise(sympy.diff(expr, symbol))
+
+
+def simplified(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` simplified where that is cheap: the form shown to people."""
+    if sympy.count_ops(expr) <= 60:
         with contextlib.suppress(TypeError, ValueError, RecursionError):
-            d = sympy.simplify(d)
-    return stabilise(d)
+            return sympy.simplify(expr)
+    return expr
 
 
 # --- compiling -----------------------------------------------------------------------------------------------
@@ -424,6 +472,37 @@ def _not(expr):
     return lambda x, xp, p: xp.logical_not(part(x, xp, p))
 
 
+def _sqrt_sum(expr):
+    u_of, c_of = (compile_expr(a) for a in expr.args)
+
+    def sqrt_sum(x, xp, p):
+        u, c = u_of(x, xp, p), c_of(x, xp, p)
+        root = xp.sqrt(u * u + c)
+        negative = u < 0
+        return xp.where(negative, c / (root - xp.where(negative, u, -u - 1.0)), u + root)
+
+    return sqrt_sum
+
+
+def _heaviside(expr):
+    """H(u): 1 where u > 0, 0 where u < 0, and SymPy's H(0) (½ unless given) at 0; NaN stays NaN."""
+    argument = compile_expr(expr.args[0])
+    at_zero = float(expr.args[1]) if len(expr.args) > 1 else 0.5
+
+    def heaviside(x, xp, p):
+        u = xp.broadcast(argument(x, xp, p), x)
+        step = xp.where(u > 0, xp.ones_like(u), xp.where(u < 0, xp.zeros_like(u), xp.full_like(u, at_zero)))
+        return xp.where(xp.isnan(u), u, step)
+
+    return heaviside
+
+
+def _dirac(expr):
+    """δ(u) is 0 wherever the derivative exists (it only appears where a step's derivative is taken)."""
+    argument = compile_expr(expr.args[0])
+    return lambda x, xp, p: xp.zeros_like(xp.broadcast(argument(x, xp, p), x))
+
+
 def _catalog(expr):
     from actlab.catalog import REGISTRY
 
@@ -465,6 +544,9 @@ _HANDLERS: dict[type, Callable[[Any], Compiled]] = {
     sympy.And: _logic("logical_and"),
     sympy.Or: _logic("logical_or"),
     sympy.Not: _not,
+    SqrtSum: _sqrt_sum,
+    sympy.Heaviside: _heaviside,
+    sympy.DiracDelta: _dirac,
     CatalogCall: _catalog,
     CatalogSlope: _catalog,
 }

@@ -156,14 +156,17 @@ def from_canonical(text: str) -> Definition:
     )
 
 
-def _reference(text: str, name: str) -> Reference:
+def _reference(text: str, description: str, name: str) -> Reference:
+    """Where a user's activation comes from: an arXiv id or a URL in ``text``, else the text itself."""
     year = datetime.date.today().year
     arxiv = re.search(r"arXiv:\s*([0-9]{4}\.[0-9]{4,5})", text or "", re.I)
     url = re.search(r"https?://\S+", text or "")
+    venue = "" if arxiv or url else text
     return Reference(
-        title=text or f"{name} (user-defined)",
+        title=description or f"{name} (user-defined)",
         authors="user-defined",
         year=year,
+        venue=venue,
         arxiv=arxiv.group(1) if arxiv else None,
         url=url.group(0) if url else None,
     )
@@ -176,9 +179,9 @@ def build_spec(definition: Definition, source: str | None = None) -> ActivationS
     from actlab.catalog.measure import measure_spec
 
     where = f"{definition.name}: formula"
-    names = set(definition.params)
+    names = {n: _symbol(n, p) for n, p in definition.params.items()}
     expr = expressions.parse(definition.formula, names, where)
-    if not isinstance(expr, sympy.Expr) or isinstance(expr, (sympy.logic.boolalg.Boolean, tuple)):
+    if isinstance(expr, tuple) or not isinstance(expr, sympy.Expr):
         raise expressions.FormulaError(f"{where}: {definition.formula!r} is not a number-valued expression")
     if "x" not in {s.name for s in expr.free_symbols}:
         raise expressions.FormulaError(f"{where}: {definition.formula!r} does not depend on x")
@@ -192,9 +195,7 @@ def build_spec(definition: Definition, source: str | None = None) -> ActivationS
         )
     forward, derivative = expressions.compile_expr(stable), expressions.compile_expr(slope)
     learnable = [n for n, p in definition.params.items() if p.learnable]
-    partials = {
-        n: expressions.compile_expr(expressions.derivative(stable, sympy.Symbol(n, real=True))) for n in learnable
-    }
+    partials = {n: expressions.compile_expr(expressions.derivative(stable, names[n])) for n in learnable}
     params = tuple(
         Param(n, p.default, p.doc or f"parameter {n}", minimum=p.minimum, maximum=p.maximum, learnable=p.learnable)
         for n, p in definition.params.items()
@@ -206,19 +207,28 @@ def build_spec(definition: Definition, source: str | None = None) -> ActivationS
         forward=lambda x, xp, **p: forward(x, xp, p),
         derivative=lambda x, xp, **p: derivative(x, xp, p),
         formula="f(x)=" + sympy.latex(expr),
-        derivative_formula="f'(x)=" + sympy.latex(slope),
+        derivative_formula="f'(x)=" + sympy.latex(expressions.simplified(slope)),
         properties=Properties(range=(-math.inf, math.inf), monotonic=False, smooth=False, zero_centred=False),
-        reference=_reference(definition.reference, definition.name),
+        reference=_reference(definition.reference, definition.description, definition.name),
         params=params,
         param_derivatives={n: (lambda x, xp, _f=f, **p: _f(x, xp, p)) for n, f in partials.items()},
-        notes=f"User-defined: {definition.formula}"
-        + (f" ({definition.description})" if definition.description else ""),
+        notes=f"User-defined: {definition.formula}",
         init=definition.init,
         definition=definition.canonical(),
         source=source,
         expression=expr,
     )
     return replace(spec, properties=measure_spec(spec).properties)
+
+
+def _symbol(name: str, param: ParamDefinition):
+    """A parameter's SymPy symbol: real, and non-negative when its minimum says so (which lets the stable rewrites
+    apply, e.g. x + √(x² + b))."""
+    import sympy
+
+    if param.minimum is not None and param.minimum >= 0:
+        return sympy.Symbol(name, real=True, nonnegative=True)
+    return sympy.Symbol(name, real=True)
 
 
 def _check_given(definition: Definition, given: Any, exact: Any) -> None:
@@ -229,7 +239,7 @@ def _check_given(definition: Definition, given: Any, exact: Any) -> None:
     difference = sympy.simplify(given - exact) if sympy.count_ops(given - exact) <= 200 else given - exact
     if difference == 0:
         return
-    symbols = {sympy.Symbol(n, real=True): p.default for n, p in definition.params.items()}
+    symbols = {_symbol(n, p): p.default for n, p in definition.params.items()}
     for value in (-3.7, -1.3, -0.4, 0.3, 0.9, 2.2, 5.1):
         at = {expressions.X: value, **symbols}
         with mpmath.workdps(30):

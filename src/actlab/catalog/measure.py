@@ -32,16 +32,13 @@ class Measured:
 
 
 def _ends(y: np.ndarray, inner: np.ndarray) -> tuple[tuple[float, float], tuple[bool, bool]]:
-    """Range (infinite where |f| keeps growing) and whether each finite end is reached inside the grid rather than
-    only approached at its edges."""
+    """Range (infinite on a side whose extreme, beyond 1e3 in size, lies far out, |x| ≥ 1e6: it keeps growing) and
+    whether each finite end is reached inside the grid rather than only approached at its edges."""
     lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-    lo = -math.inf if lo < -UNBOUNDED else lo
-    hi = math.inf if hi > UNBOUNDED else hi
-    scale = (
-        1e-9 * (1 + max(abs(v) for v in (lo, hi) if math.isfinite(v)))
-        if math.isfinite(lo) or math.isfinite(hi)
-        else 0.0
-    )
+    lo = -math.inf if lo < -1e3 and abs(GRID[np.nanargmin(y)]) >= 1e6 else lo
+    hi = math.inf if hi > 1e3 and abs(GRID[np.nanargmax(y)]) >= 1e6 else hi
+    finite = [abs(v) for v in (lo, hi) if math.isfinite(v)]
+    scale = 1e-9 * (1 + max(finite)) if finite else 0.0
     attains = (
         not math.isfinite(lo) or float(np.nanmin(y[inner])) <= lo + scale,
         not math.isfinite(hi) or float(np.nanmax(y[inner])) >= hi - scale,
@@ -50,16 +47,18 @@ def _ends(y: np.ndarray, inner: np.ndarray) -> tuple[tuple[float, float], tuple[
 
 
 def _kinks(x: np.ndarray, d: np.ndarray) -> tuple[float, ...]:
-    """Where the derivative jumps between neighbouring points of the dense grid (far beyond its smooth change)."""
+    """Where the derivative jumps: a change between neighbouring points of the dense grid that is large and isolated
+    (twenty times the changes two steps away on either side), unlike a smooth but steep stretch."""
     step = np.abs(np.diff(d))
+    padded = np.concatenate([np.zeros(2), step, np.zeros(2)])
+    around = np.maximum(padded[:-4], padded[4:])
     scale = np.maximum(1.0, np.abs(d[:-1]))
-    smooth_change = np.median(step) + 1e-12
-    jumps = np.flatnonzero((step > 1e-3 * scale) & (step > 50 * smooth_change))
+    jumps = np.flatnonzero((step > 1e-3 * scale) & (step > 20 * around))
     found: list[float] = []
     for i in jumps:
-        where = round(float((x[i] + x[i + 1]) / 2), 3)
+        where = round(float((x[i] + x[i + 1]) / 2), 3) + 0.0
         if not found or abs(where - found[-1]) > 1e-2:
-            found.append(where + 0.0)
+            found.append(where)
     return tuple(found)
 
 
@@ -83,6 +82,18 @@ def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[n
         kinks=kinks,
     )
     return Measured(properties, zero_y, zero_d)
+
+
+def jumps_at(derivative: Callable[[np.ndarray], np.ndarray], points: tuple[float, ...]) -> tuple[float, ...]:
+    """Those of ``points`` where the derivative's one-sided values differ (a kink too small for the grid to see)."""
+    found = []
+    for k in points:
+        h = 1e-6 * max(1.0, abs(k))
+        with np.errstate(all="ignore"):
+            left, right = (float(v) for v in derivative(np.array([k - h, k + h])))
+        if abs(right - left) > 1e-9 * max(1.0, abs(left), abs(right)):
+            found.append(k)
+    return tuple(found)
 
 
 def measure_spec(spec: Any, params: Mapping[str, Any] | None = None) -> Measured:

@@ -51,6 +51,7 @@ def define_table(table: Mapping[str, Any], where: str = "activation", source: st
     existing = _registered(definition.name)
     if existing is not None and existing.definition == definition.canonical():
         return existing
+    REGISTRY.check_free(definition.name)  # before the (slower) derivation: a taken name is the first thing to say
     return REGISTRY.register(build_spec(definition, source))
 
 

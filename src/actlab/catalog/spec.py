@@ -322,19 +322,28 @@ class Registry:
         if existing is not None and spec.user_defined and existing.definition == spec.definition:
             return existing
         keys = {normalize(spec.name), *(normalize(a) for a in spec.all_aliases())}
+        if spec.user_defined:
+            self.check_free(spec.name, *spec.all_aliases())
         for key in keys:
             owner = self._lookup.get(key)
-            if owner is not None and (owner != spec.name or spec.user_defined):
+            if owner is not None and owner != spec.name:
+                raise ActivationError(f"{spec.name}: the name {key!r} is already taken by {owner}")
+        for key in keys:
+            self._lookup[key] = spec.name
+        self._specs[spec.name] = spec
+        return spec
+
+    def check_free(self, *names: str) -> None:
+        """Raise unless none of ``names`` (as lookups: case, '_', '-' ignored) is taken."""
+        for name in names:
+            owner = self._lookup.get(normalize(name))
+            if owner is not None:
                 where = (
                     "a built-in activation"
                     if self._specs[owner].definition is None
                     else f"defined in {self._specs[owner].source or 'this process'}"
                 )
-                raise ActivationError(f"{spec.name}: the name {key!r} is already taken by {owner} ({where})")
-        for key in keys:
-            self._lookup[key] = spec.name
-        self._specs[spec.name] = spec
-        return spec
+                raise ActivationError(f"{name}: the name {name!r} is already taken by {owner} ({where})")
 
     def unregister(self, name: str) -> None:
         """Remove a user-defined activation (tests; a plugin reloaded)."""

@@ -21,6 +21,10 @@ n = [1, 2, 3, 4]                      # lists are swept, scalars fixed
 [quick]                               # overrides applied by --quick (few epochs, small subset)
 epochs = 2
 train_subset = 2000
+
+[[activation]]                        # an activation of the file's own, by its formula (actlab.catalog.formula)
+name = "atan_softplus"
+formula = "x * atan(softplus(x))"
 ```
 
 Every problem (unknown keys, unknown activations, invalid values, wrong types) is reported at once, each
@@ -49,7 +53,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-TOP_LEVEL = {"name", "description", "base", "grid", "activations", "quick"}
+TOP_LEVEL = {"name", "description", "base", "grid", "activations", "quick", "activation"}
 SETTINGS = set(RunConfig.model_fields)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -139,6 +143,7 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     """Validate and expand an experiment given as a dict (the parsed TOML); every problem is reported at once."""
     problems: list[str] = []
     name, description = _identity(data, problems)
+    _define_activations(data.get("activation"), source, problems)
     sections = _sections(data, problems)
     grid = _grid(sections["grid"], problems)
     activations = list(grid.pop("activation", []))
@@ -155,6 +160,22 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     if problems:
         raise ExperimentError(source, problems)
     return Experiment(name, description, tuple(runs), tuple(k for k in grid if len(grid[k]) > 1))
+
+
+def _define_activations(tables: Any, source: str, problems: list[str]) -> None:
+    """The file's own ``[[activation]]`` definitions (formulas), registered so that its runs can use them."""
+    if tables is None:
+        return
+    if not isinstance(tables, list):
+        problems.append("activation: must be an array of tables ([[activation]] with name and formula)")
+        return
+    from actlab.catalog.plugins import define_table
+
+    for i, table in enumerate(tables):
+        try:
+            define_table(table, f"activation[{i}]", source)
+        except ActivationError as error:
+            problems.append(str(error))
 
 
 def _identity(data: dict[str, Any], problems: list[str]) -> tuple[str, str]:

@@ -8,7 +8,7 @@ read-only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from actlab.experiments import recipes
@@ -63,13 +63,17 @@ def run_experiment(
     fused: bool = False,
     retry_failed: bool = False,
     progress: Progress | None = None,
+    allow_unchecked: bool = False,
 ) -> RunOutcome:
     """Train what the store does not have yet of the experiment ``source``; see the module docstring."""
     from actlab.train.grouping import GROUPINGS
 
     if group not in GROUPINGS:
         raise ValueError(f"--group {group!r}: use one of {', '.join(GROUPINGS)}")
+    from actlab.experiments.checking import checked
+
     name, experiment = load(source, quick)
+    experiment = replace(experiment, runs=tuple(checked(experiment.runs, allow_unchecked)))
     check_devices(list(experiment.runs))
     store_path = Path(store_path)
     with readable(store_path), Store(store_path) as store:

@@ -180,6 +180,10 @@ def report_store(
             previous = store.results(name, current=False) if earlier else []
             statuses = store.statuses(name)
             inputs[name] = (results, previous, statuses, store.description(name))
+    if baseline is not None:  # a bad baseline is an error before any folder or file is written
+        for results, previous, _, _ in inputs.values():
+            if results or previous:
+                build_rows([*results, *previous], configuration_label(swept_settings([*results, *previous])), baseline)
     output_folder(output)
     reports = {}
     for name, (results, previous, statuses, description) in inputs.items():

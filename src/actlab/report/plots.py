@@ -108,7 +108,7 @@ def plot_activations(
         if derivative:
             axes[1].plot(x, d, color=line.get_color(), linestyle=line.get_linestyle(), linewidth=1.6, label=name)
     titles = ["f(x)", "f'(x)"]
-    for ax, title in zip(axes, titles, strict=True):
+    for ax, title in zip(axes, titles[: len(axes)], strict=True):
         ax.axhline(0.0, color="0.75", linewidth=0.8)
         ax.axvline(0.0, color="0.75", linewidth=0.8)
         ax.set_title(title)

@@ -1,8 +1,9 @@
 """`actlab check`: an activation's forward and derivative verified the way the test suite verifies the built-ins.
 
 1. reference — f and f' in float64 against a high-precision reference on a grid reaching ±9999.5 (mpmath at 400
-   digits: the formula itself for a user's activation, an independent transcription for a built-in; f' by numerical
-   differentiation of that reference, never from the code under test);
+   digits: the formula itself for a user's formula, an independent transcription for a built-in, the spec's own
+   forward evaluated on mpmath numbers for a spec written in Python; f' by numerical differentiation of that
+   reference, never from the derivative under test);
 2. defined — f is a real number wherever x is (no NaN on the grid: ``log(x)``, ``sqrt(x)`` fail here and say where);
 3. autograd — the hand-derived (or exact) derivative against torch autograd of the forward written in torch ops;
 4. gradcheck — ``torch.autograd.gradcheck`` of the layer, for x and every learnable parameter;
@@ -107,9 +108,9 @@ def _reference(act: Activation):
 
         formula = compile_expr(spec.expression)
         return lambda t: formula(t, MPMATH, params)
-    if spec.name in ELEMENTWISE:
+    if spec.name in ELEMENTWISE and not spec.user_defined:
         return lambda t: ELEMENTWISE[spec.name](t, mpmath, **params)
-    return None
+    return lambda t: spec.forward(t, MPMATH, **params)  # a spec written in Python: its own forward, at 400 digits
 
 
 def _close(got: float, want, rtol: float) -> bool:
@@ -133,20 +134,24 @@ def _against_reference(act: Activation, reference) -> CheckResult:
     import mpmath
 
     name = "forward and derivative against a 400-digit reference (float64, x to ±9999.5)"
-    if reference is None:
-        return CheckResult(name, False, "no high-precision reference for this activation")
     x = np.array(GRID)
     y, d = act(x), act.derivative(x)
+    try:
+        reference(mpmath.mpf(0.5))
+    except Exception as error:  # a Python spec using something mpmath numbers lack
+        return CheckResult(
+            name, False, f"the forward cannot be evaluated at high precision ({type(error).__name__}: {error})"
+        )
     with mpmath.workdps(400):
         for i, v in enumerate(GRID):
             want = reference(mpmath.mpf(v))
             if not _close(float(y[i]), want, FORWARD_RTOL):
-                return CheckResult(name, False, f"f({v}) = {y[i]!r}, reference {mpmath.nstr(want, 17)}")
+                return CheckResult(name, False, f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}")
             if _near_kink(act, v):
                 continue
             slope = mpmath.diff(reference, mpmath.mpf(v))
             if not _close(float(d[i]), slope, DERIVATIVE_RTOL):
-                return CheckResult(name, False, f"f'({v}) = {d[i]!r}, reference {mpmath.nstr(slope, 17)}")
+                return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
     return CheckResult(name, True, f"{len(GRID)} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f')")
 
 
@@ -204,7 +209,7 @@ def _gradcheck(act: Activation) -> CheckResult:
     import torch
 
     name = "gradcheck (x and every learnable parameter)"
-    module = act.module(learnable=True, dtype=torch.float64)
+    module = act.module(learnable=True, dtype=torch.float64).eval()  # evaluation mode: no sampled noise
     x = torch.tensor(_inputs(act, -4.0, 4.0, 24), dtype=torch.float64, requires_grad=True)
     learned = [p for p in module.parameters()]
     try:
@@ -222,19 +227,26 @@ def _extremes(act: Activation, fused: bool) -> CheckResult:
     import torch
 
     name = "extremes (±1e4, ±inf, NaN, a dense grid) in every dtype and path"
-    reference = None if act.spec.gated else _reference(act)
-    special = [-math.inf, -1e4, -1.0, -1e-3, 0.0, 1e-3, 1.0, 1e4, math.inf, math.nan]
+    special = np.array([-math.inf, -1e4, -1.0, -1e-3, 0.0, 1e-3, 1.0, 1e4, math.inf, math.nan])
     x64 = np.concatenate([special, np.linspace(-30, 30, 241)])
-    n = max(act.spec.n_pieces(act.params), 1)
-    x64 = x64[: len(x64) - len(x64) % n]
-    expected = _finite_expected(act, x64, reference)
+    if act.spec.gated:  # each chunk sweeps the extremes in turn while the others hold 0.7
+        pieces = act.spec.n_pieces(act.params)
+        x64 = np.concatenate([np.where(np.arange(pieces)[:, None] == k, x64, 0.7) for k in range(pieces)], axis=1)
+        x64 = x64.reshape(-1)
+        expected = None
+    else:
+        expected = _sizes_expected(act, x64, _reference(act))
     paths = _paths(act, fused)
     for dtype in DTYPES:
         limit = float(torch.finfo(getattr(torch, dtype)).max)
         for path, evaluate in paths.items():
-            y, d = evaluate(x64, dtype)
-            for values, what in ((y, "f"), (d, "f'")):
-                problem = _bad_value(act, x64, values, expected[what], limit)
+            x, y, d, checks_derivative = evaluate(x64, dtype)
+            outputs = [("f", y)] + ([("f'", d)] if checks_derivative else [])
+            for what, values in outputs:
+                if act.spec.gated:
+                    problem = _bad_gated(act, x, np.asarray(values, dtype=np.float64), what)
+                else:
+                    problem = _bad_value(act, x, np.asarray(values, dtype=np.float64), expected[what], limit)
                 if problem:
                     return CheckResult(
                         name, False, f"{path}, {dtype}: {what}({problem[0]:g}) = {problem[1]} ({problem[2]})"
@@ -242,89 +254,126 @@ def _extremes(act: Activation, fused: bool) -> CheckResult:
     return CheckResult(name, True, f"{', '.join(paths)} × {', '.join(DTYPES)}")
 
 
-def _finite_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.ndarray]:
-    """Where f and f' are finite real numbers (at ±inf: their value at ±1e30), and their sizes there."""
+def _sizes_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.ndarray]:
+    """|f| and |f'| at each x (at ±inf: the limit), NaN where they are undefined (or not checked: f' at ±inf and at
+    kinks, anything at ±inf for oscillating activations)."""
     import mpmath
 
-    if reference is None:  # gated: finite inputs have finite values; infinite ones are left alone
-        finite = np.isfinite(x)
-        return {"f": np.where(finite, 0.0, np.nan), "f'": np.where(finite, 0.0, np.nan)}
     values, slopes = [], []
     with mpmath.workdps(60):
         for v in x:
-            if math.isnan(v):
+            if math.isnan(v) or (math.isinf(v) and act.spec.properties.oscillating):
                 values.append(math.nan)
                 slopes.append(math.nan)
-                continue
-            at = mpmath.mpf(math.copysign(1e30, v)) if math.isinf(v) else mpmath.mpf(v)
-            f = reference(at)
-            values.append(_size(f))
-            slopes.append(math.nan if math.isinf(v) or _near_kink(act, v) else _size(mpmath.diff(reference, at)))
+            elif math.isinf(v):
+                values.append(_limit_size(act, reference, math.copysign(1.0, v)))
+                slopes.append(math.nan)
+            else:
+                at = mpmath.mpf(v)
+                values.append(_size(reference(at)))
+                slopes.append(math.nan if _near_kink(act, v) else _size(mpmath.diff(reference, at)))
     return {"f": np.array(values), "f'": np.array(slopes)}
+
+
+def _limit_size(act: Activation, reference, sign: float) -> float:
+    """|f(±∞)| as the float64 code approaches it, read off f(±1e100), f(±1e200) and f(±1e300) (as the test suite does):
+    infinite if still growing and huge, NaN if undefined out there, else its size. (High precision is no help at
+    such magnitudes: exp of exp exhausts any arithmetic.)"""
+    with np.errstate(all="ignore"):
+        sizes = [abs(float(v)) for v in act(np.array([sign * 1e100, sign * 1e200, sign * 1e300]))]
+    if math.isnan(sizes[-1]):
+        return math.nan
+    return math.inf if sizes[-1] > 1e100 and sizes[-1] > sizes[-2] else sizes[-1]
 
 
 def _size(value) -> float:
     """|value| as a float (inf when beyond any float), NaN when undefined."""
+    import mpmath
+
     from actlab.verify.mp import real
 
     value = real(value)
-    import mpmath
-
     if mpmath.isnan(value):
         return math.nan
     return math.inf if abs(value) > 1e300 else float(abs(value))
 
 
 def _bad_value(act, x, values, expected, limit) -> tuple[float, float, str] | None:
-    """The first value that is NaN or ±inf where it should not be."""
-    values = np.asarray(values, dtype=np.float64)
+    """The first value that is NaN or ±inf where it should not be (NaN in must give NaN out)."""
     for xi, yi, ei in zip(x, values, expected, strict=True):
         if math.isnan(xi):
             if not math.isnan(yi):
                 return xi, yi, "NaN in should give NaN out"
             continue
-        if math.isnan(ei):  # undefined there, or a derivative at ±inf / a kink: anything goes
+        if math.isnan(ei):  # undefined there, or not checked
             continue
         if math.isnan(yi):
             return xi, yi, "the true value is a number"
-        if math.isinf(yi) and ei < 0.5 * limit and not act.spec.properties.oscillating:
-            return xi, yi, f"the true value is finite (|f| ≈ {ei:.3g})"
+        if math.isinf(yi) and ei < 0.5 * limit:
+            return xi, yi, f"the true value is finite (about {ei:.3g} in size)"
+    return None
+
+
+def _bad_gated(act, x, values, what) -> tuple[float, float, str] | None:
+    """Gated: an output is NaN exactly where one of its inputs is, and finite where all of them are finite; a partial
+    derivative is finite where every input is (with one input NaN, the partials for the others may be numbers)."""
+    pieces = act.spec.n_pieces(act.params)
+    chunks = x.reshape(pieces, -1)
+    finite_in = np.isfinite(chunks).all(0)
+    nan_in = np.isnan(chunks).any(0)
+    if what == "f'":
+        finite_in = np.tile(finite_in, pieces)
+    for i, yi in enumerate(values):
+        if what == "f" and nan_in[i] != math.isnan(yi):
+            return (
+                float(chunks[:, i][np.argmax(np.isnan(chunks[:, i]))]),
+                float(yi),
+                "NaN in, and only NaN in, should give NaN out",
+            )
+        if finite_in[i] and not math.isfinite(yi):
+            return float(x[i]), float(yi), "every input is finite"
     return None
 
 
 def _paths(act: Activation, fused: bool) -> dict[str, Any]:
-    """Each way to evaluate (f, f') on float64 input converted to a dtype."""
+    """Each way to evaluate f and f' on float64 input converted to a dtype: ``(x, f, f', f' checked)``, with x
+    as the path saw it (layers built on PyTorch's inexact kernels are promised finite inputs only: ±inf becomes NaN
+    there, and their derivative is what training uses, checked on finite inputs by gradcheck and autograd)."""
     import torch
 
     def numpy_path(x, dtype):
-        if dtype == "bfloat16":
-            return act(torch.tensor(x, dtype=torch.bfloat16)).float().numpy(), act.derivative(
-                torch.tensor(x, dtype=torch.bfloat16)
-            ).float().numpy()
+        if dtype == "bfloat16":  # NumPy has no bfloat16: its values, through float32
+            x = torch.tensor(x, dtype=torch.bfloat16).double().numpy()
+            dtype = "float32"
         array = x.astype(dtype)
-        return act(array), act.derivative(array)
+        return x, act(array), act.derivative(array), True
 
     def functional(x, dtype):
         t = torch.tensor(x, dtype=getattr(torch, dtype))
-        return act(t).double().numpy(), act.derivative(t).double().numpy()
+        return x, act(t).double().numpy(), act.derivative(t).double().numpy(), True
+
+    native = act.spec.native
+    inexact = native is not None and not native.exact and native.applies(act.params)
 
     def layer(module):
         def evaluate(x, dtype):
-            t = torch.tensor(x, dtype=getattr(torch, dtype))
+            if inexact:
+                x = np.where(np.isinf(x), np.nan, x)
             with torch.no_grad():
-                return module.to(getattr(torch, dtype))(t).double().numpy(), module.derivative(t).double().numpy()
+                y = module.to(getattr(torch, dtype))(torch.tensor(x, dtype=getattr(torch, dtype)))
+            return x, y.double().numpy(), None, False
 
         return evaluate
 
-    paths = {"NumPy": numpy_path, "torch functional": functional, "layer": layer(act.module())}
+    paths = {"NumPy": numpy_path, "torch functional": functional, "layer": layer(act.module().eval())}
     if fused:
-        paths["fused layer"] = layer(act.module(fused=True))
+        paths["fused layer"] = layer(act.module(fused=True).eval())
     return paths
 
 
 # --- properties ------------------------------------------------------------------------------------------------
 def _properties(act: Activation) -> tuple[CheckResult, dict[str, Any]]:
-    from actlab.catalog.measure import measure_spec
+    from actlab.catalog.measure import jumps_at, measure_spec
     from actlab.catalog.spec import format_range
 
     found = measure_spec(act.spec, act.params)
@@ -352,9 +401,10 @@ def _properties(act: Activation) -> tuple[CheckResult, dict[str, Any]]:
         return CheckResult(name, True, summary), measured
     claimed = act.spec.properties
     differences = []
+    smooth = p.smooth and not jumps_at(act.derivative, claimed.kinks)  # kinks too small for the grid, if claimed
     for field, mine, theirs in (
         ("monotonic", p.monotonic, claimed.monotonic),
-        ("smooth", p.smooth, claimed.smooth),
+        ("smooth", smooth, claimed.smooth),
         ("zero-centred", p.zero_centred, claimed.zero_centred),
     ):
         if mine != theirs:
