@@ -184,7 +184,9 @@ def fail(message: str) -> NoReturn:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    from actlab.jsontext import dumps
+
+    sys.stdout.write(dumps(data) + "\n")
 
 
 @app.command("list")

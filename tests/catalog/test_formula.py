@@ -213,11 +213,17 @@ def test_an_experiment_with_its_own_activation_runs_and_resumes(registry, tmp_pa
         '[[activation]]\nname = "own"\nformula = "x * atan(softplus(x))"\n'
     )
     store = tmp_path / "s.db"
-    first = json.loads(runner.invoke(app, ["run", str(toml), "--store", str(store), "--json"]).stdout)
+    # spawned workers know nothing of this process's registry: they define "own" again from the stored runs
+    first = json.loads(runner.invoke(app, ["run", str(toml), "--store", str(store), "--json", "--workers", "2"]).stdout)
     assert first["counts"]["done"] == 4
     REGISTRY.unregister("own")  # as in a new process
     again = json.loads(runner.invoke(app, ["run", str(toml), "--store", str(store), "--json"]).stdout)
     assert again["counts"]["done"] == 4 and again["new_runs"] == 0
+    REGISTRY.unregister("own")
+    reported = runner.invoke(app, ["report", str(store), "-o", str(tmp_path / "r"), "--baseline", "relu", "--json"])
+    assert reported.exit_code == 0, reported.output
+    rows = json.loads(reported.stdout)["e"]["rows"]
+    assert sorted(row["configuration"] for row in rows) == ["own", "relu"]
 
 
 def test_training_refuses_an_activation_that_fails_its_check(registry, tmp_path):
@@ -308,3 +314,15 @@ def test_the_readme_s_example_plugin_file_passes_its_checks(registry):
         assert report.passed, [r.detail for r in report.failures()]
     shown = runner.invoke(app, ["show", "atan_softplus"]).output
     assert "reference: none given" in shown and "defined in:" in shown
+
+
+def test_the_readme_s_example_experiment_defines_its_activation_and_runs(registry, tmp_path, idx_data_dir):
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "examples" / "my_activation_mnist.toml"
+    store = str(tmp_path / "runs.db")
+    quick = ["run", str(example), "--quick", "--store", store, "--data-dir", str(idx_data_dir), "--json"]
+    result = runner.invoke(app, quick)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["done"] == 12
+    assert REGISTRY.get("atan_softplus").user_defined

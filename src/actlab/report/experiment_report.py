@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actlab import jsontext
 from actlab.report import plots
 from actlab.report.tables import (
     Label,
@@ -106,7 +107,7 @@ def write_report(
     for name, text in (
         ("report.md", header + markdown(rows, baseline)),
         ("report.csv", csv_text(rows)),
-        ("report.json", json.dumps(payload, indent=2)),
+        ("report.json", jsontext.dumps(payload)),
     ):
         (out / name).write_text(text)
         files[name] = out / name

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from actlab import jsontext
 from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
 from actlab.train.metrics import EpochMetrics, RunResult, Status, Summary, threshold_key
@@ -38,10 +39,15 @@ def configuration_label(swept: Sequence[str]) -> Label:
     return name
 
 
+IMPLIED = frozenset({"seed", "definition"})  # a user activation's definition goes with its name
+
+
 def swept_settings(results: Sequence[RunResult]) -> list[str]:
-    """Settings (other than the seed) that take more than one value across the runs."""
+    """Settings (other than the seed) that take more than one value across the runs; a setting only some runs have
+    (a user activation's ``unchecked``) counts as swept."""
     configs = [r.config.canonical() for r in results]
-    return [k for k in configs[0] if k != "seed" and len({json.dumps(c[k]) for c in configs}) > 1] if configs else []
+    keys = dict.fromkeys(k for c in configs for k in c)
+    return [k for k in keys if k not in IMPLIED and len({json.dumps(c.get(k)) for c in configs}) > 1]
 
 
 def group_by(results: Sequence[RunResult], label: Label | None = None) -> dict[str, list[RunResult]]:
@@ -225,7 +231,7 @@ def csv_text(rows: Sequence[Row]) -> str:
 
 def results_json(rows: Sequence[Row], results: Sequence[RunResult]) -> str:
     """Rows and every run (configuration, history, summary): enough to rebuild any table later."""
-    return json.dumps({"comparison": [asdict(r) for r in rows], "runs": [r.to_dict() for r in results]}, indent=2)
+    return jsontext.dumps({"comparison": [asdict(r) for r in rows], "runs": [r.to_dict() for r in results]})
 
 
 def load_runs(payload: dict[str, Any]) -> list[RunResult]:
