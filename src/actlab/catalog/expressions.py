@@ -188,9 +188,10 @@ class _Converter:
     def __init__(self, text: str, symbols: dict[str, sympy.Symbol], where: str) -> None:
         self.text, self.symbols, self.where = text, symbols, where
 
-    def fail(self, node: ast.AST, message: str) -> FormulaError:
+    def fail(self, node: ast.AST, message: str, advice: str = "") -> FormulaError:
+        """The error at ``node``: what is wrong and where first, then ``advice`` (which may be long)."""
         column = getattr(node, "col_offset", 0) + 1
-        return FormulaError(f"{self.where}: {message} at column {column} of {self.text!r}")
+        return FormulaError(f"{self.where}: {message} at column {column} of {self.text!r}{advice}")
 
     def convert(self, node: ast.AST) -> Any:
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -218,7 +219,7 @@ class _Converter:
             else f" (the variable is x; parameters: "
             f"{', '.join(n for n in self.symbols if n != 'x') or 'none declared'})"
         )
-        raise self.fail(node, f"unknown symbol {node.id!r}{hint}")
+        raise self.fail(node, f"unknown symbol {node.id!r}", hint)
 
     def _BinOp(self, node: ast.BinOp) -> Any:
         operation = self.BINARY.get(type(node.op))
@@ -276,7 +277,7 @@ class _Converter:
         allowed = sorted(set(ELEMENTARY) | set(catalog_names()))
         close = difflib.get_close_matches(name, allowed, n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise self.fail(node, f"unknown function {name!r}; {hint}allowed: {', '.join(allowed)}")
+        raise self.fail(node, f"unknown function {name!r}", f"; {hint}allowed: {', '.join(allowed)}")
 
 
 # --- stable forms ----------------------------------------------------------------------------------------------

@@ -31,12 +31,32 @@ class Measured:
     slope_at_zero: float
 
 
-def _ends(y: np.ndarray, inner: np.ndarray) -> tuple[tuple[float, float], tuple[bool, bool]]:
-    """Range (infinite on a side whose extreme, beyond 1e3 in size, lies far out, |x| ≥ 1e6: it keeps growing) and
-    whether each finite end is reached inside the grid rather than only approached at its edges."""
+def tail(forward: Callable[[np.ndarray], np.ndarray], sign: float) -> float:
+    """f(±∞) as the float64 code approaches it, read off f at ±1e100, ±1e200 and ±1e300: ±inf where |f| keeps
+    growing — past 1e100, or by steps that do not shrink faster than a logarithm's (log x grows by equal steps
+    there, a function settling on a limit by ever smaller ones) — NaN where undefined, else f(±1e300). (High precision
+    is no help at such magnitudes: exp of exp exhausts any arithmetic.)"""
+    with np.errstate(all="ignore"):
+        values = np.asarray(forward(np.array([sign * 1e100, sign * 1e200, sign * 1e300])), dtype=np.float64)
+    last = float(values[-1])
+    if math.isnan(last) or math.isinf(last):
+        return last
+    sizes = np.abs(values)
+    near, far = sizes[1] - sizes[0], sizes[2] - sizes[1]
+    steady = near > 0 and far >= 0.5 * near and far > 1e-6 * sizes[2] and bool(np.all(np.sign(values) == np.sign(last)))
+    growing = (sizes[2] > 1e100 and sizes[2] > sizes[1]) or steady
+    return math.copysign(math.inf, last) if growing else last
+
+
+def _ends(
+    y: np.ndarray, inner: np.ndarray, tails: tuple[float, float]
+) -> tuple[tuple[float, float], tuple[bool, bool]]:
+    """Range (infinite on a side whose extreme, beyond 1e3 in size, lies far out, |x| ≥ 1e6, or where f tends to
+    ±inf at ±∞: it keeps growing) and whether each finite end is reached inside the grid rather than only approached
+    at its edges."""
     lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-    lo = -math.inf if lo < -1e3 and abs(GRID[np.nanargmin(y)]) >= 1e6 else lo
-    hi = math.inf if hi > 1e3 and abs(GRID[np.nanargmax(y)]) >= 1e6 else hi
+    lo = -math.inf if (lo < -1e3 and abs(GRID[np.nanargmin(y)]) >= 1e6) or -math.inf in tails else lo
+    hi = math.inf if (hi > 1e3 and abs(GRID[np.nanargmax(y)]) >= 1e6) or math.inf in tails else hi
     finite = [abs(v) for v in (lo, hi) if math.isfinite(v)]
     scale = 1e-9 * (1 + max(finite)) if finite else 0.0
     attains = (
@@ -69,9 +89,10 @@ def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[n
         dense_d = derivative(DENSE)
         zero_y, zero_d = float(forward(np.zeros(1))[0]), float(derivative(np.zeros(1))[0])
     inner = np.abs(GRID) < 0.95 * GRID.max()
-    value_range, attains = _ends(y, inner)
     kinks = _kinks(DENSE, dense_d)
     sign_changes = int(np.count_nonzero(np.diff(np.sign(dense_d[np.abs(dense_d) > 1e-12])) != 0))
+    tails = (math.nan, math.nan) if sign_changes > 10 else (tail(forward, -1.0), tail(forward, 1.0))
+    value_range, attains = _ends(y, inner, tails)
     properties = Properties(
         range=value_range,
         attains=attains,

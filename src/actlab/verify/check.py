@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 
 from actlab.activation import Activation
+from actlab.catalog.measure import GRID as DENSE
+from actlab.catalog.measure import jumps_at, measure_spec, tail
+from actlab.catalog.spec import format_range
 
 MAGNITUDES = [
     0.0123,
@@ -157,8 +160,6 @@ def _against_reference(act: Activation, reference) -> CheckResult:
 
 def _defined(act: Activation) -> CheckResult:
     name = "a real number for every real x"
-    from actlab.catalog.measure import GRID as DENSE
-
     with np.errstate(all="ignore"):
         y = act(DENSE)
     bad = np.flatnonzero(np.isnan(y))
@@ -266,7 +267,7 @@ def _sizes_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.n
                 values.append(math.nan)
                 slopes.append(math.nan)
             elif math.isinf(v):
-                values.append(_limit_size(act, reference, math.copysign(1.0, v)))
+                values.append(_limit_size(act, math.copysign(1.0, v)))
                 slopes.append(math.nan)
             else:
                 at = mpmath.mpf(v)
@@ -275,15 +276,9 @@ def _sizes_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.n
     return {"f": np.array(values), "f'": np.array(slopes)}
 
 
-def _limit_size(act: Activation, reference, sign: float) -> float:
-    """|f(±∞)| as the float64 code approaches it, read off f(±1e100), f(±1e200) and f(±1e300) (as the test suite does):
-    infinite if still growing and huge, NaN if undefined out there, else its size. (High precision is no help at
-    such magnitudes: exp of exp exhausts any arithmetic.)"""
-    with np.errstate(all="ignore"):
-        sizes = [abs(float(v)) for v in act(np.array([sign * 1e100, sign * 1e200, sign * 1e300]))]
-    if math.isnan(sizes[-1]):
-        return math.nan
-    return math.inf if sizes[-1] > 1e100 and sizes[-1] > sizes[-2] else sizes[-1]
+def _limit_size(act: Activation, sign: float) -> float:
+    """|f(±∞)| (see :func:`actlab.catalog.measure.tail`): infinite if it keeps growing, NaN if undefined out there."""
+    return abs(tail(act, sign))
 
 
 def _size(value) -> float:
@@ -373,9 +368,6 @@ def _paths(act: Activation, fused: bool) -> dict[str, Any]:
 
 # --- properties ------------------------------------------------------------------------------------------------
 def _properties(act: Activation) -> tuple[CheckResult, dict[str, Any]]:
-    from actlab.catalog.measure import jumps_at, measure_spec
-    from actlab.catalog.spec import format_range
-
     found = measure_spec(act.spec, act.params)
     p = found.properties
     measured = {
