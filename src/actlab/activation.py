@@ -38,6 +38,10 @@ class Activation:
         args = "".join(f", {k}={v!r}" for k, v in notation.changed(self).items())
         return f"activation({self.name!r}{args})"
 
+    def __reduce__(self) -> tuple:
+        """Pickled by reference: the name, a user's definition and the parameters (see :func:`_unpickle`)."""
+        return _unpickle, (self.spec.name, self.spec.definition, self.params)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Activation) and other.spec is self.spec and other.params == self.params
 
@@ -125,6 +129,12 @@ class Activation:
             hint = ", ".join(can_learn) if can_learn else "none"
             raise ActivationError(f"{self.name} cannot learn {', '.join(wrong)}; learnable parameters: {hint}")
         return names
+
+
+def _unpickle(name: str, definition: str | None, params: Mapping[str, ParamValue]) -> Activation:
+    from actlab.catalog.plugins import spec_named
+
+    return Activation(spec_named(name, definition), params)
 
 
 def names() -> list[str]:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.backends.kernels import choose, native_params
-from actlab.backends.torch_function import SpecFunction, stochastic_train
+from actlab.backends.torch_function import SpecEvaluator, SpecFunction, stochastic_train
 from actlab.backends.torch_namespace import compute_dtype
 from actlab.catalog.spec import ActivationSpec
 
@@ -53,7 +53,27 @@ class ActivationModule(nn.Module):
                 tensor = torch.tensor(float(value), **factory)
             self.register_parameter(name, nn.Parameter(tensor))
         self.fused = fused
+        self._choice = (dict(params), tuple(channel_wise))
         self._native, self.evaluator = choose(spec, params, self.learned, channel_wise, fused)
+
+    # Pickled (torch.save of a whole model, multiprocessing) by reference: the activation's name, and a user's
+    # definition, travel; the spec and the kernels (closures, compiled code) are looked up and chosen again on loading.
+    _UNPICKLED = ("spec", "_native", "evaluator")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
+        state["_spec_ref"] = (self.spec.name, self.spec.definition)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from actlab.catalog.plugins import spec_named
+
+        state = dict(state)
+        spec = spec_named(*state.pop("_spec_ref"))
+        super().__setstate__(state)
+        params, channel_wise = self._choice
+        self.spec = spec
+        self._native, self.evaluator = choose(spec, params, self.learned, channel_wise, self.fused)
 
     def _params(self, x: torch.Tensor) -> dict[str, Any]:
         values = dict(self.static)
@@ -67,7 +87,10 @@ class ActivationModule(nn.Module):
             return stochastic_train(self.spec, self.static, x, None)
         if self._native is not None:
             return self._native.fn(F, x, native_params(self.spec, self._params(x), x))
-        return SpecFunction.apply(self.evaluator, x, *(getattr(self, n) for n in self.learned))
+        tensors = [getattr(self, n) for n in self.learned]
+        if torch.jit.is_tracing():  # a trace records torch ops (saved and loaded like torch.nn's); autograd derives
+            return SpecEvaluator.forward(self.evaluator, x, tensors)
+        return SpecFunction.apply(self.evaluator, x, *tensors)
 
     def uses_native(self, x: torch.Tensor | None = None) -> bool:
         """Whether ``forward`` (outside stochastic training) runs PyTorch's own kernel."""

@@ -48,14 +48,15 @@ class TorchNamespace(Namespace):
 
     # Comparisons written straight into a float tensor, and bool read as uint8, are ~4× faster on CPU
     # than converting a bool tensor (whose eager kernels are not vectorised). Compiled kernels
-    # (actlab.backends.fused) fuse the plain conversion instead, which the tricks would only obstruct.
+    # (actlab.backends.fused) fuse the plain conversion instead, which the tricks would only obstruct, and
+    # TorchScript traces cannot record either trick.
     def indicator(self, cond, like):
-        if torch.compiler.is_compiling():
+        if _recording():
             return cond.to(like.dtype)
         return cond.view(torch.uint8).to(like.dtype)
 
     def above(self, x, threshold):
-        if torch.compiler.is_compiling():
+        if _recording():
             return (x > threshold).to(x.dtype)
         return torch.gt(x, threshold, out=torch.empty_like(x))
 
@@ -78,6 +79,11 @@ class TorchNamespace(Namespace):
 
 # Taylor terms of e^x - 1 = Σ x^n/n! for under half an ulp of truncation on |x| < _TAYLOR_RADIUS:
 # 8 for float32 and narrower, 13 for float64.
+def _recording() -> bool:
+    """Whether the ops are being recorded into a graph (torch.compile, torch.export or a TorchScript trace)."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
+
+
 _TAYLOR_RADIUS = 0.35
 
 

@@ -164,6 +164,12 @@ def load_installed() -> None:
             ) from None
 
 
+def spec_named(name: str, definition: str | None) -> ActivationSpec:
+    """The spec of a pickled activation or a stored run: a built-in by name, a user's by its definition (defined
+    again in a process that lacks it)."""
+    return ensure_defined(definition) if definition else REGISTRY.get(name)
+
+
 def ensure_defined(definition: str) -> ActivationSpec:
     """The activation a run's stored ``definition`` defines, registered now if this process lacks it; an error if
     this process knows the name under another definition."""
