@@ -11,6 +11,20 @@ from actlab.catalog.spec import ActivationError, ActivationSpec, Param, Properti
 
 __version__ = "0.1.0"
 
+# The model tools need torch: imported on first use, so that `import actlab` stays light
+_LAZY = {"swap": "actlab.swap", "compare": "actlab.experiments.compare"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'actlab' has no attribute {name!r}")
+
+
 __all__ = [
     "Activation",
     "ActivationError",
@@ -24,5 +38,7 @@ __all__ = [
     "names",
     "register",
     "spec",
+    "swap",
+    "compare",
     "__version__",
 ]
