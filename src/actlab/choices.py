@@ -11,6 +11,7 @@ Init = Literal["he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "le
 Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 Backend = Literal["torch", "numpy"]
 Dtype = Literal["float32", "float64", "bfloat16"]
+Loss = Literal["cross_entropy", "mse"]
 
 DATASETS: tuple[str, ...] = get_args(Dataset)
 PREPROCESSINGS: tuple[str, ...] = get_args(Preprocessing)
@@ -19,6 +20,7 @@ OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 MOMENTUM_OPTIMIZERS: tuple[str, ...] = ("momentum", "nesterov")
 BACKENDS: tuple[str, ...] = get_args(Backend)
 DTYPES: tuple[str, ...] = get_args(Dtype)
+LOSSES: tuple[str, ...] = get_args(Loss)
 
 
 def listing(choices: tuple[str, ...]) -> str:

@@ -65,14 +65,31 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
 # Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
-Dataset = Annotated[str, typer.Option(help=f"{listing(DATASETS)} (digits is bundled).")]
+Dataset = Annotated[
+    str,
+    typer.Option(
+        help=f"{listing(DATASETS)} (digits is bundled), or your own: npz:PATH (arrays x_train, y_train, x_test, "
+        "y_test) or csv:PATH (with --target)."
+    ),
+]
+Target = Annotated[str | None, typer.Option(help="The label column of a csv:PATH dataset.")]
+TestFraction = Annotated[
+    float | None, typer.Option(help="The test share of a csv:PATH dataset (default 0.2; a fixed, stratified split).")
+]
+Loss = Annotated[str, typer.Option(help="cross_entropy (classes: accuracy) or mse (regression on your own data).")]
 DataDir = Annotated[
     Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")
 ]
 Preprocessing = Annotated[
     str, typer.Option(help=f"{listing(PREPROCESSINGS)}: minmax scales to [0, 1], none keeps the raw values.")
 ]
-Model = Annotated[str, typer.Option(help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p).")]
+Model = Annotated[
+    str,
+    typer.Option(
+        help="mlp:UNITS,… or cnn:CHANNELS|p|dUNITS,… (e.g. cnn:32,p,64,p), or your own: FILE.py:build or "
+        "package.module:build, a build(act) function returning an nn.Module with act() where activations go."
+    ),
+]
 Init = Annotated[str, typer.Option(help=f"auto (the activation's own: He, Glorot or LeCun), {listing(INITS)}.")]
 Optimizer = Annotated[str, typer.Option(help=f"{listing(OPTIMIZERS)}.")]
 Lr = Annotated[float, typer.Option(help="Learning rate.")]
@@ -151,6 +168,9 @@ SETUP = (
     "backend",
     "device",
     "dtype",
+    "loss",
+    "target",
+    "test_fraction",
 )
 
 
@@ -384,9 +404,7 @@ def docs(
 def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = False, **setup: Any):
     """RunConfigs for every activation × seed; one clear error listing every invalid setting; user-defined
     activations checked (:mod:`actlab.experiments.checking`)."""
-    from pydantic import ValidationError
-
-    from actlab.train.config import RunConfig
+    from actlab.train.config import ConfigError, make_config
 
     thresholds = setup.pop("thresholds")
     try:
@@ -397,13 +415,9 @@ def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = F
     for activation in activations:
         for seed in seeds:
             try:
-                configs.append(RunConfig(activation=activation, seed=seed, **setup))
-            except ValidationError as error:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'setup'}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in error.errors()
-                )
-                fail(f"invalid setup: {problems}")
+                configs.append(make_config(activation=activation, seed=seed, **setup))
+            except ConfigError as error:
+                fail(str(error))
     from actlab.experiments.checking import checked
 
     return checked(configs, allow_unchecked)
@@ -464,6 +478,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
     json_output: JsonFlag = False, plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
@@ -480,24 +495,19 @@ def train(
         f"{config.activation_label()} on {config.dataset} ({config.model}, {config.optimizer} lr {config.lr:g}, "
         f"seed {seed})"
     )
+    accuracy = not config.regression  # regression: losses only
     rows = [
-        [
-            str(h.epoch),
-            f"{h.train_loss:.4f}",
-            f"{100 * h.train_accuracy:.2f}",
-            f"{h.test_loss:.4f}",
-            f"{100 * h.test_accuracy:.2f}",
-            f"{h.seconds:.3f}",
-        ]
+        [str(h.epoch), f"{h.train_loss:.4g}"]
+        + ([f"{100 * h.train_accuracy:.2f}"] if accuracy else [])
+        + [f"{h.test_loss:.4g}"]
+        + ([f"{100 * h.test_accuracy:.2f}"] if accuracy else [])
+        + [f"{h.seconds:.3f}"]
         for h in result.history
     ]
-    print_table(
-        console,
-        title,
-        ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"],
-        rows,
-        text_columns=(),
-    )
+    headers = ["epoch", "train loss", "train acc %", "test loss", "test acc %", "seconds"]
+    if not accuracy:
+        headers = [h for h in headers if "acc" not in h]
+    print_table(console, title, headers, rows, text_columns=())
     console.print(summary_line(result.summary), highlight=False, markup=False)
 
 
@@ -513,6 +523,11 @@ def summary_line(s) -> str:
     if s.best_epoch is None:
         return f"{status}; no epoch finished with a finite loss; {s.total_seconds:.2f} s"
     finite = "last finite epoch" if diverged else "final"
+    if s.final_test_accuracy is None and s.final_test_loss is not None:  # regression
+        return (
+            f"{status}; {finite}: train loss {s.final_train_loss:.4g}, test loss {s.final_test_loss:.4g}; best test "
+            f"loss {s.best_test_loss:.4g} (epoch {s.best_epoch}); {s.total_seconds:.2f} s"
+        )
     return (
         f"{status}; {finite}: train {_pct(s.final_train_accuracy)}, test {_pct(s.final_test_accuracy)}; best test "
         f"{_pct(s.best_test_accuracy)} (epoch {s.best_epoch}); {reached}; {s.total_seconds:.2f} s"
@@ -520,11 +535,9 @@ def summary_line(s) -> str:
 
 
 def _comparison_table(rows, baseline: str | None, wide: bool, title: str) -> None:
-    from actlab.report.console import comparison_key_columns, print_table
-    from actlab.report.tables import cells
+    from actlab.report.console import print_comparison
 
-    headers, body = cells(rows, baseline)
-    print_table(console, title, headers, body, comparison_key_columns(headers), wide)
+    print_comparison(console, rows, baseline, wide, title)
 
 
 def _pct(value: float | None) -> str:
@@ -544,6 +557,7 @@ def compare(
     schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
+    loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
     json_output: JsonFlag = False, wide: WideFlag = False, plugins: Plugins = None,
     allow_unchecked: AllowUnchecked = False,
 ) -> None:

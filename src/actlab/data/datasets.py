@@ -25,7 +25,11 @@ from actlab.data.download import DatasetError, RemoteFile, locate, search_dirs, 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test splits; images are (N, C, H, W) (digits: (N, 1, 8, 8)), labels int64."""
+    """Train and test splits; images are (N, C, H, W) (digits: (N, 1, 8, 8)), labels int64 (float32 targets for
+    a user's regression data, see :mod:`actlab.data.user_data`).
+
+    ``class_names`` are the names of classes 0..K-1 when the data has them (a user's CSV), None otherwise.
+    """
 
     name: str
     x_train: np.ndarray
@@ -34,6 +38,7 @@ class Dataset:
     y_test: np.ndarray
     value_range: tuple[float, float]
     classes: int
+    class_names: tuple[str, ...] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -45,7 +45,9 @@ from pydantic import ValidationError
 from actlab import notation
 from actlab.activation import activation as make_activation
 from actlab.catalog.spec import ActivationError
+from actlab.data import sources
 from actlab.errors import ActlabError
+from actlab.models import user_models
 from actlab.train.config import RunConfig
 
 if sys.version_info >= (3, 11):
@@ -271,4 +273,33 @@ def load_experiment(path: str | Path, quick: bool = False) -> Experiment:
                 "(add one, e.g. [quick] epochs = 2, train_subset = 2000)"
             ],
         )
-    return parse_experiment(data, str(path), quick)
+    return parse_experiment(_paths_from(data, path.parent), str(path), quick)
+
+
+def _paths_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The file's own model and data files (``model = "my_models.py:build"``, ``dataset = "npz:data.npz"``) found
+    relative to the experiment file's folder, as a reader of the file expects."""
+
+    def resolve(setting: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(setting, v) for v in value]
+        if not isinstance(value, str):
+            return value
+        if setting == "model" and user_models.is_user_model(value) and ".py:" in value:
+            file, _, name = value.rpartition(":")
+            return f"{_beside(folder, file)}:{name}" if file else value
+        if setting == "dataset" and sources.kind(value) in sources.FILE_KINDS:
+            kind, _, file = value.partition(":")
+            return f"{kind}:{_beside(folder, file)}"
+        return value
+
+    resolved = dict(data)
+    for section in ("base", "grid", "quick"):
+        if isinstance(data.get(section), dict):
+            resolved[section] = {k: resolve(k, v) for k, v in data[section].items()}
+    return resolved
+
+
+def _beside(folder: Path, file: str) -> str:
+    path = Path(file).expanduser()
+    return str(path if path.is_absolute() else folder / path)

@@ -4,6 +4,7 @@ store that disappears afterwards. A run that fails raises :class:`RunFailed` wit
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,22 +30,31 @@ def train_configs(
     fused: bool = False,
     on_epoch: Callable[[RunConfig, EpochMetrics], None] | None = None,
     data: PreparedData | None = None,
+    store: str | Path | None = None,
+    experiment: str = EXPERIMENT,
+    description: str = "",
 ) -> list[RunResult]:
     """Train ``configs`` (each key once) and return their results in the order given; ``data``: arrays to train
-    on instead of loading the configurations' dataset."""
-    from actlab.experiments.runner import check_devices
+    on instead of loading the configurations' dataset. ``store``: a store to keep the runs in as ``experiment`` (runs it
+    holds already are not trained again: an interrupted comparison resumes); default, a temporary one."""
+    from actlab.experiments.runner import check_devices, preflight
 
     check_devices(list(configs))
-    with tempfile.TemporaryDirectory(prefix="actlab-") as folder:
-        path = Path(folder) / "runs.db"
-        with Store(path) as store:
-            store.register(EXPERIMENT, "", configs)
+    preflight(configs, data_dir)
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="actlab-"))) / "runs.db"
+        else:
+            path = Path(store)
+        with Store(path) as opened:
+            opened.register(experiment, description, configs)
         SerialExecutor(on_epoch, fused, data).run(
-            str(path), EXPERIMENT, group, None if data_dir is None else str(data_dir)
+            str(path), experiment, group, None if data_dir is None else str(data_dir)
         )
-        with Store(path, readonly=True) as store:
-            failed = store.errors(EXPERIMENT)
+        with Store(path, readonly=True) as opened:
+            failed = opened.errors(experiment)
             if failed:
                 more = f" (and {len(failed) - 1} more failed runs)" if len(failed) > 1 else ""
                 raise RunFailed(failure_reason(failed[0]) + more)
-            return store.results(EXPERIMENT)
+            results = {r.config.key(): r for r in opened.results(experiment)}
+        return [results[c.key()] for c in configs]

@@ -75,6 +75,7 @@ def run_experiment(
     name, experiment = load(source, quick)
     experiment = replace(experiment, runs=tuple(checked(experiment.runs, allow_unchecked)))
     check_devices(list(experiment.runs))
+    preflight(experiment.runs, data_dir)
     store_path = Path(store_path)
     with readable(store_path), Store(store_path) as store:
         known = name in store.experiments()
@@ -100,6 +101,15 @@ def run_experiment(
             known and (new_runs > 0 or retired > 0),
         )
     return outcome
+
+
+def preflight(configs, data_dir: str | Path | None = None) -> None:
+    """Users' models built once per activation and scored on one batch before anything is trained or stored (see
+    :func:`actlab.train.user_trainer.preflight`); nothing is imported for actlab's own models."""
+    if any(config.is_user_model() for config in configs):
+        from actlab.train.user_trainer import preflight as check_models
+
+        check_models(configs, data_dir)
 
 
 def failed_line(config: RunConfig, error: str) -> str:

@@ -140,4 +140,17 @@ def comparison_key_columns(headers: Sequence[str]) -> list[str]:
     thresholds = [h for h in headers if h.startswith("epochs to ")]
     middle = [thresholds[len(thresholds) // 2]] if thresholds else []
     p_value = [h for h in headers if h.startswith("p vs ")]
-    return ["configuration", "final test acc %", "rank", *p_value, "best test acc %", *middle, "s/epoch"]
+    final, best = (
+        ("final test loss", "best test loss")
+        if "final test loss" in headers
+        else ("final test acc %", "best test acc %")
+    )
+    return ["configuration", final, "rank", *p_value, best, *middle, "s/epoch"]
+
+
+def print_comparison(console: Console, rows: Sequence, baseline: str | None, wide: bool, title: str | None) -> None:
+    """The comparison table of result rows (:func:`actlab.report.tables.cells`), key columns first."""
+    from actlab.report.tables import cells
+
+    headers, body = cells(rows, baseline)
+    print_table(console, title, headers, body, comparison_key_columns(headers), wide)

@@ -111,13 +111,16 @@ def write_report(
     ):
         (out / name).write_text(text)
         files[name] = out / name
-    figures = {
-        "test_accuracy.png": plots.plot_accuracy_curves(every, out / "test_accuracy.png", label),
-        "loss.png": plots.plot_loss_curves(every, out / "loss.png", label),
-        "accuracy_vs_time.png": plots.plot_accuracy_vs_time(rows, out / "accuracy_vs_time.png"),
-    }
-    for variable, figure in plots.plot_parameter_curves(every, out, label).items():
-        figures[f"curve_{variable}.png"] = figure
+    if every and every[0].config.regression:  # no accuracies: the losses tell it
+        figures = {"loss.png": plots.plot_loss_curves(every, out / "loss.png", label)}
+    else:
+        figures = {
+            "test_accuracy.png": plots.plot_accuracy_curves(every, out / "test_accuracy.png", label),
+            "loss.png": plots.plot_loss_curves(every, out / "loss.png", label),
+            "accuracy_vs_time.png": plots.plot_accuracy_vs_time(rows, out / "accuracy_vs_time.png"),
+        }
+        for variable, figure in plots.plot_parameter_curves(every, out, label).items():
+            figures[f"curve_{variable}.png"] = figure
     files.update(figures)
     headers, body = cells(rows, baseline)
     (out / "report.html").write_text(render(experiment, headers, body, figures, baseline, description, notes))
@@ -140,7 +143,8 @@ def write_comparison(results: Sequence[RunResult], rows, out: Path) -> list[Path
     ):
         (out / name).write_text(text)
         written.append(out / name)
-    written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png"))
+    if not (results and results[0].config.regression):
+        written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png"))
     written.append(plots.plot_loss_curves(results, out / "loss.png"))
     acts = [activation(a) for a in dict.fromkeys(r.config.activation for r in results)]
     written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))

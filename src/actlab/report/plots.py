@@ -178,10 +178,11 @@ def plot_loss_curves(results, path: str | Path, label=None) -> Path:
             line = ax.plot(epochs, np.nanmean(test, axis=0), label=label_, linewidth=1.5)[0]
             ax.plot(epochs, np.nanmean(train, axis=0), color=line.get_color(), linestyle="--", linewidth=1.0)
     ax.set_yscale("log")
+    regression = bool(results) and results[0].config.regression
     _finish(
         ax,
         "epoch",
-        "cross-entropy",
+        "mean squared error" if regression else "cross-entropy",
         "Loss per epoch (solid: test, dashed: train; mean over seeds)",
         "upper right",
         which="both",

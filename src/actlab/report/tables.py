@@ -71,13 +71,19 @@ class Row:
     seconds_per_epoch: Estimate
     versus_baseline: Test | None
     rank: int
+    metric: str = "accuracy"  # "loss" for regression (loss mse): ranked and tested on the final test loss
+    final_test_loss: Estimate | None = None
+    best_test_loss: Estimate | None = None
+    final_train_loss: Estimate | None = None
 
 
 def build_rows(results: Sequence[RunResult], label: Label | None = None, baseline: str | None = None) -> list[Row]:
     """One row per configuration, in first-seen order; ranked by mean final test accuracy; with
     ``baseline``, Welch's test of every other configuration against it (Holm-corrected)."""
     groups = group_by(results, label)
-    finals = {name: [r.summary.final_test_accuracy for r in runs] for name, runs in groups.items()}
+    regression = bool(results) and results[0].config.regression
+    final = "final_test_loss" if regression else "final_test_accuracy"
+    finals = {name: [getattr(r.summary, final) for r in runs] for name, runs in groups.items()}
     tests: dict[str, Test] = {}
     if baseline is not None:
         if baseline not in groups:
@@ -86,7 +92,9 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
             )
         tests = compare_to_baseline({k: [v for v in vals if v is not None] for k, vals in finals.items()}, baseline)
     means = {name: Estimate.of(vals).mean for name, vals in finals.items()}
-    order = sorted(groups, key=lambda name: -(means[name] if means[name] is not None else -math.inf))
+    sign = 1 if regression else -1  # the least loss, or the most accuracy, first
+    order = sorted(groups, key=lambda name: sign * means[name] if means[name] is not None else math.inf)
+    losses = (0.0, math.inf)
     rows = []
     for name, runs in groups.items():
         summaries = [r.summary for r in runs]
@@ -95,18 +103,22 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
                 configuration=name,
                 runs=len(runs),
                 diverged=sum(s.status == Status.DIVERGED for s in summaries),
-                final_test_accuracy=Estimate.of(finals[name], bounds=ACCURACY),
+                final_test_accuracy=Estimate.of([s.final_test_accuracy for s in summaries], bounds=ACCURACY),
                 best_test_accuracy=Estimate.of([s.best_test_accuracy for s in summaries], bounds=ACCURACY),
                 final_train_accuracy=Estimate.of([s.final_train_accuracy for s in summaries], bounds=ACCURACY),
                 epochs_to={
                     threshold_key(t): Estimate.of(
                         [s.epochs_to[threshold_key(t)] for s in summaries], bounds=(1, runs[0].config.epochs)
                     )
-                    for t in runs[0].config.thresholds
+                    for t in (() if regression else runs[0].config.thresholds)
                 },
                 seconds_per_epoch=Estimate.of([s.seconds_per_epoch for s in summaries], bounds=(0.0, math.inf)),
                 versus_baseline=tests.get(name),
                 rank=order.index(name) + 1,
+                metric="loss" if regression else "accuracy",
+                final_test_loss=Estimate.of([s.final_test_loss for s in summaries], bounds=losses),
+                best_test_loss=Estimate.of([s.best_test_loss for s in summaries], bounds=losses),
+                final_train_loss=Estimate.of([s.final_train_loss for s in summaries], bounds=losses),
             )
         )
     return rows
@@ -127,6 +139,16 @@ def _interval(e: Estimate) -> str:
     return f"[{100 * e.ci_low:.2f}, {100 * e.ci_high:.2f}]" + (f" (n={e.n})" if e.few else "")
 
 
+def loss_text(e: Estimate | None) -> str:
+    return "—" if e is None or e.mean is None else f"{e.mean:.4g} ± {e.std:.2g}"
+
+
+def _loss_interval(e: Estimate | None) -> str:
+    if e is None or e.ci_low is None:
+        return "—"
+    return f"[{e.ci_low:.4g}, {e.ci_high:.4g}]" + (f" (n={e.n})" if e.few else "")
+
+
 def _p(test: Test | None) -> str:
     if test is None or test.p_holm is None:
         return "—"
@@ -136,21 +158,39 @@ def _p(test: Test | None) -> str:
 def cells(rows: Sequence[Row], baseline: str | None = None) -> tuple[list[str], list[list[str]]]:
     """Column headers and formatted cells in rank order, shared by every text rendering."""
     thresholds = list(rows[0].epochs_to) if rows else []
-    headers = ["rank", "configuration", "runs", "final test acc %", "95% CI", "best test acc %", "final train acc %"]
+    regression = bool(rows) and rows[0].metric == "loss"
+    if regression:
+        headers = ["rank", "configuration", "runs", "final test loss", "95% CI", "best test loss", "final train loss"]
+    else:
+        headers = [
+            "rank",
+            "configuration",
+            "runs",
+            "final test acc %",
+            "95% CI",
+            "best test acc %",
+            "final train acc %",
+        ]
     headers += [f"epochs to {100 * float(t):g}%" for t in thresholds] + ["s/epoch", "diverged"]
     if baseline:
         headers.append(f"p vs {baseline} (Welch, Holm)")
     body = []
     for row in sorted(rows, key=lambda r: r.rank):
-        line = [
-            str(row.rank),
-            row.configuration,
-            str(row.runs),
-            percent(row.final_test_accuracy),
-            _interval(row.final_test_accuracy),
-            percent(row.best_test_accuracy),
-            percent(row.final_train_accuracy),
-        ]
+        line = [str(row.rank), row.configuration, str(row.runs)]
+        if regression:
+            line += [
+                loss_text(row.final_test_loss),
+                _loss_interval(row.final_test_loss),
+                loss_text(row.best_test_loss),
+                loss_text(row.final_train_loss),
+            ]
+        else:
+            line += [
+                percent(row.final_test_accuracy),
+                _interval(row.final_test_accuracy),
+                percent(row.best_test_accuracy),
+                percent(row.final_train_accuracy),
+            ]
         line += [epochs(row.epochs_to[t], row.runs) for t in thresholds]
         spe = row.seconds_per_epoch.mean
         line += ["—" if spe is None else f"{spe:.3f}", f"{row.diverged}/{row.runs}"]
@@ -181,13 +221,15 @@ def markdown(rows: Sequence[Row], baseline: str | None = None) -> str:
 
 
 def csv_text(rows: Sequence[Row]) -> str:
-    """Unformatted numbers (accuracies as fractions), one row per configuration."""
+    """Unformatted numbers (accuracies as fractions; for regression, ``metric`` loss, the test and train losses), one
+    row per configuration."""
     out = io.StringIO()
     writer = csv.writer(out)
     thresholds = list(rows[0].epochs_to) if rows else []
     writer.writerow(
         [
             "configuration",
+            "metric",
             "rank",
             "runs",
             "diverged",
@@ -207,9 +249,13 @@ def csv_text(rows: Sequence[Row]) -> str:
     )
     for row in rows:
         test = row.versus_baseline or Test(None, None, None)
-        e = row.final_test_accuracy
+        regression = row.metric == "loss"
+        e = row.final_test_loss if regression else row.final_test_accuracy
+        best = row.best_test_loss if regression else row.best_test_accuracy
+        train = row.final_train_loss if regression else row.final_train_accuracy
         values = [
             row.configuration,
+            row.metric,
             row.rank,
             row.runs,
             row.diverged,
@@ -217,10 +263,10 @@ def csv_text(rows: Sequence[Row]) -> str:
             e.std,
             e.ci_low,
             e.ci_high,
-            row.best_test_accuracy.mean,
-            row.best_test_accuracy.std,
-            row.final_train_accuracy.mean,
-            row.final_train_accuracy.std,
+            best.mean,
+            best.std,
+            train.mean,
+            train.std,
             row.seconds_per_epoch.mean,
         ]
         values += [row.epochs_to[t].mean for t in thresholds] + [row.epochs_to[t].n for t in thresholds]

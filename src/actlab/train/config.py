@@ -12,13 +12,16 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from actlab import notation
 from actlab.activation import Activation, activation
 from actlab.catalog.spec import ActivationError
-from actlab.choices import MOMENTUM_OPTIMIZERS, Backend, Dtype, Init, Optimizer, Preprocessing
-from actlab.data.datasets import LOADERS
+from actlab.choices import MOMENTUM_OPTIMIZERS, Backend, Dtype, Init, Loss, Optimizer, Preprocessing
+from actlab.data import sources
+from actlab.data.download import DatasetError
+from actlab.errors import ActlabError
+from actlab.models import user_models
 from actlab.models.spec import ModelError, ModelKind, parse_model
 
 
@@ -37,6 +40,22 @@ def parse_schedule(text: str) -> tuple[str, float, float]:
         if every >= 1 and gamma > 0:
             return ("step", float(every), gamma)
     raise ValueError(f"schedule {text!r}: use 'constant', 'cosine' or 'step:EVERY:GAMMA' (e.g. step:10:0.5)")
+
+
+class ConfigError(ActlabError, ValueError):
+    """Settings that do not make a valid run; the message lists every problem."""
+
+
+def make_config(**settings: Any) -> RunConfig:
+    """``RunConfig(**settings)``, with every invalid setting in one clear :class:`ConfigError`."""
+    try:
+        return RunConfig(**settings)
+    except ValidationError as error:
+        problems = "; ".join(
+            (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in error.errors()
+        )
+        raise ConfigError(f"invalid setup: {problems}") from None
 
 
 class RunConfig(BaseModel):
@@ -71,6 +90,11 @@ class RunConfig(BaseModel):
         description="bfloat16: mixed precision — float32 weights and loss, products and activations in "
         "bfloat16 under torch.autocast",
     )
+    loss: Loss = Field("cross_entropy", description="cross_entropy (classes; accuracy) or mse (regression)")
+    target: str | None = Field(None, description="a CSV dataset's label column")
+    test_fraction: float | None = Field(None, gt=0, lt=1, description="a CSV dataset's test share (default 0.2)")
+    model_sha256: str | None = Field(None, description="a hash of a user's model source (set automatically)")
+    data_sha256: str | None = Field(None, description="a hash of a user's data (set automatically)")
 
     @model_validator(mode="before")
     @classmethod
@@ -104,16 +128,44 @@ class RunConfig(BaseModel):
             values = {k: v for k, v in values.items() if k != "momentum"}
         return values
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sources(cls, values: Any) -> Any:
+        """A user's model and data are named by reference (absolute paths) and identified by hashes of their
+        sources, taken when the run is defined: a stored run keeps its hashes (the trainer refuses to train one whose
+        file has changed since), a new one takes the files as they are now."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        for setting, hashed, module, error in (
+            ("dataset", "data_sha256", sources, DatasetError),
+            ("model", "model_sha256", user_models, ModelError),
+        ):
+            text = values.get(setting)
+            is_user = sources.is_user_data if setting == "dataset" else user_models.is_user_model
+            if not isinstance(text, str) or not is_user(text):
+                continue
+            try:
+                values[setting] = module.canonical(text)
+                if not values.get(hashed):
+                    values[hashed] = module.digest(text)
+            except error as problem:
+                raise ValueError(str(problem)) from None
+        return values
+
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, value: str) -> str:
-        if value not in LOADERS:
-            raise ValueError(f"unknown dataset {value!r}; available: {', '.join(LOADERS)}")
-        return value
+        try:
+            return sources.canonical(value)
+        except DatasetError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("model")
     @classmethod
     def _model(cls, value: str) -> str:
+        if user_models.is_user_model(value):
+            return value  # made canonical (and checked) with its hash above
         try:
             return str(parse_model(value))
         except ModelError as error:
@@ -148,7 +200,27 @@ class RunConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _user_sources(self) -> RunConfig:
+        which = sources.kind(self.dataset)
+        if which != "csv" and (self.target is not None or self.test_fraction is not None):
+            raise ValueError("target and test_fraction are settings of a CSV dataset (csv:PATH)")
+        if which == "csv" and not self.target:
+            raise ValueError(f"{self.dataset}: name the label column with target (--target COLUMN)")
+        if self.loss == "mse" and which == "builtin":
+            raise ValueError(f"loss mse is for regression on your own data; {self.dataset} has classes")
+        if self.is_user_model():
+            if self.backend == "numpy":
+                raise ValueError("the numpy backend trains actlab's MLPs only; your own model trains with torch")
+            if self.init != "auto":
+                raise ValueError(
+                    "init applies to actlab's mlp/cnn models; your own model initialises itself (reset_parameters)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _backend_support(self) -> RunConfig:
+        if self.is_user_model():
+            return self
         if self.backend == "numpy" and parse_model(self.model).kind != ModelKind.MLP:
             raise ValueError("the numpy backend trains MLPs only; use --backend torch for CNNs")
         if self.backend == "numpy" and self.device != "cpu":
@@ -158,6 +230,13 @@ class RunConfig(BaseModel):
         return self
 
     # --- derived ---------------------------------------------------------------------------------------
+    def is_user_model(self) -> bool:
+        return user_models.is_user_model(self.model)
+
+    @property
+    def regression(self) -> bool:
+        return self.loss == "mse"
+
     def applies(self, setting: str) -> bool:
         """Whether ``setting`` affects this run (μ only matters to momentum and nesterov)."""
         return setting != "momentum" or self.optimizer in MOMENTUM_OPTIMIZERS
@@ -175,7 +254,15 @@ class RunConfig(BaseModel):
         """The configuration as JSON data. Settings added after runs were stored (``definition``, ``unchecked``)
         appear only when set, so the keys of earlier runs stay what they were."""
         data = json.loads(self.model_dump_json())
-        for name, unset in (("definition", None), ("unchecked", False)):
+        for name, unset in (
+            ("definition", None),
+            ("unchecked", False),
+            ("loss", "cross_entropy"),
+            ("target", None),
+            ("test_fraction", None),
+            ("model_sha256", None),
+            ("data_sha256", None),
+        ):
             if data.get(name) == unset:
                 del data[name]
         return data

@@ -49,33 +49,46 @@ class Summary:
     total_seconds: float
     seconds_per_epoch: float
     diverged_epoch: int | None = None
+    final_train_loss: float | None = None
+    final_test_loss: float | None = None
+    best_test_loss: float | None = None  # regression (loss mse): the best epoch is the one with the least test loss
 
 
 def threshold_key(threshold: float) -> str:
     return f"{threshold:g}"
 
 
-def summarize(history: list[EpochMetrics], thresholds: tuple[float, ...], diverged_epoch: int | None) -> Summary:
-    """Final and best accuracies, first epoch reaching each threshold, time, status."""
+def summarize(
+    history: list[EpochMetrics], thresholds: tuple[float, ...], diverged_epoch: int | None, regression: bool = False
+) -> Summary:
+    """Final and best accuracies (regression: test losses, no accuracies or thresholds), first epoch reaching each
+    threshold, time, status."""
     finite = [h for h in history if math.isfinite(h.train_loss) and math.isfinite(h.test_loss)]
     epochs_to = {}
-    for t in thresholds:
+    for t in () if regression else thresholds:
         reached = next((h.epoch for h in finite if h.test_accuracy >= t), None)
         epochs_to[threshold_key(t)] = reached
-    best = max(finite, key=lambda h: (h.test_accuracy, -h.epoch), default=None)
+    if regression:
+        best = min(finite, key=lambda h: (h.test_loss, h.epoch), default=None)
+    else:
+        best = max(finite, key=lambda h: (h.test_accuracy, -h.epoch), default=None)
     total = sum(h.seconds for h in history)
     last = finite[-1] if finite else None
+    accuracy = not regression
     return Summary(
         status=str(Status.DIVERGED if diverged_epoch is not None else Status.DONE),
         epochs=len(history),
-        final_train_accuracy=last.train_accuracy if last else None,
-        final_test_accuracy=last.test_accuracy if last else None,
-        best_test_accuracy=best.test_accuracy if best else None,
+        final_train_accuracy=last.train_accuracy if last and accuracy else None,
+        final_test_accuracy=last.test_accuracy if last and accuracy else None,
+        best_test_accuracy=best.test_accuracy if best and accuracy else None,
         best_epoch=best.epoch if best else None,
         epochs_to=epochs_to,
         total_seconds=total,
         seconds_per_epoch=total / len(history) if history else 0.0,
         diverged_epoch=diverged_epoch,
+        final_train_loss=last.train_loss if last else None,
+        final_test_loss=last.test_loss if last else None,
+        best_test_loss=min(h.test_loss for h in finite) if finite else None,
     )
 
 
@@ -109,7 +122,12 @@ class EpochLog:
     def results(self, step_losses: list[list[float]] | None = None) -> list[RunResult]:
         steps = step_losses or [[] for _ in self.configs]
         return [
-            RunResult(c, self.histories[m], summarize(self.histories[m], c.thresholds, self.diverged[m]), steps[m])
+            RunResult(
+                c,
+                self.histories[m],
+                summarize(self.histories[m], c.thresholds, self.diverged[m], c.regression),
+                steps[m],
+            )
             for m, c in enumerate(self.configs)
         ]
 

@@ -61,12 +61,15 @@ def train_runs(
     ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`);
     ``data``: train on these arrays instead of loading each run's dataset."""
     from actlab.train.numpy_trainer import train_numpy
+    from actlab.train.user_trainer import train_user_run
 
     results: dict[int, RunResult] = {}
     position = {id(c): i for i, c in enumerate(configs)}
     for runs in group_runs(configs, group):
         prepared = data if data is not None else prepare_for(runs[0], data_dir)
-        if runs[0].backend == "numpy":
+        if runs[0].is_user_model():
+            outcome = [train_user_run(runs[0], prepared, on_epoch, fused)]
+        elif runs[0].backend == "numpy":
             outcome = [train_numpy(runs[0], prepared, on_epoch, record_steps)]
         else:
             outcome = train_group(runs, prepared, on_epoch, record_steps, autograd, fused)

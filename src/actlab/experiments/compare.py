@@ -1,0 +1,189 @@
+"""``actlab.compare``: would another activation help *my* model? Your model and data, trained with each activation and
+seed through the machinery of ``actlab compare`` and ``actlab run`` — run configurations, the store, the executor,
+statistics over seeds, tables, plots and the HTML report.
+
+>>> cmp = actlab.compare(model, (x_train, y_train, x_test, y_test), activations=["relu", "gelu", "mish"],
+...                      seeds=3, epochs=10, optimizer="adam", lr=1e-3, batch_size=128)
+>>> cmp.table()            # mean ± std over seeds, 95 % CI, best, epochs to thresholds, s/epoch
+>>> cmp.save("out/")       # report.{md,csv,json,html} and the figures
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actlab.errors import ActlabError
+from actlab.train.config import RunConfig, make_config
+from actlab.train.metrics import RunResult
+
+EXPERIMENT = "compare"
+
+
+@dataclass
+class Comparison:
+    """The results of :func:`compare`, with the renderings ``actlab compare`` and ``actlab report`` give."""
+
+    results: list[RunResult]
+    description: str = ""
+
+    def rows(self, baseline: str | None = None) -> list:
+        """One :class:`~actlab.report.tables.Row` per activation: statistics over seeds, ranked; with ``baseline``
+        (an activation label), Welch's test of the others against it, Holm-corrected."""
+        from actlab.report.tables import build_rows
+
+        return build_rows(self.results, None, baseline)
+
+    def table(self, baseline: str | None = None, wide: bool = True) -> None:
+        """Print the comparison table (as ``actlab compare`` does)."""
+        from rich.console import Console
+
+        from actlab.report.console import print_comparison
+
+        print_comparison(Console(), self.rows(baseline), baseline, wide, self.description or None)
+
+    def markdown(self, baseline: str | None = None) -> str:
+        from actlab.report.tables import markdown
+
+        return markdown(self.rows(baseline), baseline)
+
+    def _repr_markdown_(self) -> str:  # notebooks show the table
+        return self.markdown()
+
+    def save(self, out: str | Path, baseline: str | None = None) -> dict[str, Path]:
+        """Write report.{md,csv,json,html} and the figures into ``out`` as ``actlab report`` does; returns the files."""
+        from actlab.report.experiment_report import write_report
+
+        return write_report(self.results, EXPERIMENT, Path(out), baseline, self.description)["files"]
+
+
+def _model_reference(model: Any) -> str:
+    """The run configurations' name for ``model``: a string as it is (``mlp:100``, ``FILE.py:build``), an
+    ``nn.Module`` or a ``build(act)`` function registered for this process."""
+    if isinstance(model, str):
+        return model
+    from torch import nn
+
+    from actlab.models import user_models
+    from actlab.train.user_trainer import fingerprint, from_template
+
+    if isinstance(model, nn.Module):
+        return user_models.register(type(model).__name__, from_template(model), fingerprint(model))
+    if callable(model):
+        name = getattr(model, "__name__", type(model).__name__)
+        return user_models.register(name, model, fingerprint(model))
+    raise ActlabError(
+        f"model: give an nn.Module, a build(act) function or a model string such as FILE.py:build, not "
+        f"{type(model).__name__}"
+    )
+
+
+def _data_reference(data: Any, loss: str) -> str:
+    if isinstance(data, str):
+        return data
+    from actlab.data.user_data import register_arrays
+
+    return register_arrays(data, loss)
+
+
+def compare(
+    model: Any,
+    data: Any,
+    activations: Sequence[str] = ("relu", "gelu", "mish"),
+    seeds: int | Sequence[int] = 3,
+    epochs: int = 10,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    loss: str = "cross_entropy",
+    store: str | Path | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    allow_unchecked: bool = False,
+    data_dir: str | Path | None = None,
+    **settings: Any,
+) -> Comparison:
+    """Train ``model`` on ``data`` with each activation and seed; returns a :class:`Comparison`.
+
+    ``model``: an ``nn.Module`` (its activations swapped with :func:`actlab.swap` for each activation, and
+    re-initialised for each seed with ``reset_parameters``), a ``build(act)`` function returning a new model in which
+    ``act()`` gives each activation module, or a model string (``mlp:100,50``, ``FILE.py:build``). ``data``:
+    ``(x_train, y_train, x_test, y_test)`` as arrays or tensors, ``(train_dataset, test_dataset)`` as torch Datasets,
+    or a dataset name (``mnist``, ``npz:PATH``, ``csv:PATH`` with ``target=``). ``loss``: ``cross_entropy``
+    (classification: accuracies and epochs to thresholds) or ``mse`` (regression: test losses). ``store``: a store
+    file that keeps the runs (rerunning resumes; ``actlab report`` reads it); default, a temporary one.
+    ``settings``: any other run setting (``weight_decay``, ``schedule``, ``flooding``, ``dtype``,
+    ``preprocessing`` — default ``none`` for arrays given here, which are taken as they are …).
+
+    Nothing is trained unless everything is valid: settings, activations (user-defined ones must pass
+    ``actlab check`` unless ``allow_unchecked``), the model's build and its output shape against the labels.
+    """
+    from actlab.experiments.checking import checked
+    from actlab.experiments.oneoff import train_configs
+    from actlab.models.user_models import display
+
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list or not activations:
+        raise ActlabError("compare needs at least one activation and one seed")
+    dataset = _data_reference(data, loss)
+    if not isinstance(data, str):
+        settings.setdefault("preprocessing", "none")
+    setup = dict(
+        model=_model_reference(model),
+        dataset=dataset,
+        epochs=epochs,
+        optimizer=optimizer,
+        lr=lr,
+        batch_size=batch_size,
+        loss=loss,
+        device=device,
+        **settings,
+    )
+    configs = [make_config(activation=a, seed=s, **setup) for a in activations for s in seed_list]
+    configs = checked(configs, allow_unchecked)
+    first = configs[0]
+    description = (
+        f"{len(activations)} activations × {len(seed_list)} seeds: {display(first.model)} on {display(first.dataset)} "
+        f"({first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs)"
+    )
+    with _progress_bar(progress, sum(c.epochs for c in configs)) as on_epoch:
+        results = train_configs(
+            configs, data_dir, on_epoch=on_epoch, store=store, experiment=EXPERIMENT, description=description
+        )
+    return Comparison(results, description)
+
+
+class _progress_bar:
+    """A progress bar over epochs on stderr (rich), or nothing."""
+
+    def __init__(self, show: bool, total: int) -> None:
+        self.show, self.total = show, total
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable | None:
+        if not self.show:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.__enter__()
+        task = self.bar.add_task("epochs", total=self.total)
+
+        def on_epoch(config: RunConfig, metrics: Any) -> None:
+            self.bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
+
+        return on_epoch
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

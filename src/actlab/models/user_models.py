@@ -1,0 +1,164 @@
+"""Users' own models: a ``build(act)`` function in a Python file (``my_models.py:build``) or an importable module
+(``my_package.models:build``), or — from Python — an ``nn.Module`` to swap the activations of, or a build function,
+registered for this process (``python:Net#3f2a…``).
+
+``build(act)`` returns a new ``nn.Module``; ``act()`` returns a new activation module each time it is called, so every
+place the model applies an activation gets its own. A run's configuration names the model by a reference and keeps a
+hash of its source (the file's bytes, or the registered object's structure), so a changed model is a new run.
+
+This module is torch-free until a model is built (run configurations and the store read references only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actlab.models.spec import ModelError
+
+PYTHON = "python:"
+_REFERENCE = re.compile(r"^(?P<source>[^:]+(?:\.py)?):(?P<name>[A-Za-z_]\w*)$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_BUILT_IN = ("mlp", "cnn")
+
+Builder = Callable[[Any], Any]  # build(activation) -> nn.Module (see ModelSource.build)
+
+
+def is_user_model(text: str) -> bool:
+    """Whether ``text`` names a user's model rather than one of actlab's architectures (mlp:…, cnn:…)."""
+    kind = text.strip().partition(":")[0].strip().lower()
+    return kind not in _BUILT_IN and (text.startswith(PYTHON) or ":" in text)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A parsed reference: the source (an absolute file path, a module name, or ``python:``) and the attribute."""
+
+    source: str
+    name: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.source.endswith(".py")
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.name}"
+
+
+def parse_reference(text: str) -> Reference:
+    """``my_models.py:build`` (made absolute), ``pkg.models:build`` or ``python:Name#digest``; a clear error else."""
+    text = text.strip()
+    if text.startswith(PYTHON):
+        if text not in _registry:
+            raise ModelError(
+                f"model {text!r} was given to actlab.compare in another process; pass the model again (or put a "
+                "build(act) function in a file and name it FILE.py:build)"
+            )
+        return Reference("python", text[len(PYTHON) :])
+    match = _REFERENCE.match(text)
+    if match is None:
+        raise ModelError(
+            f"model {text!r}: use mlp:UNITS,…, cnn:CHANNELS|p|dUNITS,…, or your own as FILE.py:FUNCTION or "
+            "package.module:FUNCTION (a build(act) function)"
+        )
+    source, name = match["source"], match["name"]
+    if source.endswith(".py"):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model file {source} does not exist")
+        return Reference(str(path.resolve()), name)
+    if not _MODULE.match(source):
+        raise ModelError(f"model {text!r}: {source!r} is neither a .py file nor a module name like package.models")
+    return Reference(source, name)
+
+
+def display(text: str) -> str:
+    """A short name for titles: ``Net (given to compare)`` for a registered model or ``arrays:…`` data."""
+    if text.startswith(PYTHON):
+        return f"{text[len(PYTHON) :].partition('#')[0]} (the model given to compare)"
+    if text.startswith("arrays:"):
+        return "your arrays"
+    return text
+
+
+def canonical(text: str) -> str:
+    """The reference as a run stores it (files by absolute path)."""
+    reference = parse_reference(text)
+    return PYTHON + reference.name if reference.source == "python" else str(reference)
+
+
+def digest(text: str) -> str:
+    """A hash of what the reference builds: the file's (or the module's file's) bytes, the registered object's."""
+    reference = parse_reference(text)
+    if reference.source == "python":
+        return reference.name.rpartition("#")[2]
+    path = Path(reference.source) if reference.is_file else _module_file(reference.source)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _module_file(module: str) -> Path:
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as error:
+        raise ModelError(f"model module {module!r} cannot be found: {error}") from None
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        raise ModelError(f"model module {module!r} cannot be found (is it installed, or on PYTHONPATH?)")
+    return Path(found.origin)
+
+
+# --- building --------------------------------------------------------------------------------------------------
+_registry: dict[str, Builder] = {}
+
+
+def register(name: str, builder: Builder, fingerprint: str) -> str:
+    """Register ``builder`` for this process as ``python:name#fingerprint``; returns the reference."""
+    reference = f"{PYTHON}{name}#{fingerprint}"
+    _registry[reference] = builder
+    return reference
+
+
+def builder_for(text: str) -> Builder:
+    """The ``build(act)`` function a reference names (a file is executed, a module imported: errors are one line)."""
+    reference = parse_reference(text)
+    if reference.source == "python":
+        return _registry[PYTHON + reference.name]
+    if reference.is_file:
+        module = _load_file(Path(reference.source))
+    else:
+        try:
+            module = importlib.import_module(reference.source)
+        except Exception as error:
+            raise ModelError(
+                f"model module {reference.source} fails to import: {type(error).__name__}: {error}"
+            ) from None
+    build = getattr(module, reference.name, None)
+    if build is None:
+        public = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        raise ModelError(
+            f"{reference.source} has no {reference.name!r}; its functions and classes: {', '.join(public) or 'none'}"
+        )
+    if not callable(build):
+        raise ModelError(f"{reference}: {reference.name} is not a function (it should be build(act) -> nn.Module)")
+    return build
+
+
+def _load_file(path: Path) -> Any:
+    name = "actlab_user_model_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ModelError(f"model file {path} cannot be loaded as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pickling a model whose classes live in the file finds them here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise ModelError(f"model file {path} raises on import: {type(error).__name__}: {error}") from None
+    return module

@@ -1,0 +1,230 @@
+"""Training a user's own model (``FILE.py:build``, or a model given to ``actlab.compare``): one run at a time, with the
+same data order, optimizers, schedules, flooding, precision, divergence handling and epoch bookkeeping as actlab's
+own models (:mod:`actlab.train.trainer`), and cross-entropy (accuracy) or mean squared error (regression)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actlab.activation import Activation
+from actlab.data.prepared import PreparedData
+from actlab.errors import ActlabError
+from actlab.models import user_models
+from actlab.models.spec import ModelError, run_streams
+from actlab.swap import swap
+from actlab.train.config import RunConfig
+from actlab.train.metrics import EpochLog, RunResult
+from actlab.train.optim import TorchOptimizer, lr_factor
+from actlab.train.trainer import EVAL_CHUNK, EpochCallback, _precision, _synchronize, _widened, resolve_device
+
+
+class ActivationFactory:
+    """What ``build(act)`` receives: ``act()`` is a new module of the run's activation each time; ``act.activation``
+    is the :class:`~actlab.activation.Activation` itself."""
+
+    def __init__(self, activation: Activation, fused: bool = False) -> None:
+        self.activation = activation
+        self.fused = fused
+        self.calls = 0
+
+    def __call__(self, **options: Any) -> nn.Module:
+        """A new activation module (``options`` go to :meth:`Activation.module`, e.g. ``num_parameters=64``)."""
+        self.calls += 1
+        return self.activation.module(fused=self.fused, **options)
+
+
+def from_template(template: nn.Module) -> user_models.Builder:
+    """``build(act)`` for a model given as an instance: its activations swapped for ``act.activation`` (a copy; the
+    template is untouched) and every parameter re-initialised (``reset_parameters``) from the run's seed."""
+
+    def build(act: ActivationFactory) -> nn.Module:
+        model, report = swap(template, act.activation)
+        if not report.replaced:
+            raise ModelError(
+                f"{type(template).__name__} has no activation that actlab recognises to swap (nn.ReLU, F.relu, … ); "
+                "pass a build(act) function that puts act() where the activation goes"
+            )
+        act.calls += len(report.replaced)
+        for module in model.modules():
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                reset()
+        return model
+
+    return build
+
+
+def build_model(config: RunConfig, fused: bool = False) -> nn.Module:
+    """The run's model, built with the run's seed; ``build`` must use ``act`` (else every activation would train
+    the same model) and return an ``nn.Module``."""
+    build, name = user_models.builder_for(config.model), user_models.display(config.model)
+    if config.model_sha256 and user_models.digest(config.model) != config.model_sha256:
+        raise ModelError(f"{name} has changed since this run was defined: run it as a new experiment")
+    factory = ActivationFactory(config.activation_object(), fused)
+    torch.manual_seed(config.seed)
+    try:
+        model = build(factory)
+    except ActlabError:
+        raise
+    except Exception as error:
+        raise ModelError(f"{name} fails to build: {type(error).__name__}: {error}") from None
+    if not isinstance(model, nn.Module):
+        raise ModelError(f"{name} returned {type(model).__name__}, not an nn.Module")
+    if factory.calls == 0:
+        raise ModelError(
+            f"{name} never called act(): the model would be the same whatever the activation; build it "
+            "with act() where the activation goes"
+        )
+    return model
+
+
+def check_output(model: nn.Module, sample: torch.Tensor, data: PreparedData, config: RunConfig) -> None:
+    """One clear error if the model's output cannot be scored against the labels."""
+    try:
+        with torch.no_grad():
+            out = model(sample)
+    except Exception as error:
+        raise ModelError(
+            f"{user_models.display(config.model)} fails on an input batch of shape {tuple(sample.shape)}: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(f"{user_models.display(config.model)} returns {type(out).__name__}; it should return a tensor")
+    b, name = len(sample), user_models.display(config.model)
+    if config.regression:
+        want = (b, *data.y_train.shape[1:])
+        if tuple(out.shape) != want and not (data.y_train.ndim == 1 and tuple(out.shape) == (b, 1)):
+            raise ModelError(f"{name} outputs shape {tuple(out.shape)}; the targets need {want}")
+    elif tuple(out.shape) != (b, data.classes):
+        raise ModelError(
+            f"{name} outputs shape {tuple(out.shape)}, but the labels go up to {data.classes - 1}: "
+            f"{data.classes} classes need logits of shape ({b}, {data.classes}) (softmax is in the loss)"
+        )
+
+
+def _loss(out: torch.Tensor, y: torch.Tensor, regression: bool) -> torch.Tensor:
+    if regression:
+        return F.mse_loss(out.reshape(y.shape), y)
+    return F.cross_entropy(out, y)
+
+
+def train_user_run(
+    config: RunConfig, data: PreparedData, on_epoch: EpochCallback | None = None, fused: bool = False
+) -> RunResult:
+    """Train one run of a user's model; its result, as actlab's own models give it."""
+    device = resolve_device(config.device)
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    label_dtype = dtype if config.regression else torch.int64
+    x_train = torch.tensor(data.x_train, dtype=dtype, device=device)  # copies: the prepared arrays are read-only
+    y_train = torch.tensor(data.y_train, dtype=label_dtype, device=device)
+    x_test = torch.tensor(data.x_test, dtype=dtype, device=device)
+    y_test = torch.tensor(data.y_test, dtype=label_dtype, device=device)
+    model = build_model(config, fused).to(device=device, dtype=dtype)
+    check_output(model.eval(), x_train[: min(2, len(x_train))], data, config)
+    optimizer = TorchOptimizer(config, [p for p in model.parameters() if p.requires_grad])
+    mixed = config.dtype == "bfloat16"
+    order = run_streams(config.seed)[1]
+    torch.manual_seed(config.seed)  # dropout and stochastic activations
+    log = EpochLog([config], on_epoch)
+    n = len(x_train)
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        optimizer.lr = config.lr * lr_factor(config, epoch)
+        model.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        permutation = torch.as_tensor(order.permutation(n), device=device)
+        for start in range(0, n, config.batch_size):
+            index = permutation[start : start + config.batch_size]
+            xb, yb = x_train.index_select(0, index), y_train.index_select(0, index)
+            with _precision(device, mixed):
+                out = _widened(model(xb))
+            loss = _loss(out, yb, config.regression)
+            objective = (loss - config.flooding).abs() + config.flooding if config.flooding is not None else loss
+            optimizer.zero_grad()
+            objective.backward()
+            optimizer.step()
+            with torch.no_grad():
+                loss_sum += loss.detach().double() * len(index)
+                if not config.regression:
+                    correct += (out.argmax(-1) == yb).sum()
+        test_loss, test_correct = _evaluate(model, x_test, y_test, config.regression, device, mixed)
+        _synchronize(device)
+        nan = float("nan")
+        log.record(
+            epoch + 1,
+            [float(loss_sum) / n],
+            [nan if config.regression else float(correct) / n],
+            [test_loss],
+            [nan if config.regression else test_correct / len(x_test)],
+            time.perf_counter() - started,
+        )
+        if log.finished:
+            break
+    return log.results()[0]
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, regression: bool, device: torch.device, mixed: bool
+) -> tuple[float, int]:
+    """Mean test loss and the number correct (0 for regression), in chunks."""
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for start in range(0, len(x), EVAL_CHUNK):
+        xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+        with _precision(device, mixed):
+            out = _widened(model(xb))
+        if regression:
+            total += F.mse_loss(out.reshape(yb.shape), yb, reduction="sum").double() / max(1, yb[0].numel())
+        else:
+            total += F.cross_entropy(out, yb, reduction="sum").double()
+            correct += (out.argmax(-1) == yb).sum()
+    return float(total) / len(x), int(correct)
+
+
+def fingerprint(obj: Any) -> str:
+    """A hash of a model instance's structure and parameters (for the reference of a model given to compare), or of
+    a build function's code."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    if isinstance(obj, nn.Module):
+        digest.update(repr(obj).encode())
+        for name, tensor in obj.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    else:
+        code = getattr(obj, "__code__", None)
+        digest.update((getattr(obj, "__qualname__", type(obj).__name__)).encode())
+        if code is not None:
+            digest.update(code.co_code + repr(code.co_consts).encode())
+    return digest.hexdigest()[:16]
+
+
+def preflight(configs: Sequence[RunConfig], data_dir: str | os.PathLike | None = None) -> None:
+    """Build each activation's model of the user-model runs once and score one batch: a model that does not build,
+    ignores ``act`` or whose output does not fit the labels is one clear error before anything trains or is stored."""
+    from actlab.data.prepared import prepare_for
+
+    seen: set[tuple[str, str, str]] = set()
+    for config in configs:
+        if not config.is_user_model() or (config.model, config.activation, config.dataset) in seen:
+            continue
+        seen.add((config.model, config.activation, config.dataset))
+        data = prepare_for(config, data_dir)
+        if not config.regression:
+            top = max(int(data.y_train.max(initial=0)), int(data.y_test.max(initial=0)))
+            if top >= data.classes:
+                raise ModelError(f"labels go up to {top}, but {config.dataset} has {data.classes} classes")
+        dtype = torch.float64 if config.dtype == "float64" else torch.float32
+        sample = torch.tensor(data.x_train[:2], dtype=dtype)
+        check_output(build_model(config).to(dtype=dtype).eval(), sample, data, config)
