@@ -45,7 +45,7 @@ browser:
 	    else echo "make test needs headless Chromium: install Debian's 'chromium' package"; exit 1; fi; }
 
 test: install-dev browser
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks examples
 	ACTLAB_DATA="$(TEST_DATA)" $(PY) -m pytest -n auto -q
 
 docs: install

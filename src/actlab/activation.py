@@ -80,7 +80,7 @@ class Activation:
     @property
     def learned_params(self) -> tuple[str, ...]:
         """The parameters ``module()`` learns by default."""
-        return self._learned(None)
+        return self.learned(None)
 
     def train_forward(self, x: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Training-mode output and derivative of a NumPy array, sharing one noise draw."""
@@ -106,7 +106,7 @@ class Activation:
         """
         from actlab.backends.torch_module import ActivationModule
 
-        learned = self._learned(learnable)
+        learned = self.learned(learnable)
         if not isinstance(num_parameters, int) or num_parameters < 1:
             raise ActivationError(f"num_parameters must be a positive integer, got {num_parameters!r}")
         if num_parameters > 1 and not learned:
@@ -115,7 +115,8 @@ class Activation:
             self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused
         )
 
-    def _learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
+    def learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
+        """The parameters a layer learns for ``learnable`` (see :meth:`module`); a name that cannot be learned raises."""
         can_learn = self.spec.learnable_params
         if learnable is None:
             return tuple(p.name for p in self.spec.params if p.learnable and p.name in can_learn)

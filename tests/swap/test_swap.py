@@ -180,3 +180,24 @@ def test_bad_input():
         swap(lambda x: x, "mish")
     with pytest.raises(actlab.ActivationError, match="not an nn.Module class"):
         swap(Net(), "mish", match=int)
+
+
+def test_the_readme_s_example_model():
+    import importlib.util
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from actlab.cli import app
+
+    path = Path(__file__).parents[2] / "examples" / "my_model.py"
+    spec = importlib.util.spec_from_file_location("readme_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, report = swap(module.SmallCNN(), "mish")
+    assert [r.old for r in report.replaced] == ["nn.ReLU(inplace=True)"] * 2 + ["F.relu", "nn.GELU(approximate='none')"]
+    quick = ["--activations", "relu,mish", "--seeds", "1", "--epochs", "1", "--train-subset", "200", "--json"]
+    result = CliRunner().invoke(
+        app, ["compare", "--model", f"{path}:build", "--optimizer", "adam", "--lr", "0.001", *quick]
+    )
+    assert result.exit_code == 0, result.output
