@@ -116,7 +116,10 @@ class Activation:
         )
 
     def learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:
-        """The parameters a layer learns for ``learnable`` (see :meth:`module`); a name that cannot be learned raises."""
+        """The parameters a layer learns for ``learnable`` (see :meth:`module`).
+
+        A name that cannot be learned raises.
+        """
         can_learn = self.spec.learnable_params
         if learnable is None:
             return tuple(p.name for p in self.spec.params if p.learnable and p.name in can_learn)
