@@ -13,7 +13,8 @@ from pathlib import Path
 
 from actlab.experiments import recipes
 from actlab.experiments.config import Experiment, load_experiment
-from actlab.experiments.executors import Progress, executor_for
+from actlab.experiments.executors import Executor, Progress, executor_for
+from actlab.experiments.ray_executor import RayExecutor
 from actlab.experiments.store import Store, failure_reason, readable
 from actlab.train.config import RunConfig
 from actlab.train.metrics import RunResult
@@ -64,17 +65,23 @@ def run_experiment(
     retry_failed: bool = False,
     progress: Progress | None = None,
     allow_unchecked: bool = False,
+    executor: str | Executor = "local",
 ) -> RunOutcome:
-    """Train what the store does not have yet of the experiment ``source``; see the module docstring."""
+    """Train what the store does not have yet of the experiment ``source``; see the module docstring. ``executor``:
+    see :func:`choose_executor`."""
     from actlab.train.grouping import GROUPINGS
 
     if group not in GROUPINGS:
         raise ValueError(f"--group {group!r}: use one of {', '.join(GROUPINGS)}")
     from actlab.experiments.checking import checked
 
+    chosen = choose_executor(executor, workers, fused)
     name, experiment = load(source, quick)
     experiment = replace(experiment, runs=tuple(checked(experiment.runs, allow_unchecked)))
-    check_devices(list(experiment.runs))
+    if isinstance(chosen, RayExecutor):  # on a cluster, the devices are the workers' (there, a task checks its own)
+        chosen.check_devices(experiment.runs)
+    else:
+        check_devices(list(experiment.runs))
     preflight(experiment.runs, data_dir)
     store_path = Path(store_path)
     with readable(store_path), Store(store_path) as store:
@@ -83,9 +90,7 @@ def run_experiment(
         retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
         counts = store.counts(name)
     if counts["pending"] or counts["running"] > counts["held"]:
-        executor_for(workers, fused).run(
-            str(store_path), name, group, None if data_dir is None else str(data_dir), progress
-        )
+        chosen.run(str(store_path), name, group, None if data_dir is None else str(data_dir), progress)
     with readable(store_path), Store(store_path, readonly=True) as store:
         counts = store.counts(name)
         outcome = RunOutcome(
@@ -101,6 +106,26 @@ def run_experiment(
             known and (new_runs > 0 or retired > 0),
         )
     return outcome
+
+
+def choose_executor(executor: str | Executor, workers: int = 1, fused: bool = False) -> Executor:
+    """Who trains: ``local`` — one worker in this process, or ``workers`` processes (:func:`executor_for`); ``ray`` —
+    Ray Core tasks on a local Ray runtime (:class:`RayExecutor`; for a cluster and other settings, give a
+    ``RayExecutor`` object); or an executor object, used as it is. Contradictions are one :class:`ValueError`."""
+    if not isinstance(executor, str):
+        if workers != 1 or fused:
+            raise ValueError("an executor object carries its own settings: give workers and fused to it, not here")
+        return executor
+    if executor == "ray":
+        if workers != 1:
+            raise ValueError(
+                "workers starts local worker processes; with the ray executor Ray runs the tasks (size them with "
+                "RayExecutor's cpus_per_task and max_in_flight)"
+            )
+        return RayExecutor(fused=fused)
+    if executor != "local":
+        raise ValueError(f"executor {executor!r}: use local or ray, or give an executor object")
+    return executor_for(workers, fused)
 
 
 def preflight(configs, data_dir: str | Path | None = None) -> None:
