@@ -64,7 +64,8 @@ def _main(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 WideFlag = Annotated[bool, typer.Option("--wide", help="Show every column of the table, however wide.")]
 
-# Training setup options, shared by `train` and `compare` (defaults: RunConfig's).
+# Training setup options, shared by `train` and `compare` (defaults: RunConfig's, except compare's schedule and batch
+# size: see compare).
 Dataset = Annotated[
     str,
     typer.Option(
@@ -77,6 +78,17 @@ TestFraction = Annotated[
     float | None, typer.Option(help="The test share of a csv:PATH dataset (default 0.2; a fixed, stratified split).")
 ]
 Loss = Annotated[str, typer.Option(help="cross_entropy (classes: accuracy) or mse (regression on your own data).")]
+Diagnostics = Annotated[
+    bool,
+    typer.Option(
+        "--diagnostics",
+        help="Measure each hidden layer every epoch: saturated and dead units, pre-activation statistics, gradient "
+        "and weight norms (stored, in --json and in reports).",
+    ),
+]
+SaturationThreshold = Annotated[
+    float, typer.Option(help="With --diagnostics: saturated means |f'(z)| below this fraction of the largest |f'|.")
+]
 DataDir = Annotated[
     Path | None, typer.Option(help="Where to look for dataset files first (then $ACTLAB_DATA, then the cache).")
 ]
@@ -171,6 +183,8 @@ SETUP = (
     "loss",
     "target",
     "test_fraction",
+    "diagnostics",
+    "saturation_threshold",
 )
 
 
@@ -479,6 +493,7 @@ def train(
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
     loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
+    diagnostics: Diagnostics = False, saturation_threshold: SaturationThreshold = 0.05,
     json_output: JsonFlag = False, plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
@@ -509,6 +524,21 @@ def train(
         headers = [h for h in headers if "acc" not in h]
     print_table(console, title, headers, rows, text_columns=())
     console.print(summary_line(result.summary), highlight=False, markup=False)
+    _diagnosis({config.activation_label(): [result]})
+
+
+def _diagnosis(groups: dict[str, list]) -> None:
+    """With --diagnostics: each configuration's layers at the last epoch in a line, and a warning (stderr) for a
+    layer that is mostly saturated or has many dead units, with what usually helps."""
+    from actlab.train.diagnostics_data import last_epoch_means, summary_line, warnings_for
+
+    for label, results in groups.items():
+        layers = last_epoch_means([r.diagnostics for r in results])
+        if not layers:
+            continue
+        console.print(f"{label}: {summary_line(layers)}", highlight=False, markup=False)
+        for warning in warnings_for(layers):
+            errors.print(f"warning: {label}: {warning}", highlight=False, markup=False)
 
 
 def summary_line(s) -> str:
@@ -544,25 +574,57 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
+CompareBaseline = Annotated[
+    str | None,
+    typer.Option(
+        help="Activation to test the others against (Welch's t-test, Holm-adjusted), e.g. relu: a p column in the "
+        "table, significant differences highlighted in summary.png. Default: none (nothing tested)."
+    ),
+]
+
+
+def _baseline_of(baseline: str | None, names: list[str]) -> str | None:
+    """The baseline as the table labels it (``LeakyReLU`` -> ``leaky_relu``); an error, before anything trains,
+    where it is not one of the activations compared."""
+    if baseline is None:
+        return None
+    from actlab.notation import label
+
+    labels = [label(parse_activation(name)) for name in names]
+    try:
+        wanted = label(parse_activation(baseline))
+    except ActivationError as error:
+        fail(f"--baseline: {error}")
+    if wanted not in labels:
+        fail(f"--baseline {baseline!r} is not one of the activations compared: {', '.join(labels)}")
+    return wanted
+
+
 # fmt: off
 @app.command()
 def compare(
     activations: Annotated[str, typer.Option(help="Comma-separated NAME[:param=value…].")] = DEFAULT_ACTIVATIONS,
-    seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 3,
+    seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 5,
     out: Annotated[Path | None, typer.Option(help="Write tables (CSV, Markdown, JSON) and plots here.")] = None,
     group: Group = "activation",
     dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
     model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
     momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
-    schedule: Schedule = "constant", epochs: Epochs = 20, batch_size: BatchSize = 32,
+    schedule: Schedule = "cosine", epochs: Epochs = 20, batch_size: BatchSize = 50,
     thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
     backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
     loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
+    diagnostics: Diagnostics = False, saturation_threshold: SaturationThreshold = 0.05,
     json_output: JsonFlag = False, wide: WideFlag = False, plugins: Plugins = None,
-    allow_unchecked: AllowUnchecked = False,
+    allow_unchecked: AllowUnchecked = False, baseline: CompareBaseline = None,
 ) -> None:
     # fmt: on
-    """Train the same model with each activation over several seeds and compare them."""
+    """Train the same model with each activation over several seeds and compare them.
+
+    The defaults are the demo's (`make demo`): 5 seeds of plain SGD at lr 0.1 annealed by a cosine schedule, batch
+    50, 20 epochs, so that the curves are smooth and the activations differ by how fast and how far they learn
+    (seeds train together, so five cost little more than three). `train` and experiment files keep RunConfig's batch
+    32 and constant learning rate."""
     _plugins(plugins)
     from actlab.notation import split as split_list
     from actlab.report import tables
@@ -575,6 +637,7 @@ def compare(
             parse_activation(name)
     except ActivationError as error:
         fail(str(error))
+    baseline = _baseline_of(baseline, names)
     configs = _configs(names, list(range(seeds)), allow_unchecked, **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
@@ -583,32 +646,41 @@ def compare(
 
         output_folder(out)  # a bad --out is an error now, not after training
     results = _train(configs, data_dir, group=group, fused=fused)
-    rows = tables.build_rows(results)
+    rows = tables.build_rows(results, baseline=baseline)
     written = []
     if out is not None:
         from actlab.report.experiment_report import write_comparison
 
-        written = [str(path) for path in write_comparison(results, rows, out)]
+        written = [str(path) for path in write_comparison(results, rows, out, baseline)]
     if json_output:
         payload = json.loads(tables.results_json(rows, results))
+        payload["baseline"] = baseline
         payload["written"] = written
         emit_json(payload)
         return
     first = configs[0]
     _comparison_table(
         rows,
-        None,
+        baseline,
         wide,
         f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, "
-        f"{first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs): mean ± std",
+        f"{first.optimizer} lr {first.lr:g}{'' if first.schedule == 'constant' else f' ({first.schedule} schedule)'}, "
+        f"batch {first.batch_size}, {first.epochs} epochs): mean ± std",
     )
+    _diagnosis(tables.group_by(results))
     if written:
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
 
 @app.command()
 def report(
-    store: Annotated[Path, typer.Argument(help="The SQLite store `actlab run` wrote.")],
+    store: Annotated[
+        Path,
+        typer.Argument(
+            help="The SQLite store `actlab run` wrote, or a saved report.json / results.json (of `compare --out`) to "
+            "write again with today's tables and figures."
+        ),
+    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Folder for the report (one subfolder per experiment).")
     ] = Path("report"),
@@ -625,12 +697,19 @@ def report(
 ) -> None:
     """Tables (Markdown, CSV, JSON, HTML), statistics and plots for the experiments in a store (read-only)."""
     _plugins(plugins)
-    from actlab.report.experiment_report import report_store
+    from actlab.report.experiment_report import report_saved, report_store
 
     try:
-        reports = report_store(store, output, experiment, baseline, earlier)
+        if store.suffix == ".json":
+            if experiment is not None or earlier:
+                fail("--experiment and --earlier choose from a store; a saved report holds one experiment")
+            reports = report_saved(store, output, baseline)
+        else:
+            reports = report_store(store, output, experiment, baseline, earlier)
     except KeyError as error:  # a baseline that is not a configuration
         fail(str(error.args[0]))
+    except ValueError as error:
+        fail(str(error))
     if json_output:
         from dataclasses import asdict
 
@@ -654,12 +733,11 @@ def report(
                 markup=False,
             )
             continue
-        _comparison_table(r["rows"], baseline, wide, f"{name}: mean ± std over seeds")
+        _comparison_table(r["rows"], r.get("baseline", baseline), wide, f"{name}: mean ± std over seeds")
         for line in missing:
             errors.print(f"warning: {name}: not in the table (not finished): {line}", highlight=False, markup=False)
-        console.print(
-            f"wrote {r['files'].get('report.html')} and {len(r['files']) - 1} more files", highlight=False, markup=False
-        )
+        first = r["files"].get("report.html") or next(iter(r["files"].values()))
+        console.print(f"wrote {first} and {len(r['files']) - 1} more files", highlight=False, markup=False)
 
 
 @app.command()
@@ -752,6 +830,78 @@ def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")], json
     )
 
 
+# The `run` command's executor options (--executor ray: see actlab.experiments.ray_executor).
+ExecutorName = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="local: this machine (--workers processes); ray: Ray Core tasks on a Ray cluster, or a local Ray runtime "
+        'without --address (needs pip install "actlab[ray]").',
+    ),
+]
+RAY_ONLY = "--executor ray: "
+Address = Annotated[
+    str | None,
+    typer.Option(
+        help=RAY_ONLY + "the cluster to run on: auto (the one `ray start` runs on this machine) or HOST:PORT of its "
+        "head; default: a local Ray runtime for this run."
+    ),
+]
+CpusPerTask = Annotated[
+    float | None, typer.Option(help=RAY_ONLY + "CPUs each task reserves (its torch threads); default 1.")
+]
+GpusPerTask = Annotated[
+    float | None, typer.Option(help=RAY_ONLY + "GPUs each task reserves (0.5: two share one); default 0.")
+]
+MaxInFlight = Annotated[
+    int | None,
+    typer.Option(help=RAY_ONLY + "tasks outstanding at once; default: the cluster's CPUs / --cpus-per-task."),
+]
+
+
+def _run_executor(
+    name: str,
+    workers: int,
+    fused: bool,
+    address: str | None,
+    cpus_per_task: float | None,
+    gpus_per_task: float | None,
+    max_in_flight: int | None,
+) -> Any:
+    """The executor `run` was asked for ("local" or a RayExecutor, made here so that Ray is imported only for it);
+    contradictory options are one clear error."""
+    ray_options = {
+        "--address": address,
+        "--cpus-per-task": cpus_per_task,
+        "--gpus-per-task": gpus_per_task,
+        "--max-in-flight": max_in_flight,
+    }
+    given = [option for option, value in ray_options.items() if value is not None]
+    if name == "local":
+        if given:
+            fail(f"{', '.join(given)}: options of --executor ray (this run uses --executor local)")
+        return name
+    if name != "ray":
+        fail(f"--executor {name!r}: use local or ray")
+    if workers != 1:
+        fail(
+            "--workers starts local worker processes; with --executor ray, Ray runs the tasks: size them with "
+            "--cpus-per-task and --max-in-flight"
+        )
+    from actlab.experiments.ray_executor import RayExecutor
+
+    try:
+        return RayExecutor(
+            address,
+            1.0 if cpus_per_task is None else cpus_per_task,
+            0.0 if gpus_per_task is None else gpus_per_task,
+            max_in_flight,
+            fused=fused,
+        )
+    except ValueError as error:
+        fail(str(error))
+
+
 # fmt: off
 @app.command()
 def run(
@@ -759,18 +909,24 @@ def run(
     store: Annotated[Path, typer.Option(help="SQLite results store (created if absent).")] = Path("runs.db"),
     workers: Workers = 1, group: Group = "activation", quick: Quick = False, retry_failed: RetryFailed = False,
     data_dir: DataDir = None, fused: Fused = False, json_output: JsonFlag = False, wide: WideFlag = False,
-    plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
+    plugins: Plugins = None, allow_unchecked: AllowUnchecked = False, executor: ExecutorName = "local",
+    address: Address = None, cpus_per_task: CpusPerTask = None, gpus_per_task: GpusPerTask = None,
+    max_in_flight: MaxInFlight = None,
 ) -> None:
     # fmt: on
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
 
     Re-running the same command skips finished runs and redoes interrupted ones; several `actlab run`
     processes can share one store. Ctrl-C or SIGTERM gives the unfinished runs back: rerun to resume.
+    With --executor ray, Ray tasks train the runs (on a cluster with --address) and this process alone
+    writes the store.
     """
     from actlab.experiments.runner import failed_line, run_experiment
     from actlab.report import tables
     from actlab.train.metrics import FINISHED, Status
 
+    chosen = _run_executor(executor, workers, fused, address, cpus_per_task, gpus_per_task, max_in_flight)
+    local = chosen == "local"
     _plugins(plugins)
     resume = "interrupted: unfinished runs were given back; rerun the same command to resume"
     try:
@@ -779,8 +935,8 @@ def run(
             def progress(counts: dict[str, int]) -> None:
                 update(completed=sum(counts[s] for s in FINISHED), total=sum(counts[s] for s in Status))
 
-            outcome = run_experiment(experiment, store, workers, group, quick, data_dir, fused, retry_failed, progress,
-                                     allow_unchecked)
+            outcome = run_experiment(experiment, store, workers if local else 1, group, quick, data_dir,
+                                     fused and local, retry_failed, progress, allow_unchecked, chosen)
     except ValueError as error:
         fail(str(error))
     name, counts = outcome.name, outcome.counts
@@ -793,6 +949,7 @@ def run(
                    "earlier_runs": outcome.retired_runs, "retried": outcome.retried, "comparison": comparison})
     else:
         _print_run(outcome, rows, failed, wide)
+        _diagnosis(tables.group_by(outcome.results, tables.configuration_label(outcome.experiment.swept)))
     if counts["failed"]:
         raise typer.Exit(1)
 

@@ -85,6 +85,7 @@ def test_combination_problems_and_file_errors(tmp_path):
 def test_recipes_load():
     assert recipes.names() == [
         "cifar10-cnn-rrelu",
+        "deep-mlp-gradients",
         "flooding",
         "hard-swish-n",
         "lr-and-width",
@@ -92,6 +93,7 @@ def test_recipes_load():
         "mnist-mlp-classic",
         "mnist-mlp-modern",
         "momentum-nesterov",
+        "saturation",
     ]
     for name in recipes.names():
         full, quick = load_experiment(recipes.path(name)), load_experiment(recipes.path(name), quick=True)

@@ -32,7 +32,7 @@ def test_results_table_from_a_comparison(tmp_path):
     (out / "published.json").write_text(json.dumps({"source": "test", "test_accuracy_percent": {"relu": 97.85}}))
     table = results_table(out)
     assert "| `relu` | 97.85 |" in table and "| `mish` | — |" in table and "2 seeds" in table
-    assert "Setup: digits, mlp:100,50, sgd lr 0.1, batch 32, 2 epochs" in table
+    assert "Setup: digits, mlp:100,50, sgd lr 0.1 (cosine schedule), batch 50, 2 epochs" in table
     text = (
         "a\n<!-- results:tiny:start -->\nSTALE\n<!-- results:tiny:end -->\n<!-- results:other:start "
         "-->\nkeep\n<!-- results:other:end -->\n"

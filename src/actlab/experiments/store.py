@@ -30,13 +30,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from actlab import jsontext
 from actlab.errors import ActlabError
 from actlab.train.config import RunConfig
+from actlab.train.diagnostics_data import LayerDiagnostics
 from actlab.train.grouping import group_runs
 from actlab.train.metrics import TRAINED, EpochMetrics, RunResult, Status, Summary
 
 APPLICATION_ID = 0x6163746C  # "actl"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LEASE_SECONDS = 120.0  # a claim lives this long unless renewed; runners renew it every quarter of that
 
 TABLES = """
@@ -71,12 +73,29 @@ CREATE TABLE experiment_runs (
     PRIMARY KEY (experiment, key)
 );
 CREATE INDEX runs_by_status ON runs(status);
+CREATE TABLE diagnostics (
+    key TEXT NOT NULL REFERENCES runs(key),
+    epoch INTEGER NOT NULL,
+    layer INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (key, epoch, layer)
+);
 """.format(statuses=", ".join(f"'{s}'" for s in Status))
 # Stores written before the schema had a version (round 1): the same tables, a heartbeat instead of a lease,
 # no notion of an experiment's current definition.
 MIGRATE_FROM_0 = """
 ALTER TABLE runs ADD COLUMN lease_until REAL;
 ALTER TABLE experiment_runs ADD COLUMN current INTEGER NOT NULL DEFAULT 1;
+"""
+# Schema 1 → 2: per-layer diagnostics (--diagnostics), written with a run's epochs when it completes.
+MIGRATE_FROM_1 = """
+CREATE TABLE IF NOT EXISTS diagnostics (
+    key TEXT NOT NULL REFERENCES runs(key),
+    epoch INTEGER NOT NULL,
+    layer INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (key, epoch, layer)
+);
 """
 ACTLAB_TABLES = {"runs", "epochs", "experiments", "experiment_runs"}
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
@@ -227,6 +246,11 @@ class Store:
                     f"{self.path} was written by a newer actlab (store schema {version}; this one reads "
                     f"{SCHEMA_VERSION}): upgrade actlab"
                 )
+            if version < SCHEMA_VERSION and self.writable:
+                with self.transaction():
+                    if self._identify()[1] == 1:  # another runner may have upgraded it meanwhile
+                        self._run(MIGRATE_FROM_1)
+                        self._stamp()
         elif application == 0 and (not tables or (version == 0 and tables >= ACTLAB_TABLES)):
             if not self.writable:
                 what = (
@@ -239,10 +263,7 @@ class Store:
             with self.transaction():
                 application, version, tables = self._identify()  # another runner may have done it meanwhile
                 if application != APPLICATION_ID:
-                    script = TABLES if not tables else MIGRATE_FROM_0
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            self.db.execute(statement)
+                    self._run(TABLES if not tables else MIGRATE_FROM_0 + MIGRATE_FROM_1)
                     self._stamp()
         else:
             raise StoreError(f"{self.path} is not an actlab store (a SQLite database of another application)")
@@ -251,6 +272,11 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA busy_timeout = 60000")
+
+    def _run(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
 
     def _stamp(self) -> None:
         self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -405,6 +431,15 @@ class Store:
             self.db.executemany(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)", [(key, *_epoch_values(h)) for h in result.history]
             )
+            self.db.execute("DELETE FROM diagnostics WHERE key = ?", (key,))
+            self.db.executemany(
+                "INSERT INTO diagnostics VALUES (?, ?, ?, ?)",
+                [
+                    (key, epoch, d.layer, jsontext.dumps(d.to_dict(), indent=None))
+                    for epoch, layers in enumerate(result.diagnostics, start=1)
+                    for d in layers
+                ],
+            )
             self.db.execute(
                 "UPDATE runs SET status = ?, finished = ?, summary = ?, owner = NULL, lease_until = NULL WHERE key = ?",
                 (result.summary.status, time.time(), json.dumps(asdict(result.summary)), key),
@@ -501,6 +536,7 @@ class Store:
             )
             args = (experiment, int(current))
         results = []
+        with_diagnostics = "diagnostics" in self._identify()[2]  # not in a schema-1 store opened read-only
         for row in self.db.execute(query, args).fetchall():
             if finished_only and row["status"] not in TRAINED:
                 continue
@@ -514,8 +550,19 @@ class Store:
                 for e in epochs
             ]
             summary = Summary(**json.loads(row["summary"])) if row["summary"] else None
-            results.append(RunResult(config, history, summary))
+            results.append(
+                RunResult(config, history, summary, diagnostics=self._diagnostics(row["key"], config, with_diagnostics))
+            )
         return results
+
+    def _diagnostics(self, key: str, config: RunConfig, stored: bool) -> list[list[LayerDiagnostics]]:
+        """A run's per-epoch layer diagnostics (none where it was trained without them)."""
+        if not config.diagnostics or not stored:
+            return []
+        by_epoch: dict[int, list[LayerDiagnostics]] = {}
+        for row in self.db.execute("SELECT * FROM diagnostics WHERE key = ? ORDER BY epoch, layer", (key,)):
+            by_epoch.setdefault(row["epoch"], []).append(LayerDiagnostics.from_dict(json.loads(row["data"])))
+        return [by_epoch[e] for e in sorted(by_epoch)]
 
 
 def _grouping(group: str | Callable[[Sequence[RunConfig]], list[list[RunConfig]]]):

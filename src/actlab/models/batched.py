@@ -66,6 +66,10 @@ class ModelActivations(nn.Module):
     def forward(self, x: torch.Tensor, block: int = 1) -> torch.Tensor:
         return self._join([part(piece) for part, piece in self._slices(x, block)])
 
+    def derivative(self, x: torch.Tensor, block: int = 1) -> torch.Tensor:
+        """f'(x) from each part's hand-derived derivative (learned parameters as they are now; no sampling)."""
+        return self._join([part.derivative(piece) for part, piece in self._slices(x, block)])
+
     def value_and_derivative(self, x: torch.Tensor, block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """f(x) and f'(x), from the spec's hand-derived derivative (fixed activations only: no learned
         parameters, no sampling)."""
@@ -165,9 +169,10 @@ class StackedNetwork(nn.Module):
                 layer += 1
         return positions
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         """``x``: (M, B, *input_shape) — each model's own batch — or (B, *input_shape), shared by all
-        models. Returns logits (M, B, classes)."""
+        models. Returns logits (M, B, classes). ``record``: a list that receives each hidden layer's
+        pre-activations and f′ of them, shaped (M, B, units, positions) (see :mod:`actlab.train.diagnostics`)."""
         shared = x.dim() == len(self.input_shape) + 1
         batch = x.shape[0] if shared else x.shape[1]
         layers = len(self.kinds)
@@ -187,10 +192,24 @@ class StackedNetwork(nn.Module):
                     h = FlattenChannelsLast.apply(h).view(self.models, batch, -1)
                 h = torch.baddbmm(b, h, w.transpose(1, 2))
             if i < layers - 1:
-                h = self.activations[i](h, batch if kind == LayerKind.CONV else 1)
+                block = batch if kind == LayerKind.CONV else 1
+                if record is not None:
+                    record.append(self._units(h, batch, self.activations[i].derivative(h, block)))
+                h = self.activations[i](h, block)
                 if i in self.pools_after:
                     h = F.max_pool2d(h, 2)
         return h
+
+    def _units(self, z: torch.Tensor, batch: int, slope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, f′(z)) as (M, B, units, positions): dense (M, B, F) → (M, B, F, 1); convolutional (M·B, C, H, W) →
+        (M, B, C, H·W), the channels being the units."""
+
+        def shaped(t: torch.Tensor) -> torch.Tensor:
+            if t.dim() == 3:
+                return t.unsqueeze(-1)
+            return t.reshape(self.models, batch, t.shape[1], -1)
+
+        return shaped(z), shaped(slope)
 
     def _convolve(self, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, batch: int, shared: bool) -> torch.Tensor:
         """Model m's filters on model m's batch slice (the whole of ``h`` when the input is shared)."""

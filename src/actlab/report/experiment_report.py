@@ -19,6 +19,8 @@ from pathlib import Path
 
 from actlab import jsontext
 from actlab.report import plots
+from actlab.report.diagnostics_plots import diagnostics_figures
+from actlab.report.diagnostics_table import diagnostics_markdown
 from actlab.report.tables import (
     Label,
     build_rows,
@@ -33,6 +35,7 @@ from actlab.report.tables import (
 from actlab.train.config import RunConfig
 from actlab.train.metrics import TRAINED, RunResult
 
+SUMMARY = "summary.png"  # the figure that answers the question at a glance: shown first
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EARLIER = " (earlier definition)"
 
@@ -105,32 +108,51 @@ def write_report(
         **json.loads(results_json(rows, every)),
     }
     for name, text in (
-        ("report.md", header + markdown(rows, baseline)),
+        ("report.md", header + markdown(rows, baseline) + _diagnostics_section(every, label)),
         ("report.csv", csv_text(rows)),
         ("report.json", jsontext.dumps(payload)),
     ):
         (out / name).write_text(text)
         files[name] = out / name
-    if every and every[0].config.regression:  # no accuracies: the losses tell it
-        figures = {"loss.png": plots.plot_loss_curves(every, out / "loss.png", label)}
-    else:
-        figures = {
-            "test_accuracy.png": plots.plot_accuracy_curves(every, out / "test_accuracy.png", label),
-            "loss.png": plots.plot_loss_curves(every, out / "loss.png", label),
-            "accuracy_vs_time.png": plots.plot_accuracy_vs_time(rows, out / "accuracy_vs_time.png"),
-        }
-        for variable, figure in plots.plot_parameter_curves(every, out, label).items():
-            figures[f"curve_{variable}.png"] = figure
+    figures = _report_figures(every, rows, out, label, baseline)
     files.update(figures)
     headers, body = cells(rows, baseline)
-    (out / "report.html").write_text(render(experiment, headers, body, figures, baseline, description, notes))
+    page = render(experiment, headers, body, figures, baseline, description, notes, lead=SUMMARY)
+    (out / "report.html").write_text(page)
     files["report.html"] = out / "report.html"
     return {"files": {k: str(v) for k, v in files.items()}, "rows": rows, "incomplete": incomplete}
 
 
-def write_comparison(results: Sequence[RunResult], rows, out: Path) -> list[Path]:
-    """What `actlab compare --out` writes: results.{csv,md,json}, the accuracy and loss curves, and the
-    activations compared (with their derivatives)."""
+def _diagnostics_section(results: Sequence[RunResult], label: Label | None = None) -> str:
+    """The ``--diagnostics`` table after the comparison, where runs were measured."""
+    table = diagnostics_markdown(results, label)
+    return f"\n{table}" if table else ""
+
+
+def _report_figures(
+    results: Sequence[RunResult], rows, out: Path, label: Label, baseline: str | None
+) -> dict[str, Path]:
+    """The figures of a report, the summary first: the final test accuracy per configuration with its confidence
+    interval, then the curves per epoch, accuracy against cost and one figure per swept numeric setting (regression:
+    the summary of final test losses and the loss curves)."""
+    figures = {SUMMARY: plots.plot_summary(rows, results, out / SUMMARY, label, baseline)}
+    if results and results[0].config.regression:  # no accuracies: the losses tell it
+        figures["loss.png"] = plots.plot_loss_curves(results, out / "loss.png", label, baseline)
+        figures.update(diagnostics_figures(results, out, label))
+        return figures
+    figures["test_accuracy.png"] = plots.plot_accuracy_curves(results, out / "test_accuracy.png", label, baseline)
+    figures["loss.png"] = plots.plot_loss_curves(results, out / "loss.png", label, baseline)
+    figures["accuracy_vs_time.png"] = plots.plot_accuracy_vs_time(rows, out / "accuracy_vs_time.png", results)
+    for variable, figure in plots.plot_parameter_curves(results, out, label).items():
+        figures[f"curve_{variable}.png"] = figure
+    figures.update(diagnostics_figures(results, out, label))
+    return figures
+
+
+def write_comparison(results: Sequence[RunResult], rows, out: Path, baseline: str | None = None) -> list[Path]:
+    """What `actlab compare --out` writes: results.{csv,md,json}, the summary of final test accuracies (significance
+    against ``baseline`` where one is given), the accuracy and loss curves, and the activations compared (with their
+    derivatives). ``rows`` come from :func:`build_rows` with the same ``baseline``."""
     from actlab.activation import activation
     from actlab.outputs import output_folder
 
@@ -138,16 +160,18 @@ def write_comparison(results: Sequence[RunResult], rows, out: Path) -> list[Path
     written = []
     for name, text in (
         ("results.csv", csv_text(rows)),
-        ("results.md", markdown(rows)),
+        ("results.md", markdown(rows, baseline) + _diagnostics_section(results)),
         ("results.json", results_json(rows, results)),
     ):
         (out / name).write_text(text)
         written.append(out / name)
+    written.append(plots.plot_summary(rows, results, out / SUMMARY, baseline=baseline))
     if not (results and results[0].config.regression):
-        written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png"))
-    written.append(plots.plot_loss_curves(results, out / "loss.png"))
+        written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png", baseline=baseline))
+    written.append(plots.plot_loss_curves(results, out / "loss.png", baseline=baseline))
     acts = [activation(a) for a in dict.fromkeys(r.config.activation for r in results)]
     written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))
+    written.extend(diagnostics_figures(results, out).values())
     return written
 
 
@@ -158,6 +182,31 @@ def _notes(incomplete: Incomplete, earlier: Sequence[RunResult]) -> list[str]:
     if earlier:
         notes.append(f"Includes {len(earlier)} runs of earlier definitions of the experiment, labelled{EARLIER}.")
     return notes
+
+
+def report_saved(path: str | Path, output: Path, baseline: str | None = None) -> dict[str, dict]:
+    """A report written again from what a report or comparison saved: ``report.json`` (of `actlab report`) or
+    ``results.json`` (of `compare --out`), with today's tables and figures. The baseline is the one saved unless
+    one is given; the report of a comparison is a comparison again."""
+    from actlab.report.tables import load_runs
+
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+        results = load_runs(payload)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a report.json or results.json written by actlab ({error})") from None
+    if not results:
+        raise ValueError(f"{path}: holds no runs")
+    baseline = baseline if baseline is not None else payload.get("baseline")
+    if "experiment" not in payload:  # a comparison's results.json
+        rows = build_rows(results, baseline=baseline)
+        files = {p.name: str(p) for p in write_comparison(results, rows, output, baseline)}
+        return {path.stem: {"files": files, "rows": rows, "incomplete": Incomplete(), "baseline": baseline}}
+    incomplete = Incomplete(payload.get("incomplete", {}))
+    name = payload["experiment"]
+    written = write_report(results, name, output, baseline, payload.get("description", ""), incomplete)
+    return {name: {**written, "baseline": baseline}}
 
 
 def report_store(

@@ -43,8 +43,9 @@ def results_table(directory: Path) -> str:
         spe = row.seconds_per_epoch.mean
         cells.append("—" if spe is None or not math.isfinite(spe) else f"{spe:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
+    schedule = "" if config.schedule == "constant" else f" ({config.schedule} schedule)"
     setup = (
-        f"{config.dataset}, {config.model}, {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+        f"{config.dataset}, {config.model}, {config.optimizer} lr {config.lr:g}{schedule}, batch {config.batch_size}, "
         f"{config.epochs} epochs, {config.preprocessing} input, {config.init} init, {config.dtype}"
     )
     return (

@@ -16,6 +16,7 @@ from typing import Any
 from actlab import jsontext
 from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
+from actlab.train.diagnostics_data import LayerDiagnostics
 from actlab.train.metrics import EpochMetrics, RunResult, Status, Summary, threshold_key
 
 Label = Callable[[RunConfig], str]
@@ -285,5 +286,7 @@ def load_runs(payload: dict[str, Any]) -> list[RunResult]:
     runs = []
     for run in payload["runs"]:
         history = [EpochMetrics(**{k: (math.nan if v is None else v) for k, v in h.items()}) for h in run["history"]]
-        runs.append(RunResult(RunConfig(**run["config"]), history, Summary(**run["summary"])))
+        diagnostics = [[LayerDiagnostics.from_dict(d) for d in layers] for layers in run.get("diagnostics", [])]
+        config, summary = RunConfig(**run["config"]), Summary(**run["summary"])
+        runs.append(RunResult(config, history, summary, diagnostics=diagnostics))
     return runs

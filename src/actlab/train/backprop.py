@@ -54,10 +54,12 @@ class HandBackprop:
         self.weight_decay = weight_decay
 
     def step(
-        self, x: torch.Tensor, targets: torch.Tensor, flood: float | None, lr: float
+        self, x: torch.Tensor, targets: torch.Tensor, flood: float | None, lr: float, meter=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward and backward on ``x`` (M, B, features) with ``targets`` (M, B); returns each model's
-        mean loss (M,) before the update, and the logits (M, B, classes)."""
+        mean loss (M,) before the update, and the logits (M, B, classes). ``meter``: a
+        :class:`~actlab.train.diagnostics.GradientMeter` that gets this step's weight gradients (computed for it
+        alone: the fused update is unchanged, so measuring changes no number)."""
         net = self.net
         weights, biases = list(net.weights), list(net.biases)
         last = len(weights) - 1
@@ -95,6 +97,8 @@ class HandBackprop:
                     if net.expansion > 1:  # one copy for each chunk the activation combined
                         below = below.repeat(1, 1, net.expansion)
                     below.mul_(slopes[i - 1])
+                if meter is not None:
+                    meter.add(i, torch.bmm(delta.transpose(1, 2), inputs[i]))
                 self._apply(weights[i], biases[i], inputs[i], delta, lr)
                 delta = below
         return losses, logits

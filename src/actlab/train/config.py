@@ -94,6 +94,10 @@ class RunConfig(BaseModel):
     target: str | None = Field(None, description="a CSV dataset's label column")
     test_fraction: float | None = Field(None, gt=0, lt=1, description="a CSV dataset's test share (default 0.2)")
     model_sha256: str | None = Field(None, description="a hash of a user's model source (set automatically)")
+    diagnostics: bool = Field(False, description="measure saturation, dead units and gradient flow per layer and epoch")
+    saturation_threshold: float = Field(
+        0.05, gt=0, lt=1, description="saturated: |f'(z)| below this fraction of the activation's largest |f'|"
+    )
     data_sha256: str | None = Field(None, description="a hash of a user's data (set automatically)")
 
     @model_validator(mode="before")
@@ -219,6 +223,8 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _backend_support(self) -> RunConfig:
+        if self.diagnostics and self.backend == "numpy":
+            raise ValueError("diagnostics are measured by the torch engine; use --backend torch with --diagnostics")
         if self.is_user_model():
             return self
         if self.backend == "numpy" and parse_model(self.model).kind != ModelKind.MLP:
@@ -262,6 +268,8 @@ class RunConfig(BaseModel):
             ("test_fraction", None),
             ("model_sha256", None),
             ("data_sha256", None),
+            ("diagnostics", False),
+            ("saturation_threshold", 0.05),
         ):
             if data.get(name) == unset:
                 del data[name]

@@ -8,6 +8,7 @@ from typing import Any
 
 from actlab._compat import StrEnum
 from actlab.train.config import RunConfig
+from actlab.train.diagnostics_data import LayerDiagnostics
 
 
 class Status(StrEnum):
@@ -100,15 +101,21 @@ class EpochLog:
         self.configs = list(configs)
         self.on_epoch = on_epoch
         self.histories: list[list[EpochMetrics]] = [[] for _ in self.configs]
+        self.diagnostics: list[list[list[LayerDiagnostics]]] = [[] for _ in self.configs]
         self.diverged: list[int | None] = [None] * len(self.configs)
 
-    def record(self, epoch: int, train_loss, train_accuracy, test_loss, test_accuracy, seconds: float) -> None:
-        """One epoch (1-based) of every run still training; the metrics are sequences over the runs."""
+    def record(
+        self, epoch: int, train_loss, train_accuracy, test_loss, test_accuracy, seconds: float, diagnostics=None
+    ) -> None:
+        """One epoch (1-based) of every run still training; the metrics are sequences over the runs, and so are
+        ``diagnostics`` (each run's layers) when measured."""
         for m, config in enumerate(self.configs):
             if self.diverged[m] is not None:
                 continue
             metrics = EpochMetrics(epoch, train_loss[m], train_accuracy[m], test_loss[m], test_accuracy[m], seconds)
             self.histories[m].append(metrics)
+            if diagnostics is not None:
+                self.diagnostics[m].append(list(diagnostics[m]))
             if not (math.isfinite(train_loss[m]) and math.isfinite(test_loss[m])):
                 self.diverged[m] = epoch
             if self.on_epoch is not None:
@@ -127,6 +134,7 @@ class EpochLog:
                 self.histories[m],
                 summarize(self.histories[m], c.thresholds, self.diverged[m], c.regression),
                 steps[m],
+                self.diagnostics[m],
             )
             for m, c in enumerate(self.configs)
         ]
@@ -138,11 +146,15 @@ class RunResult:
     history: list[EpochMetrics]
     summary: Summary
     step_losses: list[float] = field(default_factory=list)  # filled only when asked for (tests)
+    diagnostics: list[list[LayerDiagnostics]] = field(default_factory=list)  # per epoch, its layers (--diagnostics)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "key": self.config.key(),
             "config": self.config.canonical(),
             "history": [asdict(h) for h in self.history],
             "summary": asdict(self.summary),
         }
+        if self.diagnostics:
+            data["diagnostics"] = [[d.to_dict() for d in layers] for layers in self.diagnostics]
+        return data

@@ -126,6 +126,7 @@ class Stepper:
 
     def __init__(self, net: StackedNetwork, config: RunConfig, device: torch.device, autograd: bool = False) -> None:
         self.net = net
+        self.meter = None  # a GradientMeter with --diagnostics
         self.device = device
         self.mixed = config.dtype == "bfloat16"
         self.flood = config.flooding
@@ -139,8 +140,10 @@ class Stepper:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Train on ``rows`` (M·B, features) with ``targets`` (M, B); each model's mean loss (M,) and the logits."""
         models, b = targets.shape
+        measured = self.meter is not None and self.meter.wants()
         if self.hand is not None:
-            losses, logits = self.hand.step(rows.view(models, b, -1), targets, self.flood, self.optimizer.lr)
+            meter = self.meter if measured else None
+            losses, logits = self.hand.step(rows.view(models, b, -1), targets, self.flood, self.optimizer.lr, meter)
             if not self.hand.fused_sgd:
                 self.optimizer.step()
             return losses, logits
@@ -152,6 +155,9 @@ class Stepper:
         objective = (losses - self.flood).abs() + self.flood if self.flood is not None else losses
         self.optimizer.zero_grad()
         objective.sum().backward()
+        if measured:
+            for i, weight in enumerate(self.net.weights):
+                self.meter.add(i, weight.grad)
         self.optimizer.step()
         return losses, logits
 
@@ -234,22 +240,57 @@ def train_group(
     net = _build(configs, data, dtype, device, fused)
     step = Stepper(net, first, device, autograd)
     batches = Batches(tensors, [run_streams(c.seed)[1] for c in configs], first.batch_size)
+    probe = Probe(configs, tensors, net, step) if first.diagnostics else None
     torch.manual_seed(first.seed)  # stochastic activations (rrelu) draw from torch's generator
     log = EpochLog(configs, on_epoch)
     steps: list[torch.Tensor] | None = [] if record_steps else None
     for epoch in range(first.epochs):
         started = time.perf_counter()
         step.optimizer.lr = first.lr * lr_factor(first, epoch)
+        if probe is not None:
+            probe.begin_epoch()
         train_loss, train_accuracy = _train_epoch(net, step, batches, tensors, steps)
         with _precision(device, step.mixed):
             test_loss, test_correct = evaluate(net, tensors.x_test, tensors.y_test, tensors.classes)
         _synchronize(device)
         seconds = (time.perf_counter() - started) / len(configs)
         test_accuracy = (test_correct.double() / len(tensors.x_test)).tolist()
-        log.record(epoch + 1, train_loss, train_accuracy, test_loss.tolist(), test_accuracy, seconds)
+        diagnostics = probe.measure() if probe is not None else None  # after the timing: not part of an epoch
+        log.record(epoch + 1, train_loss, train_accuracy, test_loss.tolist(), test_accuracy, seconds, diagnostics)
         if log.finished:
             break
     return log.results(torch.stack(steps).T.tolist() if steps else None)
+
+
+class Probe:
+    """``--diagnostics`` for a stacked network: each model's probe set (fixed by its seed) on the device, the gradient
+    meter the stepper feeds, and the per-layer measurements at the end of each epoch."""
+
+    def __init__(self, configs: Sequence[RunConfig], tensors: DeviceData, net: StackedNetwork, step: Stepper) -> None:
+        from actlab.train import diagnostics
+
+        self.diagnostics, self.net, self.configs = diagnostics, net, configs
+        n = len(tensors.x_rows)
+        index = np.stack([diagnostics.probe_indices(c.seed, n) for c in configs])
+        self.x = tensors.x_rows[torch.as_tensor(index.reshape(-1), device=tensors.x_rows.device)].view(
+            len(configs), index.shape[1], *tensors.sample_shape
+        )
+        steps = -(-n // configs[0].batch_size)
+        step.meter = self.meter = diagnostics.GradientMeter(list(net.weights), len(configs), steps)
+        self.largest = [diagnostics.max_slope(c.activation_object()) for c in configs]
+
+    def begin_epoch(self) -> None:
+        self.meter.begin_epoch()
+
+    @torch.no_grad()
+    def measure(self) -> list:
+        """Each model's layers (:class:`~actlab.train.diagnostics_data.LayerDiagnostics`) now."""
+        self.net.eval()
+        record: list = []
+        self.net(self.x, record)
+        threshold = self.configs[0].saturation_threshold
+        statistics = [self.diagnostics.layer_statistics(z, slope, self.largest, threshold) for z, slope in record]
+        return self.diagnostics.assemble(statistics, self.meter.end_epoch())
 
 
 class Batches:

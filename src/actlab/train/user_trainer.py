@@ -133,6 +133,7 @@ def train_user_run(
     order = run_streams(config.seed)[1]
     torch.manual_seed(config.seed)  # dropout and stochastic activations
     log = EpochLog([config], on_epoch)
+    probe = SiteProbe(model, x_train, config) if config.diagnostics else None
     n = len(x_train)
     for epoch in range(config.epochs):
         started = time.perf_counter()
@@ -157,6 +158,7 @@ def train_user_run(
                     correct += (out.argmax(-1) == yb).sum()
         test_loss, test_correct = _evaluate(model, x_test, y_test, config.regression, device, mixed)
         _synchronize(device)
+        seconds = time.perf_counter() - started
         nan = float("nan")
         log.record(
             epoch + 1,
@@ -164,11 +166,56 @@ def train_user_run(
             [nan if config.regression else float(correct) / n],
             [test_loss],
             [nan if config.regression else test_correct / len(x_test)],
-            time.perf_counter() - started,
+            seconds,
+            [probe.measure()] if probe is not None else None,
         )
         if log.finished:
             break
     return log.results()[0]
+
+
+class SiteProbe:
+    """``--diagnostics`` on a user's model: the probe statistics of the input of every actlab activation module in
+    it (its hidden layers, in the order they are registered). Gradient norms per layer need actlab's own models,
+    where each hidden layer's weights are known; here they are not measured."""
+
+    def __init__(self, model: nn.Module, x_train: torch.Tensor, config: RunConfig) -> None:
+        from actlab.backends.torch_module import ActivationModule
+        from actlab.train import diagnostics
+
+        self.diagnostics, self.model, self.config = diagnostics, model, config
+        self.sites = [m for m in model.modules() if isinstance(m, ActivationModule)]
+        index = torch.as_tensor(diagnostics.probe_indices(config.seed, len(x_train)), device=x_train.device)
+        self.x = x_train.index_select(0, index)
+
+    @torch.no_grad()
+    def measure(self) -> list:
+        inputs: dict[int, torch.Tensor] = {}
+
+        def record(module: nn.Module, args: tuple) -> None:
+            inputs.setdefault(id(module), args[0])
+
+        handles = [site.register_forward_pre_hook(record) for site in self.sites]
+        training = self.model.training
+        try:
+            self.model.eval()
+            self.model(self.x)
+        finally:
+            for handle in handles:
+                handle.remove()
+            self.model.train(training)
+        statistics = []
+        for site in self.sites:
+            if id(site) not in inputs:  # not reached by this input
+                continue
+            z = inputs[id(site)]
+            shaped = z.reshape(1, z.shape[0], z.shape[1] if z.dim() > 1 else 1, -1)
+            slope = site.derivative(z).reshape(shaped.shape)
+            largest = self.diagnostics.max_slope(self.config.activation_object())
+            statistics.append(
+                self.diagnostics.layer_statistics(shaped, slope, [largest], self.config.saturation_threshold)
+            )
+        return self.diagnostics.assemble(statistics, [[]])[0] if statistics else []
 
 
 @torch.no_grad()
