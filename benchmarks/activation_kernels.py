@@ -13,6 +13,10 @@ For each activation, on one float32 tensor (16M elements; 1M with --quick), meas
 - the tensors autograd saves for the backward pass, actlab's layer vs the same formula composed from
   torch ops (what writing the spec's forward in PyTorch and letting autograd differentiate it keeps).
 
+On a GPU each timing is several calls queued back to back and one synchronisation (:data:`CALLS_PER_TIMING`):
+a single forward + backward of 16M elements takes about as long on an H100 as launching it from Python, and the
+bandwidth measured is the kernels', not the launcher's.
+
     python -m benchmarks.activation_kernels [--quick] [--no-fuse] [--device cpu|cuda] [--only relu,mish]
 """
 
@@ -34,6 +38,7 @@ from actlab.backends.torch_function import SpecEvaluator
 SAVES_PROBE = 4096  # elements of the input on which saved tensors are counted
 BYTES_PER_ELEMENT = 20  # fwd: read x, write y; bwd: read x and dy, write dx (float32)
 COPY_BYTES_PER_ELEMENT = 8  # read x, write the clone (float32)
+CALLS_PER_TIMING = {"cpu": 1, "cuda": 20}  # calls queued per timing (GPU kernels run asynchronously)
 
 
 @dataclass(frozen=True)
@@ -76,15 +81,19 @@ def _synchronize(device: torch.device) -> None:
 
 
 def elapsed(fn: Callable[[], object], device: torch.device) -> float:
-    """Seconds of one call of ``fn`` (already warm)."""
-    started = time.perf_counter()
-    fn()
+    """Seconds of one call of ``fn`` (already warm): on a CPU one call timed; on a GPU the mean of
+    ``CALLS_PER_TIMING`` calls queued back to back between two synchronisations."""
+    calls = CALLS_PER_TIMING.get(device.type, 1)
     _synchronize(device)
-    return time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    _synchronize(device)
+    return (time.perf_counter() - started) / calls
 
 
 def best_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """The fastest of ``repeats`` calls of ``fn``, after one warm-up call."""
+    """The fastest of ``repeats`` timings of ``fn`` (see :func:`elapsed`), after one warm-up call."""
     fn()
     _synchronize(device)
     return min(elapsed(fn, device) for _ in range(repeats))
@@ -225,6 +234,11 @@ def draw_cost(elements: int, device: torch.device, rounds: int = 5) -> float:
     return _in_copies(torch.rand_like, elements, device, rounds)
 
 
+def _calls_note(device: str) -> str:
+    calls = CALLS_PER_TIMING.get(torch.device(device).type, 1)
+    return "" if calls == 1 else f" (each timing {calls} calls queued back to back, one synchronisation)"
+
+
 def markdown(
     results: list[KernelResult],
     device: str,
@@ -244,7 +258,8 @@ def markdown(
         f"timed in "
         f"{results[0].rounds if results else 0} rounds of copy, default layer and fused layer back to back, each "
         f"taking "
-        f"its best round; its fraction is of the copy timed in the same rounds. GB/s counts {BYTES_PER_ELEMENT} "
+        f"its best round{_calls_note(device)}; its fraction is of the copy timed in the same rounds. GB/s counts "
+        f"{BYTES_PER_ELEMENT} "
         f"bytes per element "
         "(forward reads x and writes y; backward reads x and dy and writes dx). *saved*: activation-sized tensors "
         "autograd keeps for the backward pass — actlab's layer vs the formula composed from torch ops. *fused*: the "

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from actlab.data.prepared import prepare
-from benchmarks import activation_kernels, command_cost, scaling, train_throughput
+from benchmarks import activation_kernels, command_cost, diagnostics_cost, ray_overhead, scaling, train_throughput
 
 
 def machine() -> str:
@@ -80,9 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-dir", default=os.environ.get("ACTLAB_DATA"))
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/benchmarks.md"))
-    parser.add_argument("--device", default="cpu", help="device for the activation kernels")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu or cuda: where the MLP, CNN, kernel and scaling sections run"
+    )
     parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) activation kernels")
-    parser.add_argument("--sections", default="command,mlp,cnn,kernels,scaling", help="comma-separated subset to run")
+    parser.add_argument(
+        "--sections", default="command,mlp,diagnostics,cnn,kernels,scaling,ray", help="comma-separated subset to run"
+    )
     args = parser.parse_args(argv)
     sections = set(args.sections.split(","))
     rounds = 1 if args.quick else 3
@@ -104,9 +108,11 @@ def main(argv: list[str] | None = None) -> None:
         lines += command_section(data, rounds, train_subset, test_subset, args.data_dir) + [""]
     if "mlp" in sections:
         keras = not args.quick and train_throughput.keras_backend_ok()
-        lines += train_throughput.mlp_section(data, rounds, keras=keras).lines + [""]
+        lines += train_throughput.mlp_section(data, rounds, keras=keras, device=args.device).lines + [""]
+    if "diagnostics" in sections:
+        lines += diagnostics_cost.markdown(diagnostics_cost.measure(data, rounds), len(data.x_train)) + [""]
     if "cnn" in sections:
-        lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds).lines + [""]
+        lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds, device=args.device).lines + [""]
     if "kernels" in sections:
         elements, device = 1 << 20 if args.quick else 1 << 24, torch.device(args.device)
         results = activation_kernels.run(elements, device, fuse=not args.no_fuse)
@@ -116,18 +122,30 @@ def main(argv: list[str] | None = None) -> None:
             ""
         ]
     if "scaling" in sections:
-        by_models, by_size = scaling.measure(data, rounds)
+        by_models, by_size = scaling.measure(data, rounds, device=args.device)
         image = args.output.with_name(args.output.stem + "-scaling.png")
         scaling.plot(by_models, by_size, image)
-        lines += scaling.markdown(by_models, by_size, len(data.x_train), rounds, image.name) + [""]
+        lines += scaling.markdown(by_models, by_size, len(data.x_train), rounds, image.name, args.device) + [""]
+    if "ray" in sections:
+        lines += ray_overhead.markdown(ray_overhead.ray_vs_process(args.data_dir)) + [""]
+    on_gpu = torch.device(args.device).type == "cuda"
     lines += [
         "## GPU",
         "",
         (
-            "Measured on this machine's GPU above."
-            if torch.cuda.is_available()
-            else "No GPU on the machine that produced this file: the GPU targets (catalog × 10 seeds, 20 epochs, "
-            "< 60 s on one H100) are not measured here."
+            f"The MLP, CNN, kernel and scaling sections above ran on {torch.cuda.get_device_name(args.device)} "
+            f"(`--device {args.device}`): their figures are ratios measured side by side on that card, or seconds "
+            "on it. Sections that take no device (the user's command, diagnostics, Ray), where present, ran on the "
+            "CPU. The headline (catalog × 10 seeds, 20 epochs, target < 60 s on one H100) is "
+            "`benchmarks/gpu_headline.py`; `benchmarks/gpu_check.sh` runs it with the CUDA correctness tests and "
+            "these sections."
+            if on_gpu
+            else (
+                f"This file was measured on the CPU{' of a machine with a GPU' if torch.cuda.is_available() else ''}. "
+                "GPU figures come from `bash benchmarks/gpu_check.sh OUT_DIR` on a GPU machine (these sections with "
+                "`--device cuda`, and the headline: catalog × 10 seeds, 20 epochs, target < 60 s on one H100); they "
+                "are not mixed into this file."
+            )
         ),
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)

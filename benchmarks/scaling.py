@@ -1,6 +1,7 @@
 """How one epoch's wall time grows with the number of models trained together and with the dataset size.
 
-MNIST MLP 784-100-50-10 (relu, batch 100, SGD), all models as one stacked network.
+MNIST MLP 784-100-50-10 (relu, batch 100, SGD), all models as one stacked network, on the device asked for
+(default the CPU).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 SIZE_MODELS = 10
 
 
-def _configs(models: int) -> list[RunConfig]:
+def _configs(models: int, device: str = "cpu") -> list[RunConfig]:
     return [
         RunConfig(
             dataset="mnist",
@@ -30,20 +31,23 @@ def _configs(models: int) -> list[RunConfig]:
             activation="relu",
             init="he_normal",
             seed=s,
+            device=device,
         )
         for s in range(models)
     ]
 
 
-def measure(data: PreparedData, rounds: int) -> tuple[dict[int, float], dict[int, float]]:
-    """Median epoch seconds by number of models, and (for ten models) by number of training images."""
-    by_models = interleaved({str(m): (lambda m=m: actlab_epoch(_configs(m), data)) for m in MODEL_COUNTS}, rounds)
+def measure(data: PreparedData, rounds: int, device: str = "cpu") -> tuple[dict[int, float], dict[int, float]]:
+    """Median epoch seconds on ``device`` by number of models, and (for ten models) by number of training images."""
+    by_models = interleaved(
+        {str(m): (lambda m=m: actlab_epoch(_configs(m, device), data)) for m in MODEL_COUNTS}, rounds
+    )
     sizes = {}
     for fraction in FRACTIONS:
         n = int(fraction * len(data.x_train))
         sizes[n] = PreparedData(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test, data.classes)
     by_size = interleaved(
-        {str(n): (lambda d=d: actlab_epoch(_configs(SIZE_MODELS), d)) for n, d in sizes.items()}, rounds
+        {str(n): (lambda d=d: actlab_epoch(_configs(SIZE_MODELS, device), d)) for n, d in sizes.items()}, rounds
     )
     return {int(k): v for k, v in by_models.items()}, {int(k): v for k, v in by_size.items()}
 
@@ -77,11 +81,11 @@ def plot(by_models: dict[int, float], by_size: dict[int, float], path: Path) -> 
 
 
 def markdown(
-    by_models: dict[int, float], by_size: dict[int, float], examples: int, rounds: int, image: str
+    by_models: dict[int, float], by_size: dict[int, float], examples: int, rounds: int, image: str, device: str = "cpu"
 ) -> list[str]:
     one = by_models[min(by_models)]
     lines = [
-        "## Scaling",
+        "## Scaling" + ("" if device == "cpu" else f" ({device})"),
         "",
         f"MNIST MLP 784-100-50-10, relu, one epoch of {examples:,} images (left) and of subsets for {SIZE_MODELS} "
         f"models "

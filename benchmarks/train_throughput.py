@@ -8,6 +8,10 @@ machine's fp32 matmul peak. CIFAR-10 CNN Conv32-Pool-Conv64-Pool-Dense10 on synt
 
 Every approach runs once per round, rounds interleaved, and the median is reported: these machines are
 shared and their speed drifts over minutes, so ratios of medians taken side by side are what is comparable.
+
+``device`` (default ``cpu``) runs every approach on that device: actlab's runs and the peers alike (the DataLoader
+idiom moves each batch there, Keras is placed there), and the matmul peak is that device's. On a GPU the NumPy
+loop, a CPU-only program, is left out: a GPU table holds GPU figures only.
 """
 
 from __future__ import annotations
@@ -37,9 +41,18 @@ ACTIVATIONS = ["relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "tan
 CNN_MODEL = "cnn:32,p,64,p"
 
 
-def timed(fn: Callable[[], object]) -> float:
+def synchronize(device: str | torch.device) -> None:
+    """Wait for the device's queued kernels (CUDA runs asynchronously; a timing must include them)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: str | torch.device = "cpu") -> float:
+    """Wall seconds of ``fn()``, including the kernels it queued on ``device``."""
+    synchronize(device)
     started = time.perf_counter()
     fn()
+    synchronize(device)
     return time.perf_counter() - started
 
 
@@ -83,11 +96,21 @@ def numpy_loop_epoch(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[np.n
 
 
 def dataloader_epoch(
-    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, channels_last: bool = False
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    channels_last: bool = False,
+    device: str | torch.device = "cpu",
 ) -> None:
-    """The PyTorch tutorial idiom: TensorDataset, DataLoader(shuffle=True), a module, cross-entropy."""
+    """The PyTorch tutorial idiom: TensorDataset, DataLoader(shuffle=True), a module, cross-entropy. On a GPU the
+    data stays in host memory, as in the tutorials, and each batch is copied over (pinned, non-blocking: the
+    performance guide's advice)."""
     loss_fn = nn.CrossEntropyLoss()
-    for xb, yb in DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True):
+    cuda = torch.device(device).type == "cuda"
+    for xb, yb in DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True, pin_memory=cuda):
+        if cuda:
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
         if channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         optimizer.zero_grad()
@@ -95,17 +118,19 @@ def dataloader_epoch(
         optimizer.step()
 
 
-def torch_mlp(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+def torch_mlp(seed: int, device: str | torch.device = "cpu") -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(seed)
     layers, width = [], 784
     for units in HIDDEN:
         layers += [nn.Linear(width, units), nn.ReLU()]
         width = units
-    model = nn.Sequential(*layers, nn.Linear(width, 10))
+    model = nn.Sequential(*layers, nn.Linear(width, 10)).to(device)
     return model, torch.optim.SGD(model.parameters(), lr=LR)
 
 
-def torch_cnn(seed: int, channels_last: bool) -> tuple[nn.Module, torch.optim.Optimizer]:
+def torch_cnn(
+    seed: int, channels_last: bool, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(seed)
     model = nn.Sequential(
         nn.Conv2d(3, 32, 3),
@@ -116,25 +141,29 @@ def torch_cnn(seed: int, channels_last: bool) -> tuple[nn.Module, torch.optim.Op
         nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Linear(64 * 6 * 6, 10),
-    )
+    ).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def keras_epoch(x: np.ndarray, y: np.ndarray, seed: int) -> None:
-    """Keras 3 on its torch backend: Sequential, compile, fit (shuffled, batch 100)."""
+def keras_epoch(x: np.ndarray, y: np.ndarray, seed: int, device: str | torch.device = "cpu") -> None:
+    """Keras 3 on its torch backend: Sequential, compile, fit (shuffled, batch 100), placed on ``device`` (left to
+    itself Keras takes the GPU whenever there is one, which would put GPU figures into a CPU table)."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
 
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [keras.Input((x.shape[1],))]
-        + [keras.layers.Dense(u, activation="relu") for u in HIDDEN]
-        + [keras.layers.Dense(10)]
-    )
-    model.compile(optimizer=keras.optimizers.SGD(LR), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
+    with keras.device(torch.device(device).type):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential(
+            [keras.Input((x.shape[1],))]
+            + [keras.layers.Dense(u, activation="relu") for u in HIDDEN]
+            + [keras.layers.Dense(10)]
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(LR), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
 
 
 def keras_backend_ok() -> bool:
@@ -161,16 +190,29 @@ def stacked_epoch(configs: list[RunConfig], data: PreparedData) -> float:
     return sum(h.seconds for r in train_group(configs, data) for h in r.history)
 
 
-def matmul_peak() -> float:
-    """This machine's fp32 matrix-multiply throughput (GFLOP/s), best of several 2048² products."""
-    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+PEAK_SIZE = {"cpu": 2048, "cuda": 4096}  # a GPU needs larger products (and several per timing) to reach its peak
+
+
+def matmul_peak(device: str | torch.device = "cpu") -> float:
+    """The device's fp32 matrix-multiply throughput (GFLOP/s), best of several square products (2048² on a CPU,
+    timed one at a time; on a GPU 4096², ten per timing, so that launching and synchronising do not count). fp32 as
+    PyTorch runs it by default: on NVIDIA GPUs without TF32 tensor cores, as actlab trains."""
+    kind = torch.device(device).type
+    n = PEAK_SIZE.get(kind, 2048)
+    per_timing = 10 if kind == "cuda" else 1
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+
+    def products() -> None:
+        for _ in range(per_timing):
+            a @ b
+
     for _ in range(3):
-        a @ b
-    best = min(timed(lambda: a @ b) for _ in range(10))
-    return 2 * 2048**3 / best / 1e9
+        products()
+    best = min(timed(products, device) for _ in range(10))
+    return 2 * n**3 * per_timing / best / 1e9
 
 
-def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
+def matmuls_alone_epoch(examples: int, models: int | None = None, device: str | torch.device = "cpu") -> float:
     """Seconds of only the batched products of one epoch of ``models`` stacked MLPs, in a bare loop on
     random data: per step the forward ``baddbmm`` of every layer, the input-gradient ``bmm`` of every
     layer but the first, and the in-place weight update ``baddbmm_`` of every layer. Training cannot be
@@ -179,10 +221,11 @@ def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
     sizes = [784, *HIDDEN, 10]
     g = torch.Generator().manual_seed(0)
     weights = [
-        torch.randn(models, b, a, generator=g) * 0.01 for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        (torch.randn(models, b, a, generator=g) * 0.01).to(device) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
     ]  # (out, in)
-    biases = [torch.zeros(models, 1, b) for b in sizes[1:]]
-    x = torch.rand(models, BATCH, 784, generator=g)
+    biases = [torch.zeros(models, 1, b, device=device) for b in sizes[1:]]
+    x = torch.rand(models, BATCH, 784, generator=g).to(device)
+    synchronize(device)
     started = time.perf_counter()
     with torch.no_grad():
         for _ in range(examples // BATCH):
@@ -195,6 +238,7 @@ def matmuls_alone_epoch(examples: int, models: int | None = None) -> float:
                 below = torch.bmm(delta, weights[i]) if i > 0 else None
                 weights[i].baddbmm_(delta.transpose(1, 2), inputs[i], alpha=-1e-6)
                 delta = below
+    synchronize(device)
     return time.perf_counter() - started
 
 
@@ -316,14 +360,16 @@ def mlp_configs(activation: str, seeds: int, **changes) -> list[RunConfig]:
 REFERENCE = "actlab, ten models at once (ten seeds, relu)"
 
 
-def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
+def mlp_section(data: PreparedData, rounds: int, keras: bool = True, device: str = "cpu") -> Section:
+    """The MLP throughput table on ``device``; on a GPU without the NumPy loop (a CPU program)."""
     examples = len(data.x_train)
+    on_gpu = torch.device(device).type != "cpu"
     x64 = data.x_train.reshape(examples, -1).astype(np.float64)
     x32 = torch.tensor(data.x_train.reshape(examples, -1))
     y = torch.tensor(data.y_train)
-    seeds = mlp_configs("relu", MODELS)
-    activations = [mlp_configs(a, 1)[0] for a in ACTIVATIONS]
-    mixed = mlp_configs("relu", MODELS, dtype="bfloat16")
+    seeds = mlp_configs("relu", MODELS, device=device)
+    activations = [mlp_configs(a, 1, device=device)[0] for a in ACTIVATIONS]
+    mixed = mlp_configs("relu", MODELS, dtype="bfloat16", device=device)
     reference = REFERENCE
     approaches: dict[str, Callable[[], float]] = {
         reference: lambda: actlab_epoch(seeds, data),
@@ -331,35 +377,43 @@ def mlp_section(data: PreparedData, rounds: int, keras: bool = True) -> Section:
         FUSED_ACTIVATIONS: lambda: actlab_epoch(activations, data, fused=True),
         "actlab, ten models at once (ten seeds, bfloat16 mixed precision)": lambda: actlab_epoch(mixed, data),
         "(d) actlab, one model at a time (ten seeds)": lambda: actlab_epoch(seeds, data, together=False),
-        MATMULS_ALONE: lambda: matmuls_alone_epoch(examples),
-        "(a) NumPy float64 loop, ten runs": lambda: sum(
-            timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s)) for s in range(MODELS)
-        ),
-        "(b) PyTorch DataLoader + nn.Sequential, ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_mlp(s), x32, y)) for s in range(MODELS)
-        ),
+        MATMULS_ALONE: lambda: matmuls_alone_epoch(examples, device=device),
     }
+    if not on_gpu:
+        approaches["(a) NumPy float64 loop, ten runs"] = lambda: sum(
+            timed(lambda s=s: numpy_loop_epoch(x64, data.y_train, s)) for s in range(MODELS)
+        )
+    approaches["(b) PyTorch DataLoader + nn.Sequential, ten runs"] = lambda: sum(
+        timed(lambda s=s: dataloader_epoch(*torch_mlp(s, device), x32, y, device=device), device) for s in range(MODELS)
+    )
     if keras:
         approaches["(c) Keras 3 model.fit (torch backend), ten runs"] = lambda: sum(
-            timed(lambda s=s: keras_epoch(x64.astype(np.float32), data.y_train, s)) for s in range(MODELS)
+            timed(lambda s=s: keras_epoch(x64.astype(np.float32), data.y_train, s, device), device)
+            for s in range(MODELS)
         )
     actlab_epoch(seeds[:2], data)  # warm-up: allocator, thread pool
     actlab_epoch(activations, data, fused=True)  # compiles the fused layers (minutes cold, seconds cached)
+    if on_gpu:  # first calls of the peers: CUDA kernels loaded, cuBLAS handles, Keras's graph of the device
+        dataloader_epoch(*torch_mlp(0, device), x32[: 2 * BATCH], y[: 2 * BATCH], device=device)
+        if keras:
+            keras_epoch(x64[: 2 * BATCH].astype(np.float32), data.y_train[: 2 * BATCH], 0, device)
     rows = interleaved(approaches, rounds)
-    peak = statistics.median(matmul_peak() for _ in range(3))
+    peak = statistics.median(matmul_peak(device) for _ in range(3))
     flops = MODELS * mlp_flops_per_model_epoch(examples)
     achieved = flops / rows[reference] / 1e9
     ceiling = flops / (peak * 1e9)
+    where = "" if not on_gpu else f" ({device}: every approach on the GPU; the NumPy loop, a CPU program, left out)"
+    size = PEAK_SIZE.get(torch.device(device).type, 2048)
     lines = [
-        "## Training throughput: ten MNIST MLPs, one epoch each",
+        f"## Training throughput: ten MNIST MLPs, one epoch each{where}",
         "",
         f"784-100-50-10, batch {BATCH}, SGD lr {LR}, {examples:,} training images per epoch; median of {rounds} "
         "interleaved rounds. actlab's epochs include evaluating the test set, the others' do not.",
         "",
         *_table(rows, reference, "seconds for ten model-epochs"),
         "",
-        f"fp32 matrix-multiply peak of this machine, measured in the same run (2048×2048 products): {peak:.0f} "
-        f"GFLOP/s. "
+        f"fp32 matrix-multiply peak of this {'GPU' if on_gpu else 'machine'}, measured in the same run "
+        f"({size}×{size} products): {peak:.0f} GFLOP/s. "
         f"Ten model-epochs are {flops / 1e9:.0f} GFLOP (forward, weight gradients, hidden-layer input gradients), so "
         f"actlab's ten-at-once epoch runs at {achieved:.0f} GFLOP/s, {100 * achieved / peak:.0f} % of that peak; at "
         f"100 % it would take {ceiling:.2f} s. The same batched products alone, in a bare loop with nothing else "
@@ -381,10 +435,14 @@ def synthetic_images(examples: int, seed: int = 0) -> PreparedData:
     return PreparedData(x, y, x[:BATCH], y[:BATCH], 10)
 
 
-def cnn_section(examples: int, rounds: int) -> Section:
+def cnn_section(examples: int, rounds: int, device: str = "cpu") -> Section:
+    """The CNN throughput table on ``device``: actlab as it trains them there (stacked on a GPU, one at a time on a
+    CPU), the stacked network either way, and the DataLoader idiom in both memory layouts."""
     data = synthetic_images(examples)
     weight_shapes(parse_model(CNN_MODEL), data.input_shape, 10)  # validates the model against the shapes
-    setup = dict(dataset="cifar10", model=CNN_MODEL, optimizer="adam", lr=1e-3, epochs=1, batch_size=BATCH)
+    setup = dict(
+        dataset="cifar10", model=CNN_MODEL, optimizer="adam", lr=1e-3, epochs=1, batch_size=BATCH, device=device
+    )
     seeds = [RunConfig(**setup, activation="relu", seed=s) for s in range(MODELS)]
     x, y = torch.tensor(data.x_train), torch.tensor(data.y_train)
     stacks = len(group_runs(seeds, "all")) == 1
@@ -393,21 +451,40 @@ def cnn_section(examples: int, rounds: int) -> Section:
         reference: lambda: actlab_epoch(seeds, data, together=stacks),
         "actlab, ten models stacked into one network": lambda: stacked_epoch(seeds, data),
         "PyTorch DataLoader + nn.Sequential (NCHW), ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, False), x, y)) for s in range(MODELS)
+            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, False, device), x, y, device=device), device)
+            for s in range(MODELS)
         ),
         "PyTorch DataLoader + nn.Sequential (channels-last), ten runs": lambda: sum(
-            timed(lambda s=s: dataloader_epoch(*torch_cnn(s, True), x, y, channels_last=True)) for s in range(MODELS)
+            timed(
+                lambda s=s: dataloader_epoch(*torch_cnn(s, True, device), x, y, channels_last=True, device=device),
+                device,
+            )
+            for s in range(MODELS)
         ),
     }
+    if stacks:  # the reference row is the stacked network: the same measurement twice would only cost time
+        del approaches["actlab, ten models stacked into one network"]
+        approaches["actlab, one at a time (ten runs)"] = lambda: actlab_epoch(seeds, data, together=False)
     actlab_epoch(seeds[:2], data)
+    if torch.device(device).type != "cpu":  # cuDNN picks its algorithms on first use, outside the timings
+        stacked_epoch(seeds, data)
+        for channels_last in (False, True):
+            model, optimizer = torch_cnn(0, channels_last, device)
+            dataloader_epoch(model, optimizer, x[: 2 * BATCH], y[: 2 * BATCH], channels_last, device)
     rows = interleaved(approaches, rounds)
+    why = (
+        "On a CPU stacking CNNs does not pay (convolutions are compute-bound and ten-fold feature maps fall out of "
+        "cache), so actlab trains them one at a time there."
+        if not stacks
+        else f"On {device} actlab stacks them: one network, one kernel per layer for all ten models."
+    )
     lines = [
-        "## Training throughput: ten CIFAR-10 CNNs (synthetic 32×32×3 images), one epoch each",
+        f"## Training throughput: ten CIFAR-10 CNNs (synthetic 32×32×3 images), one epoch each"
+        f"{'' if device == 'cpu' else f' ({device})'}",
         "",
         f"Conv32-Pool-Conv64-Pool-Dense10, Adam, batch {BATCH}, {examples:,} synthetic images; median of {rounds} "
         "interleaved rounds. actlab keeps convolutions channels-last; stacked, each model's batch slice is convolved "
-        "with its own filters. On a CPU stacking CNNs does not pay (convolutions are compute-bound and ten-fold "
-        "feature maps fall out of cache), so actlab trains them one at a time there.",
+        f"with its own filters. {why}",
         "",
         *_table(rows, reference, "seconds for ten model-epochs"),
     ]

@@ -170,3 +170,16 @@ def test_command_cost_targets():
         "`train` fixed cost < 3 s: 5.00 s — NOT met" in text
         and "`train` epoch within 15 % of its row: 2.00× — NOT met" in text
     )
+
+
+def test_diagnostics_cost_times_the_probe_and_restores_the_trainer(monkeypatch):
+    from actlab.train import trainer
+    from benchmarks import diagnostics_cost
+
+    monkeypatch.setattr(diagnostics_cost, "MODELS", 2)
+    original = trainer.Probe.measure
+    result = diagnostics_cost.measure(_tiny_mnist(), rounds=1)
+    assert trainer.Probe.measure is original
+    assert result["probe"] > 0 and result["plain"] > 0 and result["epoch"] > 0
+    text = "\n".join(diagnostics_cost.markdown(result, 300))
+    assert "## Diagnostics cost" in text and "% of an epoch (target under 10 %" in text
