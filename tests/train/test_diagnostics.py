@@ -185,4 +185,16 @@ def test_users_models_get_probe_statistics_per_activation_site():
     )
     (result,) = cmp.results
     assert len(result.diagnostics) == 2 and [d.layer for d in result.diagnostics[-1]] == [1, 2]
-    assert result.diagnostics[-1][0].grad_norm is None  # gradient flow per layer: actlab's own models
+    for layer in result.diagnostics[-1]:  # the weights feeding each site: the Linear before it
+        assert layer.grad_norm > 0 and layer.weight_norm > 0 and 0 < layer.update_ratio < 1
+    plain = actlab.compare(
+        build,
+        (x[:150], y[:150], x[150:], y[150:]),
+        activations=["tanh"],
+        seeds=1,
+        epochs=2,
+        progress=False,
+        device="cpu",
+    )
+    assert plain.results[0].history[-1].train_loss == result.history[-1].train_loss  # measuring changed nothing
+    assert plain.results[0].history[-1].test_loss == result.history[-1].test_loss

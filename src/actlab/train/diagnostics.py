@@ -137,7 +137,8 @@ class GradientMeter:
     def __init__(self, weights: Sequence[torch.Tensor], models: int, steps_per_epoch: int) -> None:
         self.weights, self.models = list(weights), models
         self.every = max(1, steps_per_epoch // GRADIENT_SAMPLES)
-        self.sums = torch.zeros(len(self.weights), models, dtype=torch.float64, device=self.weights[0].device)
+        device = self.weights[0].device if self.weights else None
+        self.sums = torch.zeros(len(self.weights), models, dtype=torch.float64, device=device)
         self.samples = 0
         self.step = 0
         self.start: list[torch.Tensor] = []
@@ -160,6 +161,8 @@ class GradientMeter:
 
     def end_epoch(self) -> list[list[tuple[float, float, float]]]:
         """For each model, each layer's (mean gradient norm, weight norm, update ratio)."""
+        if not self.weights:
+            return [[] for _ in range(self.models)]
         norms, ratios = [], []
         for w, w0 in zip(self.weights, self.start, strict=True):
             start = torch.linalg.vector_norm(w0.reshape(self.models, -1), dim=1).double()

@@ -131,14 +131,16 @@ def train_user_run(
     optimizer = TorchOptimizer(config, [p for p in model.parameters() if p.requires_grad])
     mixed = config.dtype == "bfloat16"
     order = run_streams(config.seed)[1]
+    probe = SiteProbe(model, x_train, config) if config.diagnostics else None  # before the seed: it draws nothing
     torch.manual_seed(config.seed)  # dropout and stochastic activations
     log = EpochLog([config], on_epoch)
-    probe = SiteProbe(model, x_train, config) if config.diagnostics else None
     n = len(x_train)
     for epoch in range(config.epochs):
         started = time.perf_counter()
         optimizer.lr = config.lr * lr_factor(config, epoch)
         model.train()
+        if probe is not None:
+            probe.meter.begin_epoch()
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         permutation = torch.as_tensor(order.permutation(n), device=device)
@@ -151,6 +153,8 @@ def train_user_run(
             objective = (loss - config.flooding).abs() + config.flooding if config.flooding is not None else loss
             optimizer.zero_grad()
             objective.backward()
+            if probe is not None:
+                probe.gradients()
             optimizer.step()
             with torch.no_grad():
                 loss_sum += loss.detach().double() * len(index)
@@ -176,17 +180,61 @@ def train_user_run(
 
 class SiteProbe:
     """``--diagnostics`` on a user's model: the probe statistics of the input of every actlab activation module in
-    it (its hidden layers, in the order they are registered). Gradient norms per layer need actlab's own models,
-    where each hidden layer's weights are known; here they are not measured."""
+    it that the model calls (its hidden layers, in the order they run), and the gradient norms, weight norm and
+    update ratio of the weights feeding each: those of the last module with a trained ``weight`` that ran before
+    the activation (a Linear or convolution, as in actlab's own models; none where nothing weighted precedes it)."""
 
     def __init__(self, model: nn.Module, x_train: torch.Tensor, config: RunConfig) -> None:
-        from actlab.backends.torch_module import ActivationModule
         from actlab.train import diagnostics
 
         self.diagnostics, self.model, self.config = diagnostics, model, config
-        self.sites = [m for m in model.modules() if isinstance(m, ActivationModule)]
         index = torch.as_tensor(diagnostics.probe_indices(config.seed, len(x_train)), device=x_train.device)
         self.x = x_train.index_select(0, index)
+        self.sites, self.feeding = self._sites_and_weights(x_train[: min(2, len(x_train))])
+        weights = [w for w in self.feeding if w is not None]
+        steps = -(-len(x_train) // config.batch_size)
+        self.meter = diagnostics.GradientMeter([w.unsqueeze(0) for w in weights], 1, steps)
+        self._weights = weights
+
+    @torch.no_grad()
+    def _sites_and_weights(self, x: torch.Tensor) -> tuple[list[nn.Module], list[nn.Parameter | None]]:
+        """The activation modules in the order the model calls them, and the weight that ran last before each."""
+        from actlab.backends.torch_module import ActivationModule
+
+        sites: list[nn.Module] = []
+        feeding: list[nn.Parameter | None] = []
+        last: list[nn.Parameter | None] = [None]
+
+        def weighted(module: nn.Module, args: tuple, output: object) -> None:
+            last[0] = module.weight
+
+        def site(module: nn.Module, args: tuple) -> None:
+            if all(module is not s for s in sites):
+                sites.append(module)
+                feeding.append(last[0])
+
+        handles = []
+        for module in self.model.modules():
+            if isinstance(module, ActivationModule):
+                handles.append(module.register_forward_pre_hook(site))
+            elif isinstance(getattr(module, "weight", None), nn.Parameter) and module.weight.requires_grad:
+                handles.append(module.register_forward_hook(weighted))
+        training = self.model.training
+        try:
+            self.model.eval()
+            self.model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+            self.model.train(training)
+        return sites, feeding
+
+    def gradients(self) -> None:
+        """After a step's backward: the feeding weights' gradients, on the steps the meter samples."""
+        if self.meter.wants():
+            for i, weight in enumerate(self._weights):
+                if weight.grad is not None:
+                    self.meter.add(i, weight.grad.unsqueeze(0))
 
     @torch.no_grad()
     def measure(self) -> list:
@@ -204,18 +252,21 @@ class SiteProbe:
             for handle in handles:
                 handle.remove()
             self.model.train(training)
-        statistics = []
-        for site in self.sites:
+        flow = iter(self.meter.end_epoch()[0] or [(None, None, None)] * len(self._weights))
+        statistics, gradients = [], []
+        largest = self.diagnostics.max_slope(self.config.activation_object())
+        for site, weight in zip(self.sites, self.feeding, strict=True):
+            measured = next(flow) if weight is not None else (None, None, None)
             if id(site) not in inputs:  # not reached by this input
                 continue
             z = inputs[id(site)]
             shaped = z.reshape(1, z.shape[0], z.shape[1] if z.dim() > 1 else 1, -1)
             slope = site.derivative(z).reshape(shaped.shape)
-            largest = self.diagnostics.max_slope(self.config.activation_object())
             statistics.append(
                 self.diagnostics.layer_statistics(shaped, slope, [largest], self.config.saturation_threshold)
             )
-        return self.diagnostics.assemble(statistics, [[]])[0] if statistics else []
+            gradients.append(measured)
+        return self.diagnostics.assemble(statistics, [gradients])[0] if statistics else []
 
 
 @torch.no_grad()
