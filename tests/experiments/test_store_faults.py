@@ -221,6 +221,7 @@ def _start(tmp_path, *extra, epochs=30):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -229,6 +230,14 @@ def _start(tmp_path, *extra, epochs=30):
         time.sleep(0.1)
     process.kill()
     pytest.fail(f"the runner never started: {process.communicate()}")
+
+
+def _as_from_a_terminal() -> None:
+    """Default signal dispositions in the runner, as a shell gives them: a process started with SIGINT ignored
+    (by a parent that ignores it) rightly keeps ignoring Ctrl-C, and what the test process inherited from whoever
+    started it must not decide the test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _statuses_safe(path):

@@ -91,39 +91,59 @@ def work(
     :func:`actlab.train.trainer.train_runs`); ``lease``: seconds a claim lives without renewal."""
     import torch
 
-    from actlab.train.grouping import group_runs
-    from actlab.train.trainer import train_runs
-
     if threads:
         torch.set_num_threads(threads)
     owner = new_owner()
-    finished = 0
     with Store(store_path, lease=lease) as store, LeaseKeeper(store_path, owner, lease):
-        while True:
-            claimed = store.claim(experiment, owner, lambda configs: group_runs(configs, group))
-            if not claimed:
-                return finished
-            keys = [c.key() for c in claimed]
+        try:
+            return _claim_and_train(store, owner, experiment, group, data_dir, on_group, on_epoch, fused, data)
+        except KeyboardInterrupt:  # also between a claim's commit and its training: nothing stays claimed
+            with _shielded(), contextlib.suppress(StoreError):
+                store.release(store.held_by(owner), owner)
+            raise
 
-            def record(config, metrics) -> None:
-                store.record_epoch(config.key(), owner, metrics)
-                if on_epoch is not None:
-                    on_epoch(config, metrics)
 
-            try:
-                results = train_runs(claimed, data_dir=data_dir, group="all", on_epoch=record, fused=fused, data=data)
-            except (KeyboardInterrupt, StoreError):
-                _give_back(store, keys, owner)
-                raise
-            except Exception as exception:  # a run that cannot train is recorded as failed; the others go on
-                error = describe_failure(exception)
-                for key in keys:
-                    store.fail(key, owner, error)
-                continue
-            for result in results:
-                finished += store.complete(result, owner)
-            if on_group is not None:
-                on_group()
+def _claim_and_train(
+    store: Store,
+    owner: str,
+    experiment: str,
+    group: str,
+    data_dir: str | None,
+    on_group: Callable[[], None] | None,
+    on_epoch,
+    fused: bool,
+    data,
+) -> int:
+    """:func:`work`'s loop: claim a group, train it, store its results, until nothing is left to claim."""
+    from actlab.train.grouping import group_runs
+    from actlab.train.trainer import train_runs
+
+    finished = 0
+    while True:
+        claimed = store.claim(experiment, owner, lambda configs: group_runs(configs, group))
+        if not claimed:
+            return finished
+        keys = [c.key() for c in claimed]
+
+        def record(config, metrics) -> None:
+            store.record_epoch(config.key(), owner, metrics)
+            if on_epoch is not None:
+                on_epoch(config, metrics)
+
+        try:
+            results = train_runs(claimed, data_dir=data_dir, group="all", on_epoch=record, fused=fused, data=data)
+        except (KeyboardInterrupt, StoreError):
+            _give_back(store, keys, owner)
+            raise
+        except Exception as exception:  # a run that cannot train is recorded as failed; the others go on
+            error = describe_failure(exception)
+            for key in keys:
+                store.fail(key, owner, error)
+            continue
+        for result in results:
+            finished += store.complete(result, owner)
+        if on_group is not None:
+            on_group()
 
 
 def _give_back(store: Store, keys: list[str], owner: str) -> None:

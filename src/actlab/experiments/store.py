@@ -469,6 +469,11 @@ class Store:
                     (key, key),
                 )
 
+    def held_by(self, owner: str) -> list[str]:
+        """The keys of the runs ``owner`` holds (claimed, unfinished)."""
+        rows = self.db.execute("SELECT key FROM runs WHERE owner = ? AND status = 'running'", (owner,)).fetchall()
+        return [row["key"] for row in rows]
+
     def _owns(self, key: str, owner: str) -> bool:
         row = self.db.execute("SELECT owner, status FROM runs WHERE key = ?", (key,)).fetchone()
         return row is not None and row["owner"] == owner and row["status"] == "running"
