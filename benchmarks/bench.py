@@ -23,15 +23,19 @@ from actlab.data.prepared import prepare
 from benchmarks import activation_kernels, command_cost, diagnostics_cost, ray_overhead, scaling, train_throughput
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo), else what the platform module says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    cpu = cpu_name()
     gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
     return (
         f"{cpu}; {os.cpu_count()} logical cores{gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads); "

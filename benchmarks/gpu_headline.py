@@ -29,7 +29,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -49,6 +48,7 @@ from actlab.experiments.oneoff import train_configs
 from actlab.train.config import RunConfig
 from actlab.train.grouping import group_runs
 from actlab.train.metrics import RunResult
+from benchmarks.bench import cpu_name
 
 TARGET_SECONDS = 60.0  # the target for the catalog × 10 seeds × 20 epochs on one H100
 MLP_SETUP = dict(dataset="mnist", model="mlp:100,50", batch_size=100, lr=0.1, optimizer="sgd", init="he_normal")
@@ -73,15 +73,7 @@ def device_label(device: str) -> str:
             f"{torch.cuda.get_device_name(device)} ({props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, "
             f"torch {torch.__version__})"
         )
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU {cpu} ({os.cpu_count()} logical cores, torch {torch.__version__})"
+    return f"CPU {cpu_name()} ({os.cpu_count()} logical cores, torch {torch.__version__})"
 
 
 def synchronize(device: str) -> None:
