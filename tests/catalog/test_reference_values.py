@@ -11,29 +11,11 @@ import numpy as np
 import pytest
 
 import actlab
+from actlab.verify.check import GRID
 from actlab.verify.references import ELEMENTWISE as REF
 from actlab.verify.references import GATED as REF_GATED
 from tests.catalog.helpers import ELEMENTWISE, GATED
 
-# Avoids every kink of the catalog (0, ±0.5, ±1, ±2, ±2.5, ±3, ±6, -10, 20 …) by more than mp.diff's step.
-MAGNITUDES = [
-    0.0123,
-    0.3183,
-    0.7391,
-    1.2346,
-    1.7321,
-    2.6180,
-    4.9348,
-    7.7071,
-    13.37,
-    27.18,
-    66.6,
-    123.4,
-    512.5,
-    2718.3,
-    9999.5,
-]
-GRID = sorted([-v for v in MAGNITUDES] + MAGNITUDES)
 FLOAT64_MAX = np.finfo(np.float64).max
 
 

@@ -36,6 +36,8 @@ from tests.catalog.test_numerics import (
     _local_scale,
     check,
 )
+from tests.train.test_trainer import MIXED_RUNS, _histories
+from tests.train.test_trainer import QUICK as CPU_QUICK
 
 CUDA = "cuda"
 pytestmark = pytest.mark.skipif(
@@ -43,7 +45,7 @@ pytestmark = pytest.mark.skipif(
     reason="no CUDA device: the CUDA checks run on a GPU (bash benchmarks/gpu_check.sh OUT_DIR)",
 )
 
-QUICK = dict(dataset="digits", epochs=3, batch_size=64, train_subset=600, test_subset=200, device=CUDA)
+QUICK = {**CPU_QUICK, "device": CUDA}
 TRAINING_RTOL = 1e-9
 
 
@@ -57,10 +59,6 @@ def _inputs(dtype_name: str, random: int = 1000) -> np.ndarray:
 # PAU's rational function in the monomial basis cancels terms of size ~25 near x = -2: in float32 its slope there is
 # good to ~3e-7 absolutely, more than the CPU suite's floor of 1e-2 allows at 2e-5 relative; the random points find it.
 RANDOM_POINT_FLOOR = {"pau": 0.1}
-
-
-def _histories(results) -> list:
-    return [[(h.train_loss, h.train_accuracy, h.test_loss, h.test_accuracy) for h in r.history] for r in results]
 
 
 # --- the catalog on CUDA tensors ---------------------------------------------------------------------------------
@@ -332,17 +330,7 @@ def test_fused_layer_of_different_activations_compiles_as_one_on_cuda():
 def test_mlp_many_at_once_equals_one_at_a_time_on_cuda():
     """Different activations (a learned parameter, a native kernel, a spec path), seeds and inits as one stacked
     network on the GPU: each run's step losses and history as it gets them alone, within 1e-9 (float64)."""
-    configs = [
-        RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i)
-        for a, s, i in [
-            ("relu", 0, "auto"),
-            ("relu", 1, "auto"),
-            ("prelu", 0, "auto"),
-            ("hard_swish:n=4", 2, "glorot_uniform"),
-            ("gelu", 3, "he_uniform"),
-            ("tanhexp", 0, "lecun_normal"),
-        ]
-    ]
+    configs = [RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i) for a, s, i in MIXED_RUNS]
     assert len(group_runs(configs, "all")) == 1
     together = train_runs(configs, record_steps=True, group="all")
     alone = train_runs(configs, group="none", record_steps=True)

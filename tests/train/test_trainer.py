@@ -13,6 +13,18 @@ from actlab.train.trainer import group_runs, train_group, train_runs
 QUICK = dict(dataset="digits", epochs=3, batch_size=64, train_subset=600, test_subset=200)
 
 
+# Activations (one with a learned parameter, one from a native kernel, spec paths), seeds and inits that share one
+# stacked network: (activation, seed, init).
+MIXED_RUNS = [
+    ("relu", 0, "auto"),
+    ("relu", 1, "auto"),
+    ("prelu", 0, "auto"),
+    ("hard_swish:n=4", 2, "glorot_uniform"),
+    ("gelu", 3, "he_uniform"),
+    ("tanhexp", 0, "lecun_normal"),
+]
+
+
 def _histories(results):
     return [[(h.train_loss, h.train_accuracy, h.test_loss, h.test_accuracy) for h in r.history] for r in results]
 
@@ -27,17 +39,7 @@ def test_same_config_same_numbers():
 def test_many_at_once_equals_one_at_a_time():
     """Different activations (one with a learned parameter, one from a native kernel), seeds and inits,
     trained as one stacked network, give each run the history it gets alone."""
-    configs = [
-        RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i)
-        for a, s, i in [
-            ("relu", 0, "auto"),
-            ("relu", 1, "auto"),
-            ("prelu", 0, "auto"),
-            ("hard_swish:n=4", 2, "glorot_uniform"),
-            ("gelu", 3, "he_uniform"),
-            ("tanhexp", 0, "lecun_normal"),
-        ]
-    ]
+    configs = [RunConfig(**QUICK, dtype="float64", activation=a, seed=s, init=i) for a, s, i in MIXED_RUNS]
     assert len(group_runs(configs, "all")) == 1 and len(group_runs(configs, "activation")) == 5
     assert len(group_runs(configs, "none")) == 6
     together = train_runs(configs, record_steps=True, group="all")

@@ -29,6 +29,8 @@ from actlab.catalog.measure import GRID as DENSE
 from actlab.catalog.measure import jumps_at, measure_spec, tail
 from actlab.catalog.spec import format_range
 
+# The reference grid (also the catalog tests'): avoids every kink of the catalog (0, ±0.5, ±1, ±2, ±2.5, ±3, ±6,
+# -10, 20 …) by more than mp.diff's step.
 MAGNITUDES = [
     0.0123,
     0.3183,
