@@ -53,3 +53,9 @@ def test_a_file_that_is_no_saved_report_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a report.json or results.json written by actlab"):
         report_saved(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_saturation_threshold_is_said_as_measured():
+    strict = replace(measured("relu", 0, 2, 0.1), config=fake_run("relu", 0, 0.9, saturation_threshold=0.01).config)
+    assert "below 5 % of the activation" in diagnostics_markdown([measured("relu", 0, 2, 0.1)])
+    assert "below 1–5 % of the activation" in diagnostics_markdown([strict, measured("tanh", 0, 2, 0.1)])

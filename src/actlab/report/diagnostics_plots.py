@@ -12,6 +12,7 @@ from matplotlib.ticker import MaxNLocator
 
 from actlab.report.plots import distinct_style, save_figure, series_style, setup_text, titled_figure
 from actlab.report.tables import group_by
+from actlab.train.diagnostics_data import threshold_text
 from actlab.train.metrics import RunResult
 
 
@@ -66,10 +67,7 @@ def _layer_legend(fig, axes) -> None:
 
 
 def _threshold(runs: Sequence[RunResult]) -> str:
-    """The saturation threshold the runs were measured with, as a percentage ('5 %', or '1–5 %' where mixed)."""
-    values = sorted({r.config.saturation_threshold for r in runs})
-    shown = [f"{100 * v:g}" for v in (values[0], values[-1])] if values else ["5"]
-    return f"{shown[0]} %" if shown[0] == shown[-1] else f"{shown[0]}–{shown[-1]} %"
+    return threshold_text(r.config.saturation_threshold for r in runs)
 
 
 def _layers(runs: Sequence[RunResult]) -> int:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from actlab.report.tables import group_by, markdown_text
-from actlab.train.diagnostics_data import LayerDiagnostics
+from actlab.train.diagnostics_data import LayerDiagnostics, threshold_text
 from actlab.train.metrics import RunResult
 
 HEADERS = (
@@ -70,10 +70,10 @@ def diagnostics_markdown(results: Sequence[RunResult], label: Callable | None = 
     rows = diagnostics_rows(results, label)
     if not rows:
         return ""
-    threshold = _mean([r.config.saturation_threshold for r in results if r.diagnostics])
+    threshold = threshold_text(r.config.saturation_threshold for r in results if r.diagnostics)
     lines = [
         "**Diagnostics** per hidden layer, mean over seeds, on each run's probe set (1,000 training examples): "
-        f"saturated = unit-examples with |f′(z)| below {100 * (threshold or 0.05):g} % of the activation's largest "
+        f"saturated = unit-examples with |f′(z)| below {threshold} of the activation's largest "
         "|f′|; dead = units with f′ = 0 on every probe example; z = the pre-activations; ‖∂L/∂W‖ = the gradient "
         "norm of the weights feeding the layer, averaged over the epoch's sampled steps.",
         "",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 SATURATED_WARNING, DEAD_WARNING = 0.5, 0.1
@@ -37,6 +37,13 @@ class LayerDiagnostics:
         data["histogram_edges"] = tuple(data["histogram_edges"])
         data["histogram_counts"] = tuple(data["histogram_counts"])
         return cls(**data)
+
+
+def threshold_text(thresholds: Iterable[float]) -> str:
+    """The saturation thresholds runs were measured with, as a percentage: '5 %', or '1–5 %' where they differ."""
+    values = sorted(set(thresholds))
+    shown = [f"{100 * v:g}" for v in (values[0], values[-1])] if values else ["5"]
+    return f"{shown[0]} %" if shown[0] == shown[-1] else f"{shown[0]}–{shown[-1]} %"
 
 
 def warnings_for(layers: Sequence[LayerDiagnostics]) -> list[str]:
