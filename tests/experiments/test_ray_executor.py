@@ -367,7 +367,7 @@ def test_bad_options_are_one_clear_error_before_anything_is_written(tmp_path, op
     assert not (tmp_path / "s.db").exists()
 
 
-def test_what_the_cluster_cannot_run_is_one_clear_error_before_anything_trains(tmp_path, ray_runtime):
+def test_what_the_cluster_cannot_run_is_one_clear_error_before_anything_is_written(tmp_path, ray_runtime):
     toml = _experiment(tmp_path, "big", 'activation = ["relu"]\n')
     with pytest.raises(ClusterError, match="no node of the Ray cluster has 3 CPUs and 0 GPUs"):
         run_experiment(str(toml), tmp_path / "s.db", executor=RayExecutor(cpus_per_task=3))
@@ -376,9 +376,17 @@ def test_what_the_cluster_cannot_run_is_one_clear_error_before_anything_trains(t
         run_experiment(str(on_gpu), tmp_path / "s.db", executor="ray")
     with pytest.raises(ValueError, match="workers starts local worker processes"):
         run_experiment(str(toml), tmp_path / "s.db", workers=2, executor="ray")
-    assert {r[0] for r in _runs(tmp_path / "s.db").values()} == {"pending"}  # registered, nothing claimed
-    with Store(tmp_path / "s.db", readonly=True) as store:
-        assert store.experiments() == ["big"]  # the runs on cuda were refused before the store was written
+    assert not (tmp_path / "s.db").exists()
+    assert run_experiment(str(toml), tmp_path / "s.db", executor="ray").counts["done"] == 1
+
+
+def test_a_cluster_that_is_not_there_is_one_clear_error_with_nothing_written(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'actlab[ray]'")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # the module's runtime would be used as it is
+    toml = _experiment(tmp_path, "far", 'activation = ["relu"]\n')
+    with pytest.raises(ClusterError, match=r"cannot connect to the Ray cluster at 127\.0\.0\.1:1: "):
+        run_experiment(str(toml), tmp_path / "s.db", executor=RayExecutor(address="127.0.0.1:1"))
+    assert not (tmp_path / "s.db").exists()
 
 
 def test_a_cluster_that_does_not_answer_is_one_clear_error_at_once():

@@ -216,10 +216,20 @@ class RayExecutor:
         ray = import_ray()
         with _Store(store_path, lease=self.lease) as store:
             self._check_devices(store, experiment)
-            with _runtime(ray, self.address):
-                in_flight = self.max_in_flight or _capacity(ray, self.cpus_per_task, self.gpus_per_task)
+            with self.connected() as in_flight:
                 data_dir = None if data_dir is None else str(Path(data_dir).expanduser().resolve())
                 _Driver(self, ray, store, experiment, group, data_dir, progress, in_flight).drive()
+
+    @contextlib.contextmanager
+    def connected(self) -> Iterator[int]:
+        """Within the block, the Ray runtime this executor runs on — started or joined, and shut down after it (see
+        :func:`_runtime`) — checked to have a node that can run a task; yields how many tasks may be outstanding.
+        :func:`~actlab.experiments.runner.run_experiment` enters it before it writes the store, so that a cluster
+        that is not there, or cannot run a task, is one :class:`ClusterError` with nothing written; ``run`` inside
+        the block uses the same runtime."""
+        ray = import_ray()
+        with _runtime(ray, self.address):
+            yield self.max_in_flight or _capacity(ray, self.cpus_per_task, self.gpus_per_task)
 
     def _check_devices(self, store: Store, experiment: str) -> None:
         unfinished = [c for c, status in store.statuses(experiment) if status in (Status.PENDING, Status.RUNNING)]

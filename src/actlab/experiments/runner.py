@@ -1,13 +1,14 @@
 """Running an experiment file against a store: what `actlab run` does, minus the printing.
 
-Validate the file and the devices before anything is written; record the experiment's definition (saying when it
-changed since the last run); optionally make failed runs pending again; train what is claimable with an executor;
-read back the counts, the results and the failures. A store that needs no write (every run finished) may be
-read-only.
+Validate the file and the devices, and reach the cluster of an executor that runs on one, before anything is
+written; record the experiment's definition (saying when it changed since the last run); optionally make failed runs
+pending again; train what is claimable with an executor; read back the counts, the results and the failures. A store
+that needs no write (every run finished) may be read-only.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -84,13 +85,15 @@ def run_experiment(
         check_devices(list(experiment.runs))
     preflight(experiment.runs, data_dir)
     store_path = Path(store_path)
-    with readable(store_path), Store(store_path) as store:
-        known = name in store.experiments()
-        new_runs, retired = store.register(name, experiment.description, experiment.runs)
-        retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
-        counts = store.counts(name)
-    if counts["pending"] or counts["running"] > counts["held"]:
-        chosen.run(str(store_path), name, group, None if data_dir is None else str(data_dir), progress)
+    connected = getattr(chosen, "connected", None)  # an executor that reaches a cluster does so before any write
+    with connected() if connected is not None else contextlib.nullcontext():
+        with readable(store_path), Store(store_path) as store:
+            known = name in store.experiments()
+            new_runs, retired = store.register(name, experiment.description, experiment.runs)
+            retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
+            counts = store.counts(name)
+        if counts["pending"] or counts["running"] > counts["held"]:
+            chosen.run(str(store_path), name, group, None if data_dir is None else str(data_dir), progress)
     with readable(store_path), Store(store_path, readonly=True) as store:
         counts = store.counts(name)
         outcome = RunOutcome(
