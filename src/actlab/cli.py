@@ -706,9 +706,7 @@ def report(
             reports = report_saved(store, output, baseline)
         else:
             reports = report_store(store, output, experiment, baseline, earlier)
-    except KeyError as error:  # a baseline that is not a configuration
-        fail(str(error.args[0]))
-    except ValueError as error:
+    except ValueError as error:  # a baseline that is not a configuration, a bad saved report
         fail(str(error))
     if json_output:
         from dataclasses import asdict

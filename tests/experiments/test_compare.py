@@ -106,6 +106,20 @@ def test_a_store_keeps_the_runs_and_a_rerun_resumes(tmp_path):
     assert json.loads(result.stdout)["compare"]["rows"][0]["configuration"] == "relu"
 
 
+def test_the_store_of_a_model_given_to_compare_is_read_in_another_process(tmp_path, monkeypatch):
+    """A model object lives in the process that gave it to compare; its runs' results are read without it."""
+    from actlab.models import user_models
+
+    store = tmp_path / "runs.db"
+    actlab.compare(Net(), blobs(), activations=["relu", "tanh"], store=store, **QUICK).save(tmp_path / "saved")
+    monkeypatch.setattr(user_models, "_registry", {})  # as in a new process
+    for source, out in ((store, "r"), (tmp_path / "saved" / "report.json", "r2")):
+        result = runner.invoke(app, ["report", str(source), "-o", str(tmp_path / out), "--json"])
+        assert result.exit_code == 0, result.output
+        rows = next(iter(json.loads(result.stdout).values()))["rows"]
+        assert sorted(r["configuration"] for r in rows) == ["relu", "tanh"]
+
+
 def test_divergence_is_handled_as_for_built_in_models():
     cmp = actlab.compare(build, blobs(), activations=["relu"], **{**QUICK, "lr": 1e12, "optimizer": "sgd"})
     assert all(r.summary.status == "diverged" for r in cmp.results)
@@ -215,3 +229,11 @@ def test_an_experiment_file_names_its_model_and_data_beside_it(tmp_path):
     (tmp_path / "my_models.py").write_text(MODELS + "\n# edited\n")
     again = runner.invoke(app, ["run", str(tmp_path / "e.toml"), "--store", str(store), "--json"])
     assert json.loads(again.stdout)["new_runs"] == 4  # a changed model file is a new experiment definition
+    (tmp_path / "my_models.py").rename(tmp_path / "moved.py")
+    (tmp_path / "data.npz").rename(tmp_path / "moved.npz")
+    report = runner.invoke(app, ["report", str(store), "-o", str(tmp_path / "r"), "--earlier", "--json"])
+    assert report.exit_code == 0, report.output  # reading results needs neither the model nor the data any more
+    assert len(json.loads(report.stdout)["mine"]["rows"]) == 4
+    report_json = tmp_path / "r" / "mine" / "report.json"
+    again = runner.invoke(app, ["report", str(report_json), "-o", str(tmp_path / "r2"), "--json"])
+    assert again.exit_code == 0, again.output

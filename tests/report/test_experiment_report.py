@@ -12,7 +12,7 @@ from matplotlib.image import imread
 from actlab.experiments.config import parse_experiment
 from actlab.report.experiment_report import write_report
 from actlab.report.html import render
-from actlab.report.tables import build_rows, configuration_label, swept_settings
+from actlab.report.tables import BaselineError, build_rows, configuration_label, swept_settings
 from actlab.train.trainer import train_runs
 
 CHROMIUM_FLAGS = [
@@ -45,12 +45,12 @@ def test_rows_statistics_and_ranking(sweep_results):
     assert best.final_test_accuracy.mean == max(r.final_test_accuracy.mean for r in rows)
     baseline = next(r for r in rows if r.configuration == "relu, lr=0.05")
     assert baseline.versus_baseline is None and all(r.versus_baseline is not None for r in rows if r is not baseline)
-    with pytest.raises(KeyError, match="baseline 'gelu' is not a configuration"):
+    with pytest.raises(BaselineError, match="^baseline 'gelu' is not a configuration"):
         build_rows(sweep_results, label, baseline="gelu")
 
 
 def test_bad_baseline_writes_nothing(sweep_results, tmp_path):
-    with pytest.raises(KeyError):
+    with pytest.raises(BaselineError):
         write_report(sweep_results, "tiny", tmp_path / "out", baseline="gelu")
     assert not (tmp_path / "out").exists()
 

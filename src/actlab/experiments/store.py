@@ -518,7 +518,7 @@ class Store:
             "AND e.current = 1 AND r.status = 'failed' ORDER BY e.position",
             (experiment,),
         ).fetchall()
-        return [(RunConfig(**json.loads(r["config"])), r["error"] or "") for r in rows]
+        return [(RunConfig.stored(json.loads(r["config"])), r["error"] or "") for r in rows]
 
     def statuses(self, experiment: str, current: bool = True) -> list[tuple[RunConfig, str]]:
         """Every run of the experiment (its current definition, or its earlier ones) with its status."""
@@ -527,7 +527,7 @@ class Store:
             "AND e.current = ? ORDER BY e.position",
             (experiment, int(current)),
         ).fetchall()
-        return [(RunConfig(**json.loads(r["config"])), r["status"]) for r in rows]
+        return [(RunConfig.stored(json.loads(r["config"])), r["status"]) for r in rows]
 
     def results(
         self, experiment: str | None = None, finished_only: bool = True, current: bool = True
@@ -545,7 +545,7 @@ class Store:
         for row in self.db.execute(query, args).fetchall():
             if finished_only and row["status"] not in TRAINED:
                 continue
-            config = RunConfig(**json.loads(row["config"]))
+            config = RunConfig.stored(json.loads(row["config"]))
             epochs = self.db.execute("SELECT * FROM epochs WHERE key = ? ORDER BY epoch", (row["key"],)).fetchall()
             history = [
                 EpochMetrics(

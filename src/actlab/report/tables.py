@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from actlab import jsontext
+from actlab.errors import ActlabError
 from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
 from actlab.train.diagnostics_data import LayerDiagnostics
@@ -60,6 +61,10 @@ def group_by(results: Sequence[RunResult], label: Label | None = None) -> dict[s
     return groups
 
 
+class BaselineError(ActlabError, ValueError):
+    """A baseline that is not one of the configurations compared."""
+
+
 @dataclass(frozen=True)
 class Row:
     configuration: str
@@ -88,7 +93,7 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
     tests: dict[str, Test] = {}
     if baseline is not None:
         if baseline not in groups:
-            raise KeyError(
+            raise BaselineError(
                 f"baseline {baseline!r} is not a configuration of this experiment; configurations: {', '.join(groups)}"
             )
         tests = compare_to_baseline({k: [v for v in vals if v is not None] for k, vals in finals.items()}, baseline)
@@ -287,6 +292,6 @@ def load_runs(payload: dict[str, Any]) -> list[RunResult]:
     for run in payload["runs"]:
         history = [EpochMetrics(**{k: (math.nan if v is None else v) for k, v in h.items()}) for h in run["history"]]
         diagnostics = [[LayerDiagnostics.from_dict(d) for d in layers] for layers in run.get("diagnostics", [])]
-        config, summary = RunConfig(**run["config"]), Summary(**run["summary"])
+        config, summary = RunConfig.stored(run["config"]), Summary(**run["summary"])
         runs.append(RunResult(config, history, summary, diagnostics=diagnostics))
     return runs

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from actlab import notation
 from actlab.activation import Activation, activation
@@ -56,6 +56,13 @@ def make_config(**settings: Any) -> RunConfig:
             for e in error.errors()
         )
         raise ConfigError(f"invalid setup: {problems}") from None
+
+
+_STORED = "stored"  # the validation context of a run read back from a store or a saved report
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(_STORED))
 
 
 class RunConfig(BaseModel):
@@ -134,11 +141,12 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _sources(cls, values: Any) -> Any:
+    def _sources(cls, values: Any, info: ValidationInfo) -> Any:
         """A user's model and data are named by reference (absolute paths) and identified by hashes of their
         sources, taken when the run is defined: a stored run keeps its hashes (the trainer refuses to train one whose
-        file has changed since), a new one takes the files as they are now."""
-        if not isinstance(values, dict):
+        file has changed since), a new one takes the files as they are now. A run read back (:meth:`stored`) is
+        taken as it was stored: its files need not exist here."""
+        if not isinstance(values, dict) or _is_stored(info):
             return values
         values = dict(values)
         for setting, hashed, module, error in (
@@ -159,7 +167,9 @@ class RunConfig(BaseModel):
 
     @field_validator("dataset")
     @classmethod
-    def _dataset(cls, value: str) -> str:
+    def _dataset(cls, value: str, info: ValidationInfo) -> str:
+        if _is_stored(info) and sources.is_user_data(value):
+            return value
         try:
             return sources.canonical(value)
         except DatasetError as error:
@@ -234,6 +244,14 @@ class RunConfig(BaseModel):
         if self.backend == "numpy" and self.dtype == "bfloat16":
             raise ValueError("the numpy backend has no bfloat16; use float32 or float64, or --backend torch")
         return self
+
+    @classmethod
+    def stored(cls, data: dict[str, Any]) -> RunConfig:
+        """A run as a store or a saved report holds it (its canonical JSON data), for reading its results: its
+        user's model and data are not looked up again — their files may have moved since, a model given to
+        ``actlab.compare`` lived in another process — so its references and hashes stay as stored. Training one
+        checks them (:func:`actlab.train.user_trainer.build_model`, :func:`actlab.data.prepared.prepare_for`)."""
+        return cls.model_validate(data, context={_STORED: True})
 
     # --- derived ---------------------------------------------------------------------------------------
     def is_user_model(self) -> bool:
