@@ -55,6 +55,19 @@ def test_compare_checks_its_output_before_training(tmp_path, monkeypatch):
     assert existing.read_text() == "keep me"
 
 
+def test_an_error_after_the_output_check_leaves_no_output_folder(tmp_path):
+    """--out is checked first, but created only once there are results: a model that fails to build leaves nothing."""
+    model = tmp_path / "boom.py"
+    model.write_text("def build(act):\n    raise RuntimeError('kaboom')\n")
+    out = tmp_path / "new" / "sub"
+    message = one_error("compare", "--activations", "relu", *QUICK, "--model", f"{model}:build", "--out", out)
+    assert "fails to build: RuntimeError: kaboom" in message
+    assert not (tmp_path / "new").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "is not a folder" in one_error("compare", "--activations", "relu", *QUICK, "--out", blocker / "sub")
+
+
 def test_report_and_run_paths(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text(GOOD)

@@ -642,9 +642,9 @@ def compare(
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
     if out is not None:
-        from actlab.outputs import output_folder
+        from actlab.outputs import writable_folder
 
-        output_folder(out)  # a bad --out is an error now, not after training
+        writable_folder(out)  # a bad --out is an error now, not after training (created once there is a result)
     results = _train(configs, data_dir, group=group, fused=fused)
     rows = tables.build_rows(results, baseline=baseline)
     written = []

@@ -31,6 +31,24 @@ def output_folder(path: str | os.PathLike) -> Path:
     return path
 
 
+def writable_folder(path: str | os.PathLike) -> Path:
+    """``path`` checked to be a folder that :func:`output_folder` can create or write into, creating nothing: for a
+    check before work whose own checks may still fail (an error then leaves no empty folder behind)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} exists and is not a folder: choose a folder for the output")
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot create the folder {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot {'write into' if existing == path.absolute() else 'create the folder'} {path}: permission denied"
+        )
+    return path
+
+
 def output_file(path: str | os.PathLike, suffix: str | None = None) -> Path:
     """``path`` as a file that can be written (its folder created if absent), with ``suffix`` if given."""
     path = Path(path)

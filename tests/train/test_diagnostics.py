@@ -198,3 +198,17 @@ def test_users_models_get_probe_statistics_per_activation_site():
     )
     assert plain.results[0].history[-1].train_loss == result.history[-1].train_loss  # measuring changed nothing
     assert plain.results[0].history[-1].test_loss == result.history[-1].test_loss
+
+
+def test_the_weights_feeding_a_site_are_its_linear_or_convolution_not_a_normalisation():
+    from actlab.activation import activation
+    from actlab.train.config import make_config
+    from actlab.train.user_trainer import ActivationFactory, SiteProbe
+
+    act = ActivationFactory(activation("tanh"))
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), act(), nn.Flatten(), nn.Linear(64, 8), nn.LayerNorm(8), act()
+    )
+    probe = SiteProbe(model, torch.randn(40, 1, 6, 6), make_config(diagnostics=True, batch_size=10))
+    assert probe.feeding == [model[0].weight, model[4].weight]

@@ -178,11 +178,16 @@ def train_user_run(
     return log.results()[0]
 
 
+# the layers whose weights feed an activation, as in actlab's own models (not a normalisation's scale γ, an embedding)
+WEIGHTED = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd)
+
+
 class SiteProbe:
     """``--diagnostics`` on a user's model: the probe statistics of the input of every actlab activation module in
     it that the model calls (its hidden layers, in the order they run), and the gradient norms, weight norm and
     update ratio of the weights feeding each: those of the last module with a trained ``weight`` that ran before
-    the activation (a Linear or convolution, as in actlab's own models; none where nothing weighted precedes it)."""
+    the activation (a Linear or convolution, as in actlab's own models — a normalisation between them is passed
+    over; none where no such layer precedes it)."""
 
     def __init__(self, model: nn.Module, x_train: torch.Tensor, config: RunConfig) -> None:
         from actlab.train import diagnostics
@@ -217,7 +222,7 @@ class SiteProbe:
         for module in self.model.modules():
             if isinstance(module, ActivationModule):
                 handles.append(module.register_forward_pre_hook(site))
-            elif isinstance(getattr(module, "weight", None), nn.Parameter) and module.weight.requires_grad:
+            elif isinstance(module, WEIGHTED) and module.weight is not None and module.weight.requires_grad:
                 handles.append(module.register_forward_hook(weighted))
         training = self.model.training
         try:
