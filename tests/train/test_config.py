@@ -37,6 +37,9 @@ def test_group_key_ignores_only_seed_activation_and_init():
         ("thresholds", (0.5, 95.0), r"accuracies in \(0, 1\]"),
         ("device", "tpu", "use cpu, cuda"),
         ("flooding", -1.0, "greater than or equal to 0"),
+        ("flooding", float("inf"), "finite number"),  # not silently "no flooding" (inf is stored as null)
+        ("lr", float("inf"), "finite number"),
+        ("weight_decay", float("nan"), "finite number"),
         ("epochs", 0, "greater than or equal to 1"),
         ("colour", "red", "Extra inputs are not permitted"),
     ],

@@ -77,10 +77,12 @@ class RunConfig(BaseModel):
     activation: str = "relu"
     init: Literal["auto"] | Init = "auto"
     optimizer: Optimizer = "sgd"
-    lr: float = Field(0.1, gt=0)
+    lr: float = Field(0.1, gt=0, allow_inf_nan=False)
     momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0)
-    flooding: float | None = Field(None, ge=0, description="flood level b: the loss is replaced by |loss - b| + b")
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
+    flooding: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="flood level b: the loss is replaced by |loss - b| + b"
+    )
     schedule: str = "constant"
     epochs: int = Field(20, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -109,9 +111,10 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _definition(cls, values: Any) -> Any:
+    def _definition(cls, values: Any, info: ValidationInfo) -> Any:
         """A user-defined activation's definition is part of the run: stored with it (so a changed formula is a new
-        run) and used to define the activation again in a process that lacks it (a worker, another machine)."""
+        run) and used to define the activation again in a process that lacks it (a worker, another machine). A run
+        read back (:meth:`stored`) under a name defined differently here (an earlier definition) is taken as stored."""
         if not isinstance(values, dict) or not isinstance(values.get("activation", "relu"), str):
             return values
         from actlab.catalog.plugins import ensure_defined
@@ -121,6 +124,8 @@ class RunConfig(BaseModel):
             try:
                 ensure_defined(given)
             except ActivationError as error:
+                if _is_stored(info):
+                    return values
                 raise ValueError(str(error)) from None
         try:
             spec = activation(values.get("activation", "relu")).spec
@@ -187,10 +192,12 @@ class RunConfig(BaseModel):
 
     @field_validator("activation")
     @classmethod
-    def _activation(cls, value: str) -> str:
+    def _activation(cls, value: str, info: ValidationInfo) -> str:
         try:
             return notation.canonical(activation(value))
         except ActivationError as error:
+            if _is_stored(info):
+                return value  # stored in canonical form, under an earlier definition of its name
             raise ValueError(str(error)) from None
 
     @field_validator("schedule")
