@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from actlab.errors import ActlabError
 from actlab.train.config import RunConfig
 
-_reports: dict[str, object] = {}  # definition → its check report, once per process
+_reports: dict[tuple[str, str], object] = {}  # (definition, activation with its parameters) → its check report
 
 
 class UncheckedActivation(ActlabError):
@@ -16,33 +16,37 @@ class UncheckedActivation(ActlabError):
 
 
 def report_for(config: RunConfig):
-    """The check report of a run's (user-defined) activation, computed once per definition in this process."""
+    """The check report of a run's (user-defined) activation with its parameters — each setting is checked, as one
+    may pass where another fails — computed once per definition and setting in this process."""
     from actlab.verify.check import check
 
-    if config.definition not in _reports:
-        _reports[config.definition] = check(config.activation_object())
-    return _reports[config.definition]
+    key = (config.definition, config.activation)
+    if key not in _reports:
+        _reports[key] = check(config.activation_object())
+    return _reports[key]
 
 
 def checked(configs: Sequence[RunConfig], allow_unchecked: bool = False) -> list[RunConfig]:
     """``configs``, each user-defined activation among them having passed `actlab check`; with ``allow_unchecked``,
     the runs of one that failed are marked ``unchecked`` (part of their key) instead of refused."""
-    failing: dict[str, list[str]] = {}
+    failing: dict[str, tuple[str, list[str]]] = {}  # activation → its label, the checks it fails
     for config in configs:
         if config.definition is None:
             continue
         report = report_for(config)
         if not report.passed:
-            failing[config.activation_object().name] = [f"{r.check}: {r.detail}" for r in report.failures()]
+            problems = [f"{r.check}: {' '.join(r.detail.split())}" for r in report.failures()]
+            failing[config.activation] = (config.activation_label(), problems)
     if not failing:
         return list(configs)
     if not allow_unchecked:
-        lines = "; ".join(f"{name} fails `actlab check` ({' | '.join(problems)})" for name, problems in failing.items())
+        lines = "; ".join(
+            f"{name} fails `actlab check` ({' | '.join(problems)})" for name, problems in failing.values()
+        )
         raise UncheckedActivation(
             f"{lines}. Fix the definition, or pass --allow-unchecked to train it anyway "
             "(the runs then record that they were not checked)"
         )
     return [
-        c.model_copy(update={"unchecked": True}) if c.definition and c.activation_object().name in failing else c
-        for c in configs
+        c.model_copy(update={"unchecked": True}) if c.definition and c.activation in failing else c for c in configs
     ]

@@ -1,0 +1,29 @@
+"""The check before training: every setting of a user-defined activation is checked on its own."""
+
+import pytest
+
+import actlab
+from actlab.catalog import REGISTRY
+from actlab.experiments.checking import UncheckedActivation, checked
+from actlab.train.config import make_config
+
+
+@pytest.fixture
+def sqc():
+    """sqrt(x² + b): defined on the real line for b > 0 (its default, 1), not for b = -1."""
+    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    actlab.define("sqc_check", "sqrt(x**2 + b)", b=1.0)
+    yield
+    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+
+
+@pytest.mark.parametrize("order", [("sqc_check", "sqc_check:b=-1"), ("sqc_check:b=-1", "sqc_check")])
+def test_each_setting_of_an_activation_is_checked_on_its_own(sqc, order):
+    configs = [make_config(activation=name, epochs=1) for name in order]
+    with pytest.raises(UncheckedActivation) as refused:
+        checked(configs)
+    message = str(refused.value)
+    assert message.count("fails `actlab check`") == 1 and "sqc_check(b=-1) fails" in message, message
+    marked = {c.activation_label(): c.unchecked for c in checked(configs, allow_unchecked=True)}
+    assert marked == {"sqc_check": False, "sqc_check(b=-1)": True}
+    assert checked(configs[order.index("sqc_check") : order.index("sqc_check") + 1]) is not None  # the default passes
