@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from typer.testing import CliRunner
 
@@ -146,6 +147,18 @@ class Plain(nn.Module):  # nothing to swap
         return self.linear(x)
 
 
+class Untraceable(nn.Module):  # data-dependent control flow: its functional calls cannot be rewritten
+    def __init__(self):
+        super().__init__()
+        self.body, self.act, self.head = nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)
+
+    def forward(self, x):
+        x = self.act(self.body(x))
+        if x.abs().mean() > 0:
+            x = F.gelu(x)
+        return self.head(x)
+
+
 @pytest.mark.parametrize(
     "model,data,options,message",
     [
@@ -154,6 +167,12 @@ class Plain(nn.Module):  # nothing to swap
         (broken, "blobs", {}, "fails to build: RuntimeError: no such layer"),
         (seven, "blobs", {}, "outputs shape (2, 7), but the labels go up to 2: 3 classes need logits of shape (2, 3)"),
         (Plain(), "blobs", {}, "has no activation that actlab recognises"),
+        (
+            Untraceable(),
+            "blobs",
+            {},
+            "Untraceable: 1 activation site(s) cannot be swapped — <model>: Untraceable.forward line",
+        ),
         (build, "labels", {}, "labels go up to 5"),
         (42, "blobs", {}, "give an nn.Module, a build(act) function"),
         (build, "blobs", {"optimizer": "adamw"}, "optimizer"),

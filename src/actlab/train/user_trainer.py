@@ -51,6 +51,12 @@ def from_template(template: nn.Module) -> user_models.Builder:
                 f"{type(template).__name__} has no activation that actlab recognises to swap (nn.ReLU, F.relu, … ); "
                 "pass a build(act) function that puts act() where the activation goes"
             )
+        if report.unreachable:  # training it would compare models that keep some of their own activations
+            where = "; ".join(f"{u.site}: {u.old} ({u.reason})" for u in report.unreachable)
+            raise ModelError(
+                f"{type(template).__name__}: {len(report.unreachable)} activation site(s) cannot be swapped — {where}; "
+                "pass a build(act) function that puts act() where each activation goes"
+            )
         act.calls += len(report.replaced)
         for module in model.modules():
             reset = getattr(module, "reset_parameters", None)
