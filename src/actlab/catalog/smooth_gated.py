@@ -57,8 +57,8 @@ REGISTRY.register(
             "hf": ("gelu", "gelu_python"),
             "other": ("gelu_erf", "gelu_exact"),
         },
-        notes="PyTorch's default is the exact form (used here); keras.activations.gelu defaults to approximate=True, "
-        "which is gelu_tanh. Φ is computed as erfc(-x/√2)/2, accurate in the left tail.",
+        notes="PyTorch's and keras.activations.gelu's default is the exact form (used here); keras.ops.gelu defaults "
+        "to approximate=True, which is gelu_tanh. Φ is computed as erfc(-x/√2)/2, accurate in the left tail.",
         native=Native(lambda F, x, p: F.gelu(x), exact=False),
     )
 )
