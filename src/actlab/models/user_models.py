@@ -4,13 +4,15 @@ registered for this process (``python:Net#3f2a…``).
 
 ``build(act)`` returns a new ``nn.Module``; ``act()`` returns a new activation module each time it is called, so every
 place the model applies an activation gets its own. A run's configuration names the model by a reference and keeps a
-hash of its source (the file's bytes, or the registered object's structure), so a changed model is a new run.
+hash of its source (the file's bytes and those of the local modules it imports, or a fingerprint of the registered
+object: :func:`actlab.train.user_trainer.fingerprint`), so a changed model is a new run.
 
 This module is torch-free until a model is built (run configurations and the store read references only).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -95,12 +97,64 @@ def canonical(text: str) -> str:
 
 
 def digest(text: str) -> str:
-    """A hash of what the reference builds: the file's (or the module's file's) bytes, the registered object's."""
+    """A hash of what the reference builds: the file's (or the module's file's) bytes and those of the modules beside
+    it that it imports (:func:`local_sources`: an edited helper module is a changed model); the registered
+    object's. A file that imports nothing beside it hashes as its bytes alone."""
     reference = parse_reference(text)
     if reference.source == "python":
         return reference.name.rpartition("#")[2]
     path = Path(reference.source) if reference.is_file else _module_file(reference.source)
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    files = local_sources(path)
+    if len(files) == 1:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    hashed = hashlib.sha256()
+    for file in files:
+        hashed.update(f"{file.relative_to(path.parent) if file.is_relative_to(path.parent) else file}\0".encode())
+        hashed.update(hashlib.sha256(file.read_bytes()).digest())
+    return hashed.hexdigest()[:16]
+
+
+def local_sources(path: Path) -> list[Path]:
+    """``path`` and the Python files beside it that it imports, and that those import in turn (found by reading the
+    import statements, not by running them): ``import helpers``, ``from helpers import WIDTH``, ``from .layers
+    import Block`` and ``from . import layers`` where that file (or package ``__init__.py``) is in the folder.
+    Installed packages are not followed: their versions are the environment's business."""
+    found: list[Path] = []
+    todo = [path.resolve()]
+    while todo:
+        file = todo.pop()
+        if file in found:
+            continue
+        found.append(file)
+        try:
+            tree = ast.parse(file.read_bytes())
+        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+            continue  # building the model reports what is wrong with it
+        for node in ast.walk(tree):
+            for name, folder in _imported(node, file.parent):
+                for candidate in (
+                    folder / f"{name.replace('.', '/')}.py",
+                    folder / name.replace(".", "/") / "__init__.py",
+                ):
+                    if candidate.is_file():
+                        todo.append(candidate.resolve())
+    return [found[0], *sorted(found[1:])]
+
+
+def _imported(node: ast.AST, folder: Path) -> list[tuple[str, Path]]:
+    """The modules an import statement names, each with the folder it would be found in if it is a local file."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, folder) for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = folder
+    for _ in range(max(0, node.level - 1)):
+        base = base.parent
+    if node.module:
+        names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    else:
+        names = [alias.name for alias in node.names]  # from . import layers
+    return [(name, base) for name in names]
 
 
 def _module_file(module: str) -> Path:

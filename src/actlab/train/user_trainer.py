@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actlab.activation import Activation
+from actlab.activation import activation as activation_by_name
 from actlab.data.prepared import PreparedData
 from actlab.errors import ActlabError
 from actlab.models import user_models
@@ -301,22 +302,92 @@ def _evaluate(
 
 
 def fingerprint(obj: Any) -> str:
-    """A hash of a model instance's structure and parameters (for the reference of a model given to compare), or of
-    a build function's code."""
+    """What a model given to ``actlab.compare`` trains, as a hash (the reference's ``#…``): equal for the same model
+    in every process, different when anything it trains changes.
+
+    The model is built as a run builds it — a build function called, or a template swapped and re-initialised
+    (:func:`from_template`) — with one fixed activation under a fixed seed, and that model hashed: its structure,
+    the source of its own classes and every parameter and buffer (so a width from a global variable, an
+    initialisation, a parameter that ``reset_parameters`` does not reach all count; a template's random initial
+    weights, which every run draws again, do not). A build function's own source, defaults, closure and the plain
+    values it reads from its globals count too. Where the model does not build, only the code is hashed: running it
+    reports why."""
     import hashlib
 
     digest = hashlib.sha256()
+    builder = from_template(obj) if isinstance(obj, nn.Module) else obj
     if isinstance(obj, nn.Module):
-        digest.update(repr(obj).encode())
-        for name, tensor in obj.state_dict().items():
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(b"template")
     else:
-        code = getattr(obj, "__code__", None)
-        digest.update((getattr(obj, "__qualname__", type(obj).__name__)).encode())
+        _hash_code(digest, obj)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = builder(ActivationFactory(activation_by_name("relu")))
+    except Exception:
+        model = None
+    if isinstance(model, nn.Module):
+        _hash_model(digest, model)
+    return digest.hexdigest()[:16]
+
+
+_PLAIN = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, _PLAIN) or (isinstance(value, tuple | list) and all(_plain(v) for v in value))
+
+
+def _hash_code(digest: Any, function: Any) -> None:
+    """A function's (or callable's) source — else its bytecode —, defaults, closure and the plain global values its
+    code names."""
+    import inspect
+
+    plain_callable = not (inspect.isfunction(function) or inspect.ismethod(function) or inspect.isclass(function))
+    target = type(function) if plain_callable else function
+    digest.update(getattr(target, "__qualname__", type(target).__name__).encode())
+    try:
+        digest.update(inspect.getsource(target).encode())
+    except (OSError, TypeError):
+        code = getattr(target, "__code__", None)
         if code is not None:
             digest.update(code.co_code + repr(code.co_consts).encode())
-    return digest.hexdigest()[:16]
+    if inspect.isclass(target):
+        functions = [v for v in vars(target).values() if inspect.isfunction(v)]
+    else:
+        functions = [getattr(target, "__func__", target)]
+    for fn in functions:
+        digest.update(repr([d for d in (fn.__defaults__ or ()) if _plain(d)]).encode())
+        cells = [c.cell_contents for c in (fn.__closure__ or ()) if _cell_set(c)]
+        digest.update(repr([c for c in cells if _plain(c)]).encode())
+        names = sorted(n for n in fn.__code__.co_names if n in fn.__globals__ and _plain(fn.__globals__[n]))
+        digest.update(repr([(n, fn.__globals__[n]) for n in names]).encode())
+
+
+def _cell_set(cell: Any) -> bool:
+    try:
+        return cell.cell_contents is not _EMPTY
+    except ValueError:  # an empty cell
+        return False
+
+
+_EMPTY = object()
+
+
+def _hash_model(digest: Any, model: nn.Module) -> None:
+    """A built model: its printed structure, the code of its classes that are not torch's or actlab's, and every
+    parameter and buffer."""
+    digest.update(repr(model).encode())
+    seen: set[type] = set()
+    for module in model.modules():
+        kind = type(module)
+        if kind in seen or kind.__module__.split(".")[0] in ("torch", "actlab"):
+            continue
+        seen.add(kind)
+        _hash_code(digest, kind)
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
 
 
 def preflight(configs: Sequence[RunConfig], data_dir: str | os.PathLike | None = None) -> None:
