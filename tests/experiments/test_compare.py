@@ -159,6 +159,28 @@ class Untraceable(nn.Module):  # data-dependent control flow: its functional cal
         return self.head(x)
 
 
+def test_match_chooses_which_activations_of_a_model_compare_swaps():
+    from tests.swap.test_swap import Gated, SiLUByHand
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gated, self.head = Gated(), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.head(self.gated(x[:, :4]))
+
+    data = blobs()
+    kept = actlab.compare(Classifier(), data, activations=["tanh"], match=[SiLUByHand, "relu"], **QUICK)
+    every = actlab.compare(Classifier(), data, activations=["tanh"], **QUICK)
+    assert kept.results[0].config.model != every.results[0].config.model  # a different model: other runs
+    assert kept.results[0].history != every.results[0].history
+    with pytest.raises(ActlabError, match="match='softsign' selects no activation of Classifier"):
+        actlab.compare(Classifier(), data, activations=["tanh"], match="softsign", **QUICK)
+    with pytest.raises(ActlabError, match="match selects the activations to swap in a model given as an nn.Module"):
+        actlab.compare(build, data, activations=["tanh"], match="relu", **QUICK)
+
+
 @pytest.mark.parametrize(
     "model,data,options,message",
     [

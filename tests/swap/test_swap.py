@@ -113,6 +113,37 @@ def test_match_selects_sites():
     assert {r.site for r in swap(original, "mish", match=["gelu", "re:^relu$"])[1].replaced} == {"relu", "head.2"}
 
 
+class SiLUByHand(nn.Module):
+    """A model's own activation class: swap does not know it, and its sigmoid is no gate to swap."""
+
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
+class Gated(nn.Module):
+    """Squeeze-and-excitation style: a sigmoid gate beside the hidden activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.act, self.gate, self.relu = nn.Linear(4, 4), SiLUByHand(), nn.Linear(4, 4), nn.ReLU()
+
+    def forward(self, x):
+        h = self.act(self.body(x))
+        return self.relu(h) * torch.sigmoid(self.gate(h))
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_match_names_a_model_s_own_activation_class_replaced_whole(inplace):
+    everything = {r.site for r in swap(Gated(), "gelu")[1].replaced}
+    assert everything == {"act.sigmoid", "relu", "sigmoid_1"}  # by default its insides and the gate are swapped too
+    model = Gated()
+    swapped, report = swap(model, "gelu", match=[SiLUByHand, "relu"], inplace=inplace)
+    assert [(r.site, r.old) for r in report.replaced] == [("act", "SiLUByHand()"), ("relu", "nn.ReLU()")]
+    x = torch.randn(3, 4)
+    h = F.gelu(model.body(x))
+    torch.testing.assert_close(swapped(x), F.gelu(h) * torch.sigmoid(model.gate(h)))  # the gate is kept
+
+
 class Untraceable(nn.Module):
     """Data-dependent control flow at the top: fx cannot trace it, its children still can."""
 
@@ -196,6 +227,15 @@ def test_the_readme_s_example_model():
     spec.loader.exec_module(module)
     _, report = swap(module.SmallCNN(), "mish")
     assert [r.old for r in report.replaced] == ["nn.ReLU(inplace=True)"] * 2 + ["F.relu", "nn.GELU(approximate='none')"]
+    from actlab.backends.torch_module import ActivationModule
+    from actlab.train.user_trainer import ActivationFactory
+
+    built, calls = module.build(ActivationFactory(actlab.activation("mish"))), []
+    for site in built.modules():
+        if isinstance(site, ActivationModule):
+            site.register_forward_hook(lambda *args: calls.append(args[0]))
+    built(torch.randn(2, 1, 8, 8))
+    assert len({id(m) for m in calls}) == len(calls) == 4  # build's act() goes where swap puts the activation
     quick = ["--activations", "relu,mish", "--seeds", "1", "--epochs", "1", "--train-subset", "200", "--json"]
     result = CliRunner().invoke(
         app, ["compare", "--model", f"{path}:build", "--optimizer", "adam", "--lr", "0.001", *quick]

@@ -59,18 +59,25 @@ class Comparison:
         return write_report(self.results, EXPERIMENT, Path(out), baseline, self.description)["files"]
 
 
-def _model_reference(model: Any) -> str:
+def _model_reference(model: Any, match: Any = None) -> str:
     """The run configurations' name for ``model``: a string as it is (``mlp:100``, ``FILE.py:build``), an
-    ``nn.Module`` or a ``build(act)`` function registered for this process."""
-    if isinstance(model, str):
-        return model
+    ``nn.Module`` (its ``match``-selected activations swapped) or a ``build(act)`` function registered for this
+    process."""
     from torch import nn
 
+    if match is not None and not isinstance(model, nn.Module):
+        raise ActlabError(
+            "match selects the activations to swap in a model given as an nn.Module; a build(act) function or a "
+            "model file puts act() where it wants it"
+        )
+    if isinstance(model, str):
+        return model
     from actlab.models import user_models
     from actlab.train.user_trainer import fingerprint, from_template
 
     if isinstance(model, nn.Module):
-        return user_models.register(type(model).__name__, from_template(model), fingerprint(model))
+        build = from_template(model, match)
+        return user_models.register(type(model).__name__, build, fingerprint(build))
     if callable(model):
         name = getattr(model, "__name__", type(model).__name__)
         return user_models.register(name, model, fingerprint(model))
@@ -98,6 +105,7 @@ def compare(
     lr: float = 1e-3,
     batch_size: int = 128,
     loss: str = "cross_entropy",
+    match: Any = None,
     store: str | Path | None = None,
     device: str = "auto",
     progress: bool = True,
@@ -107,8 +115,10 @@ def compare(
 ) -> Comparison:
     """Train ``model`` on ``data`` with each activation and seed; returns a :class:`Comparison`.
 
-    ``model``: an ``nn.Module`` (its activations swapped with :func:`actlab.swap` for each activation, and
-    re-initialised for each seed with ``reset_parameters``), a ``build(act)`` function returning a new model in which
+    ``model``: an ``nn.Module`` (its activations — those ``match`` selects, as in :func:`actlab.swap`: default
+    every one swap recognises, sigmoid and tanh gates too — swapped for each activation, and its modules that have
+    ``reset_parameters`` re-initialised for each seed; parameters a module holds without one keep the model's
+    values), a ``build(act)`` function returning a new model in which
     ``act()`` gives each activation module, or a model string (``mlp:100,50``, ``FILE.py:build``). ``data``:
     ``(x_train, y_train, x_test, y_test)`` as arrays or tensors, ``(train_dataset, test_dataset)`` as torch Datasets,
     or a dataset name (``mnist``, ``npz:PATH``, ``csv:PATH`` with ``target=``). ``loss``: ``cross_entropy``
@@ -131,7 +141,7 @@ def compare(
     if not isinstance(data, str):
         settings.setdefault("preprocessing", "none")
     setup = dict(
-        model=_model_reference(model),
+        model=_model_reference(model, match),
         dataset=dataset,
         epochs=epochs,
         optimizer=optimizer,

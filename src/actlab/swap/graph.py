@@ -18,16 +18,22 @@ Maker = Callable[[Site, "int | None"], nn.Module]
 
 
 class _Tracer(fx.Tracer):
-    """fx's tracer, keeping actlab's activation modules whole (their autograd Function is not traced into)."""
+    """fx's tracer, keeping actlab's activation modules and those of the ``leaves`` classes whole (their autograd
+    Function, or the custom activation a match names, is not traced into)."""
+
+    def __init__(self, leaves: tuple[type[nn.Module], ...] = ()) -> None:
+        super().__init__()
+        self.leaves = leaves
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, ActivationModule) or super().is_leaf_module(m, module_qualified_name)
+        return isinstance(m, (ActivationModule, *self.leaves)) or super().is_leaf_module(m, module_qualified_name)
 
 
-def trace(module: nn.Module) -> fx.GraphModule:
-    """``module`` as a GraphModule (raises what fx raises when it cannot be traced). Its plain attributes (sizes,
-    flags that other code may read) are carried over; its class name is kept for printing."""
-    tracer = _Tracer()
+def trace(module: nn.Module, leaves: tuple[type[nn.Module], ...] = ()) -> fx.GraphModule:
+    """``module`` as a GraphModule (raises what fx raises when it cannot be traced), modules of the ``leaves``
+    classes kept whole. Its plain attributes (sizes, flags that other code may read) are carried over; its class
+    name is kept for printing."""
+    tracer = _Tracer(leaves)
     graph = tracer.trace(module)
     traced = fx.GraphModule(tracer.root, graph, class_name=type(module).__name__)
     for key, value in vars(module).items():
@@ -41,11 +47,14 @@ def _owner(node: fx.Node) -> str:
     return next(reversed(stack), "").partition("@")[0] if stack else ""
 
 
-def _site(traced: fx.GraphModule, node: fx.Node, calls: Counter) -> tuple[Site, bool] | None:
-    """The site at ``node`` and whether it works in place, or None when the node is no activation."""
+def _site(
+    traced: fx.GraphModule, node: fx.Node, calls: Counter, custom: tuple[type[nn.Module], ...] = ()
+) -> tuple[Site, bool] | None:
+    """The site at ``node`` and whether it works in place, or None when the node is no activation (``custom``: see
+    :func:`~actlab.swap.sites.module_kind`)."""
     if node.op == "call_module":
         module = traced.get_submodule(node.target)
-        kind = module_kind(module)
+        kind = module_kind(module, custom)
         if kind is None:
             return None
         calls[node.target] += 1
@@ -70,7 +79,7 @@ def needs_graph(traced: fx.GraphModule, matcher: Matcher) -> bool:
     called more than once, or an in-place module whose input is read again after it. Otherwise replacing modules
     keeps the model's own classes, which is better."""
     calls: Counter = Counter()
-    found = [(node, _site(traced, node, calls)) for node in traced.graph.nodes]
+    found = [(node, _site(traced, node, calls, matcher.classes)) for node in traced.graph.nodes]
     order = {node: i for i, node in enumerate(traced.graph.nodes)}
     for node, site_inplace in found:
         if site_inplace is None or not matcher(site_inplace[0]):
@@ -125,7 +134,7 @@ def rewrite(
                 m.train(mode)
     calls: Counter = Counter()
     # every site and its channel count first: replacing one changes the graph the others are read from
-    found = [(node, _site(traced, node, calls), _channels(node)) for node in list(traced.graph.nodes)]
+    found = [(node, _site(traced, node, calls, matcher.classes), _channels(node)) for node in list(traced.graph.nodes)]
     done: list[tuple[Site, nn.Module]] = []
     for node, site_inplace, channels in found:
         if site_inplace is None or not matcher(site_inplace[0]):

@@ -99,8 +99,12 @@ METHODS: dict[str, tuple[str, bool]] = {
 }
 
 
-def module_kind(module: nn.Module) -> str | None:
-    """The kind of an activation module, or None if it is not one `swap` replaces."""
+def module_kind(module: nn.Module, custom: tuple[type[nn.Module], ...] = ()) -> str | None:
+    """The kind of an activation module, or None if it is not one `swap` replaces. ``custom``: classes a ``match``
+    names that `swap` does not know (a model's own activation class): their modules are sites of their class's name,
+    replaced whole."""
+    if custom and isinstance(module, custom):
+        return type(module).__name__
     if isinstance(module, ActivationModule):
         return None if module.spec.gated else module.spec.name
     kind = MODULE_KINDS.get(type(module))
@@ -127,7 +131,8 @@ def describe_module(module: nn.Module) -> str:
     """``nn.ReLU(inplace=True)``, ``actlab mish``: how a replaced module is listed."""
     if isinstance(module, ActivationModule):
         return f"actlab {module.spec.name}" + (f"({module.extra_repr()})" if module.extra_repr() else "")
-    return f"nn.{type(module).__name__}({module.extra_repr()})"
+    prefix = "nn." if type(module) in MODULE_KINDS else ""
+    return f"{prefix}{type(module).__name__}({module.extra_repr()})"
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,19 @@ Match = str | type | Callable[[str], bool] | Iterable[Any] | None
 
 class Matcher:
     """Which sites ``match`` selects: None, every site; a name (``"relu"``, an alias like ``"ReLU"``), sites of that
-    kind; an ``nn.Module`` class, sites of that class and the functional calls of the same kind; a regular expression
-    string starting with ``re:``, sites whose qualified name it matches; a callable, sites whose qualified name it
-    accepts; a list or tuple of these, sites any of them selects."""
+    kind; an ``nn.Module`` class, sites of that class and the functional calls of the same kind — a class `swap` does
+    not know as an activation (a model's own, ``MyAct``) makes its modules sites, replaced whole (``classes``); a
+    regular expression string starting with ``re:``, sites whose qualified name it matches; a callable, sites whose
+    qualified name it accepts; a list or tuple of these, sites any of them selects."""
 
     def __init__(self, match: Match) -> None:
-        self.tests = [self._test(m) for m in self._items(match)] if match is not None else None
+        items = self._items(match) if match is not None else []
+        self.tests = [self._test(m) for m in items] if match is not None else None
+        self.classes: tuple[type[nn.Module], ...] = tuple(
+            item
+            for item in items
+            if isinstance(item, type) and item not in MODULE_KINDS and not issubclass(item, ActivationModule)
+        )
 
     @staticmethod
     def _items(match: Match) -> list[Any]:

@@ -47,7 +47,7 @@ def swap_tree(module: nn.Module, path: str, context: Context, outcome: Outcome) 
             "inplace=True keeps the model's own classes, and rewriting a call needs a traced graph",
         )
     try:
-        traced = trace(module)
+        traced = trace(module, context.matcher.classes)
     except Exception as error:  # fx raises many kinds (TraceError, TypeError, NotImplementedError, …)
         return _replace_modules(
             module, path, context, outcome, f"it does not trace with torch.fx ({_first_line(error)})"
@@ -70,7 +70,7 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
                 outcome.unreachable.append((site, f"{path or 'the model'}: {reason}"))
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
-        kind = module_kind(child)
+        kind = module_kind(child, context.matcher.classes)
         if kind is None:
             swapped = (
                 _replace_modules(child, child_path, context, outcome, None)

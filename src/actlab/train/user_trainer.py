@@ -41,16 +41,21 @@ class ActivationFactory:
         return self.activation.module(fused=self.fused, **options)
 
 
-def from_template(template: nn.Module) -> user_models.Builder:
-    """``build(act)`` for a model given as an instance: its activations swapped for ``act.activation`` (a copy; the
-    template is untouched) and every parameter re-initialised (``reset_parameters``) from the run's seed."""
+def from_template(template: nn.Module, match: Any = None) -> user_models.Builder:
+    """``build(act)`` for a model given as an instance: its activations (those ``match`` selects: see
+    :func:`actlab.swap`) swapped for ``act.activation`` (a copy; the template is untouched) and every module that has
+    ``reset_parameters`` re-initialised from the run's seed (parameters a module holds without one keep the
+    template's values, the same in every run)."""
 
     def build(act: ActivationFactory) -> nn.Module:
-        model, report = swap(template, act.activation)
+        model, report = swap(template, act.activation, match=match)
+        if not report.replaced and match is not None:
+            raise ModelError(f"match={match!r} selects no activation of {type(template).__name__} to swap")
         if not report.replaced:
             raise ModelError(
                 f"{type(template).__name__} has no activation that actlab recognises to swap (nn.ReLU, F.relu, … ); "
-                "pass a build(act) function that puts act() where the activation goes"
+                "give match= its own activation class, or pass a build(act) function that puts act() where the "
+                "activation goes"
             )
         if report.unreachable:  # training it would compare models that keep some of their own activations
             where = "; ".join(f"{u.site}: {u.old} ({u.reason})" for u in report.unreachable)
