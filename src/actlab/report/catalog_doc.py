@@ -107,17 +107,25 @@ def _reference_cell(spec: ActivationSpec) -> str:
     return f"[{text}]({link})" if link else text
 
 
+def builtin_names() -> list[str]:
+    """The catalog the project's docs describe: its built-in activations, whatever plugins this process loaded
+    (``--plugins``, ``$ACTLAB_PLUGINS``, entry points)."""
+    from actlab.catalog import REGISTRY
+
+    return [name for name in actlab.names() if REGISTRY.is_builtin(name)]
+
+
 def readme_table() -> str:
     rows = ["| activation | formula | parameters (defaults) | reference |", "|---|---|---|---|"]
-    for name in actlab.names():
+    for name in builtin_names():
         spec = actlab.spec(name)
         rows.append(f"| `{name}` | {_math(spec.formula)} | {_params_cell(spec)} | {_reference_cell(spec)} |")
     return "\n".join(rows)
 
 
 def catalog_markdown() -> str:
-    """docs/catalog.md: the full table plus one section per activation."""
-    names = actlab.names()
+    """docs/catalog.md: the full table plus one section per built-in activation."""
+    names = builtin_names()
     out = [
         "# Activation catalog",
         "",
