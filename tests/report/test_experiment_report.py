@@ -154,3 +154,11 @@ def test_swept_parameter_curves_never_pool_over_the_other_settings(sweep_results
     ticks = figures["curve_hard_swish.n.png"].axes[0].xaxis.get_major_locator().tick_values(3, 6)
     assert all(float(t).is_integer() for t in ticks)
     assert "± std over seeds" in figures["curve_lr.png"].axes[0].get_title()
+
+
+def test_one_run_shows_no_spread():
+    from actlab.report.stats import Estimate
+    from actlab.report.tables import loss_text, percent
+
+    assert percent(Estimate.of([0.9])) == "90.00 ± —" and loss_text(Estimate.of([0.25])) == "0.25 ± —"
+    assert percent(Estimate.of([0.9, 0.92])) == "91.00 ± 1.41"

@@ -69,8 +69,9 @@ class Test:
 def welch(sample: Sequence[float], baseline: Sequence[float]) -> Test:
     a = np.asarray([v for v in sample if v is not None and math.isfinite(v)], dtype=float)
     b = np.asarray([v for v in baseline if v is not None and math.isfinite(v)], dtype=float)
-    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
-        return Test(None, None)
+    tiny = 1e-12 * max(1.0, float(np.abs(a).max(initial=0)), float(np.abs(b).max(initial=0)))
+    if len(a) < 2 or len(b) < 2 or (a.std() <= tiny and b.std() <= tiny):
+        return Test(None, None)  # no spread (up to rounding) in either: nothing to test
     from scipy import stats
 
     result = stats.ttest_ind(a, b, equal_var=False)

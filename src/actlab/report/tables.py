@@ -130,8 +130,15 @@ def build_rows(results: Sequence[RunResult], label: Label | None = None, baselin
     return rows
 
 
+def _spread(std: float | None, n: int, digits: str) -> str:
+    """``± std``; from one run there is no spread to show (a std of 0 would claim one)."""
+    return "± —" if n < 2 or std is None else f"± {std:{digits}}"
+
+
 def percent(e: Estimate) -> str:
-    return "—" if e.mean is None else f"{100 * e.mean:.2f} ± {100 * e.std:.2f}"
+    return (
+        "—" if e.mean is None else f"{100 * e.mean:.2f} {_spread(None if e.std is None else 100 * e.std, e.n, '.2f')}"
+    )
 
 
 def epochs(e: Estimate, runs: int) -> str:
@@ -146,7 +153,7 @@ def _interval(e: Estimate) -> str:
 
 
 def loss_text(e: Estimate | None) -> str:
-    return "—" if e is None or e.mean is None else f"{e.mean:.4g} ± {e.std:.2g}"
+    return "—" if e is None or e.mean is None else f"{e.mean:.4g} {_spread(e.std, e.n, '.2g')}"
 
 
 def _loss_interval(e: Estimate | None) -> str:
