@@ -530,6 +530,7 @@ def train(
 def _diagnosis(groups: dict[str, list]) -> None:
     """With --diagnostics: each configuration's layers at the last epoch in a line, and a warning (stderr) for a
     layer that is mostly saturated or has many dead units, with what usually helps."""
+    from actlab.train.diagnostics import off_half_line
     from actlab.train.diagnostics_data import last_epoch_means, summary_line, warnings_for
 
     for label, results in groups.items():
@@ -537,7 +538,9 @@ def _diagnosis(groups: dict[str, list]) -> None:
         if not layers:
             continue
         console.print(f"{label}: {summary_line(layers)}", highlight=False, markup=False)
-        for warning in warnings_for(layers):
+        config = results[0].config
+        off_side = off_half_line(config.activation_object(), config.saturation_threshold)
+        for warning in warnings_for(layers, off_side):
             errors.print(f"warning: {label}: {warning}", highlight=False, markup=False)
 
 

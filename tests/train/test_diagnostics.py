@@ -10,6 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 import actlab
+from actlab import jsontext
 from actlab.cli import app
 from actlab.train import diagnostics
 from actlab.train.config import RunConfig
@@ -212,3 +213,39 @@ def test_the_weights_feeding_a_site_are_its_linear_or_convolution_not_a_normalis
     )
     probe = SiteProbe(model, torch.randn(40, 1, 6, 6), make_config(diagnostics=True, batch_size=10))
     assert probe.feeding == [model[0].weight, model[4].weight]
+
+
+def test_an_activation_whose_slope_grows_without_bound_has_no_saturation_to_measure():
+    import math
+
+    from actlab.activation import activation
+    from actlab.train.diagnostics_data import summary_line
+
+    assert diagnostics.max_slope(activation("squared_relu")) == math.inf
+    assert diagnostics.max_slope(activation("exponential")) == math.inf
+    assert diagnostics.max_slope(activation("sigmoid")) == pytest.approx(0.25)
+    assert diagnostics.max_slope(activation("softplus")) == pytest.approx(1.0)  # approached far out, but bounded
+    z = torch.randn(2, 50, 8, 1)
+    slope = 2 * z.clamp(min=0)
+    sat = [row["saturated"] for row in diagnostics.layer_statistics(z, slope, [math.inf, 1.0], 0.05)]
+    assert math.isnan(sat[0]) and 0.3 < sat[1] < 0.7  # the second model's bounded slope is measured
+    layer = LayerDiagnostics(1, 0.0, 1.0, -2.0, 0.0, 2.0, math.nan, 0.0, 1.0, (0.0, 1.0), (5,))
+    assert warnings_for([layer]) == [] and "— saturated (f′ unbounded)" in summary_line([layer])
+    stored = json.loads(jsontext.dumps(layer.to_dict()))
+    assert stored["saturated"] is None and math.isnan(LayerDiagnostics.from_dict(stored).saturated)
+
+
+def test_a_rectifier_s_off_side_is_no_warning_until_nearly_every_unit_is_off():
+    from actlab.activation import activation
+
+    assert diagnostics.off_half_line(activation("relu"), 0.05) and diagnostics.off_half_line(
+        activation("leaky_relu"), 0.05
+    )
+    assert not diagnostics.off_half_line(activation("sigmoid"), 0.05) and not diagnostics.off_half_line(
+        activation("elu"), 0.05
+    )
+    half = LayerDiagnostics(1, 0.0, 1.0, -2.0, 0.0, 2.0, 0.55, 0.0, 0.5, (0.0, 1.0), (5,))
+    nearly_all = LayerDiagnostics(2, -5.0, 1.0, -7.0, -5.0, -3.0, 0.95, 0.0, 0.05, (0.0, 1.0), (5,))
+    assert len(warnings_for([half])) == 1  # a sigmoid half saturated: worth saying
+    (warning,) = warnings_for([half, nearly_all], off_side=True)
+    assert "layer 2 95 %" in warning and "layer 1" not in warning

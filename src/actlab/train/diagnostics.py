@@ -37,6 +37,9 @@ def probe_indices(seed: int, n: int, size: int = PROBE_SIZE) -> np.ndarray:
     return np.sort(rng.choice(n, size, replace=False))
 
 
+UNBOUNDED_SLOPE = 10.0  # |f′| this many times larger far out than on [-10, 10]: it grows without bound
+
+
 @functools.lru_cache(maxsize=256)
 def _max_slope(text: str) -> float:
     from actlab.activation import activation
@@ -45,13 +48,35 @@ def _max_slope(text: str) -> float:
     act = activation(text)
     with np.errstate(all="ignore"):
         slope = np.abs(np.asarray(act.derivative(GRID), dtype=np.float64))
-    finite = slope[np.isfinite(slope)]
-    return float(finite.max()) if len(finite) else math.nan
+    finite = np.isfinite(slope)
+    if not finite.any():
+        return math.nan
+    largest = float(slope[finite].max())
+    near = slope[finite & (np.abs(GRID) <= 10)]
+    if np.isinf(slope).any() or (len(near) and largest > UNBOUNDED_SLOPE * float(near.max())):
+        return math.inf
+    return largest
+
+
+def off_half_line(act: Activation, threshold: float) -> bool:
+    """Whether the activation is below the saturation threshold on the whole negative half-line (relu, leaky_relu,
+    relu6: a rectifier's off side). Its saturated share is then about the share of negative pre-activations — half the
+    unit-examples in a healthy network —, not a sign of trouble until nearly every one is off."""
+    from actlab.catalog.measure import GRID
+
+    largest = max_slope(act)
+    if not math.isfinite(largest):
+        return False
+    negative = GRID[(GRID <= -1e-3) & (GRID >= -1e3)]
+    with np.errstate(all="ignore"):
+        slope = np.abs(np.asarray(act.derivative(negative), dtype=np.float64))
+    return bool(np.all(slope < threshold * largest))
 
 
 def max_slope(act: Activation) -> float:
     """The activation's largest |f′| (at its parameters; a learnable one's at its initial values), measured on the
-    catalog's dense grid out to ±1e8."""
+    catalog's dense grid out to ±1e8; ``inf`` where |f′| grows without bound (squared_relu, exponential): such an
+    activation has no saturation to measure (its share is NaN, shown as —); NaN where no slope is measurable."""
     return _max_slope(act.text)
 
 
@@ -69,6 +94,8 @@ def layer_statistics(
     limits = [threshold * v if math.isfinite(v) else 0.0 for v in largest]  # no measurable slope: never saturated
     limit = torch.tensor(limits, dtype=slopes.dtype, device=slopes.device).view(models, 1)
     saturated = (slopes < limit).double().mean(1)
+    unbounded = torch.tensor([v == math.inf for v in largest], device=slopes.device)
+    saturated = torch.where(unbounded, torch.full_like(saturated, math.nan), saturated)
     dead = (slope.abs() == 0).all(dim=3).all(dim=1).double().mean(1)
     mean_slope = slopes.mean(1)
     rows = torch.stack([mean, std, *quantiles, saturated, dead, mean_slope]).T.tolist()

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 SATURATED_WARNING, DEAD_WARNING = 0.5, 0.1
+OFF_SIDE_WARNING = 0.9  # the saturated share that warns for an activation flat on its whole negative side (relu)
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class LayerDiagnostics:
     p1: float
     p50: float
     p99: float
-    saturated: float  # fraction of unit-examples with |f'(z)| < threshold × max|f'|
+    saturated: float  # fraction of unit-examples with |f'(z)| < threshold × max|f'| (NaN: f' is unbounded)
     dead: float  # fraction of units with f'(z) = 0 on every probe example
     mean_slope: float  # mean |f'(z)|
     histogram_edges: tuple[float, ...]
@@ -34,6 +36,8 @@ class LayerDiagnostics:
     @classmethod
     def from_dict(cls, data: dict) -> LayerDiagnostics:
         data = dict(data)
+        if data.get("saturated") is None:  # NaN, written as null
+            data["saturated"] = math.nan
         data["histogram_edges"] = tuple(data["histogram_edges"])
         data["histogram_counts"] = tuple(data["histogram_counts"])
         return cls(**data)
@@ -46,11 +50,14 @@ def threshold_text(thresholds: Iterable[float]) -> str:
     return f"{shown[0]} %" if shown[0] == shown[-1] else f"{shown[0]}–{shown[-1]} %"
 
 
-def warnings_for(layers: Sequence[LayerDiagnostics]) -> list[str]:
+def warnings_for(layers: Sequence[LayerDiagnostics], off_side: bool = False) -> list[str]:
     """What a person should know about the last epoch's layers (at most one line for saturation and one for dead
-    units, naming the layers), and what usually helps."""
+    units, naming the layers), and what usually helps. ``off_side``: the activation is flat on its whole negative
+    side (:func:`actlab.train.diagnostics.off_half_line`), where about half the unit-examples are saturated in a
+    healthy network: it warns from :data:`OFF_SIDE_WARNING`, not :data:`SATURATED_WARNING`."""
     found = []
-    saturated = [f"layer {d.layer} {100 * d.saturated:.0f} %" for d in layers if d.saturated >= SATURATED_WARNING]
+    limit = OFF_SIDE_WARNING if off_side else SATURATED_WARNING
+    saturated = [f"layer {d.layer} {100 * d.saturated:.0f} %" for d in layers if d.saturated >= limit]
     if saturated:
         found.append(
             f"saturated units ({', '.join(saturated)}): normalise the input (--preprocessing minmax or standardize), "
@@ -70,7 +77,8 @@ def summary_line(layers: Sequence[LayerDiagnostics]) -> str:
     parts = []
     for d in layers:
         grad = f", |∇W| {d.grad_norm:.3g}" if d.grad_norm is not None else ""
-        parts.append(f"layer {d.layer}: {100 * d.saturated:.0f} % saturated, {100 * d.dead:.0f} % dead{grad}")
+        saturated = "— saturated (f′ unbounded)" if math.isnan(d.saturated) else f"{100 * d.saturated:.0f} % saturated"
+        parts.append(f"layer {d.layer}: {saturated}, {100 * d.dead:.0f} % dead{grad}")
     return "; ".join(parts)
 
 
