@@ -1,5 +1,5 @@
 """The README's worked example: swap the activations of a small CNN, then compare relu, gelu, mish and tanhexp on it
-(scikit-learn's 8×8 digits, offline; 3 seeds × 10 epochs each, about a minute on 2 CPU cores).
+(scikit-learn's 8×8 digits, offline; 3 seeds × 10 epochs each, under a minute on 2 CPU cores).
 
     python examples/compare_my_model.py [OUT]
 """
