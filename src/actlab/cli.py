@@ -946,7 +946,8 @@ def run(
     if json_output:
         comparison = json.loads(tables.results_json(rows, []))["comparison"]
         emit_json({"experiment": name, "store": str(store), "counts": counts, "failed": failed,
-                   "definition_changed": outcome.definition_changed, "new_runs": outcome.new_runs,
+                   "definition_changed": outcome.definition_changed, "changes": outcome.changes,
+                   "new_runs": outcome.new_runs,
                    "earlier_runs": outcome.retired_runs, "retried": outcome.retried, "comparison": comparison})
     else:
         _print_run(outcome, rows, failed, wide)
@@ -960,7 +961,9 @@ def _print_run(outcome, rows, failed: list[str], wide: bool) -> None:
     say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     if outcome.definition_changed:
         say(
-            f"{name}: the definition changed since the last run: {outcome.new_runs} new runs; "
+            f"{name}: the definition changed since the last run"
+            + (f" ({'; '.join(outcome.changes)})" if outcome.changes else "")
+            + f": {outcome.new_runs} new runs; "
             f"{outcome.retired_runs} runs of the earlier definition stay in the store, left out of reports "
             "(`actlab report --earlier` shows them)"
         )

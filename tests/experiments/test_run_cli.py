@@ -83,6 +83,17 @@ def test_run_is_resumable_and_reports(tmp_path):
     untouched = tmp_path / "never"
     bad_baseline = invoke("report", store, "-o", str(untouched), "--baseline", "gelu", code=2).output
     assert "baseline 'gelu' is not a configuration" in bad_baseline and not untouched.exists()
+    toml.write_text(
+        'name = "e"\n[base]\nepochs = 1\ntrain_subset = 300\ntest_subset = 100\n'
+        '[grid]\nactivation = ["relu", "gelu"]\nseed = [0, 1]\n'
+    )
+    changed = json.loads(invoke("run", str(toml), "--store", store, "--json").stdout)
+    assert changed["changes"] == ["activation + gelu − mish", "epochs 2 → 1"] and changed["new_runs"] == 4
+    said = invoke("run", str(toml), "--store", store).output
+    assert "changed" not in said  # the definition is the one recorded now
+    toml.write_text(toml.read_text().replace("epochs = 1", "epochs = 2"))
+    said = " ".join(invoke("run", str(toml), "--store", store).output.split())
+    assert "e: the definition changed since the last run (epochs 1 → 2): 4 new runs; 4 runs of the earlier" in said
 
 
 def test_run_reports_every_problem_of_a_bad_file(tmp_path):

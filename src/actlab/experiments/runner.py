@@ -9,6 +9,8 @@ that needs no write (every run finished) may be read-only.
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,6 +38,7 @@ class RunOutcome:
     retired_runs: int = 0
     retried: int = 0
     definition_changed: bool = False
+    changes: list[str] = field(default_factory=list)  # what differs from the earlier definition, a phrase each
 
 
 def load(source: str, quick: bool = False) -> tuple[str, Experiment]:
@@ -89,6 +92,7 @@ def run_experiment(
     with connected() if connected is not None else contextlib.nullcontext():
         with readable(store_path), Store(store_path) as store:
             known = name in store.experiments()
+            earlier = [config for config, _ in store.statuses(name)] if known else []
             new_runs, retired = store.register(name, experiment.description, experiment.runs)
             retried = store.retry_failed(name) if retry_failed and store.counts(name)["failed"] else 0
             counts = store.counts(name)
@@ -107,8 +111,44 @@ def run_experiment(
             retired,
             retried,
             known and (new_runs > 0 or retired > 0),
+            describe_changes(earlier, experiment.runs) if known and (new_runs or retired) else [],
         )
     return outcome
+
+
+_SOURCES = {
+    "model_sha256": "the model's source changed",
+    "data_sha256": "the data file changed",
+    "definition": "an activation's definition changed",
+}
+
+
+def describe_changes(earlier: list[RunConfig], now: Sequence[RunConfig]) -> list[str]:
+    """What differs between an experiment's earlier runs and its runs now, a phrase per setting: ``epochs 2 → 1``,
+    ``activation + gelu − tanh``, ``the model's source changed``."""
+    before, after = _values(earlier), _values(now)
+    changes = []
+    for setting in sorted(set(before) | set(after)):
+        old, new = before.get(setting, set()), after.get(setting, set())
+        if old == new:
+            continue
+        if setting in _SOURCES:
+            changes.append(_SOURCES[setting])
+        elif len(old) == 1 and len(new) == 1:
+            changes.append(f"{setting} {next(iter(old))} → {next(iter(new))}")
+        else:
+            added = " ".join(f"+ {v}" for v in sorted(new - old))
+            removed = " ".join(f"− {v}" for v in sorted(old - new))
+            changes.append(f"{setting} {' '.join(p for p in (added, removed) if p)}")
+    return changes
+
+
+def _values(runs: Sequence[RunConfig]) -> dict[str, set[str]]:
+    values: dict[str, set[str]] = {}
+    for run in runs:
+        for setting, value in json.loads(run.model_dump_json()).items():
+            values.setdefault(setting, set()).add(value if isinstance(value, str) else json.dumps(value))
+    return values
 
 
 def choose_executor(executor: str | Executor, workers: int = 1, fused: bool = False) -> Executor:
