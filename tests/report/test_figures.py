@@ -179,11 +179,18 @@ def test_subtitles_say_the_setup_and_what_marks_mean():
     assert "± one standard deviation" in figures["cost"].axes[0].get_title()
 
 
+def test_settings_away_from_their_defaults_are_in_the_subtitle():
+    raw = fake_comparison(FINALS, preprocessing="none", dtype="float64", train_subset=2000)
+    text = plots.setup_text(raw)
+    assert "preprocessing none" in text and "float64" in text and "2,000 train examples" in text
+    assert "preprocessing" not in plots.setup_text(fake_comparison(FINALS))  # minmax, the default, goes unsaid
+
+
 def test_a_setting_that_varies_is_named_as_swept():
     results = [fake_run("relu", s, 0.95, lr=lr, init=init) for lr in (0.05, 0.2) for s in (0, 1) for init in ("auto",)]
     results += [fake_run("relu", 0, 0.95, lr=0.05, init="he_normal")]
     text = plots.setup_text(results)
-    assert "lr swept (0.05, 0.2)" in text and "also swept: init" in text and "2 seeds" in text
+    assert "lr swept (0.05, 0.2)" in text and "init swept (auto, he_normal)" in text and "2 seeds" in text
     fig = plots.parameter_figure(results, "lr")
     assert "lr swept (0.05, 0.2)" in plots.subtitle(fig)
 

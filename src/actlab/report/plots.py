@@ -158,13 +158,14 @@ def _setting(configs: Sequence, name: str, show: Callable[[Any], str], short: Ca
 NAMED = frozenset(
     {"dataset", "model", "optimizer", "momentum", "lr", "schedule", "batch_size", "epochs", "weight_decay"}
     | {"flooding", "seed", "activation", "definition", "unchecked", "model_sha256", "data_sha256"}
+    | {"preprocessing", "init", "dtype", "train_subset", "test_subset"}
 )
 
 
 def setup_text(results: Sequence) -> str:
     """The runs' setup in one line, e.g. 'digits · mlp:100,50 · sgd · lr 0.1 · batch 50 · 20 epochs · 3 seeds'
-    (a weight decay, flooding or schedule where set); a setting that varies across the runs is 'lr swept (0.05,
-    0.2)', and other swept settings are listed at the end."""
+    (a weight decay, flooding, schedule, preprocessing, init, dtype or subset where not the default); a setting that
+    varies across the runs is 'lr swept (0.05, 0.2)', and other swept settings are listed at the end."""
     configs = [r.config for r in results]
     if not configs:
         return ""
@@ -180,6 +181,11 @@ def setup_text(results: Sequence) -> str:
         _setting(configs, "epochs", lambda v: f"{v} epochs"),
         _setting(configs, "weight_decay", lambda v: f"weight decay {v:g}" if v else ""),
         _setting(configs, "flooding", lambda v: "" if v is None else f"flooding {v:g}", lambda v: f"{v or 0:g}"),
+        _setting(configs, "preprocessing", lambda v: "" if v == "minmax" else f"preprocessing {v}"),
+        _setting(configs, "init", lambda v: "" if v == "auto" else f"init {v}"),
+        _setting(configs, "dtype", lambda v: "" if v == "float32" else str(v)),
+        _setting(configs, "train_subset", lambda v: "" if v is None else f"{v:,} train examples", str),
+        _setting(configs, "test_subset", lambda v: "" if v is None else f"{v:,} test examples", str),
         f"{seeds} seed{'s' if seeds > 1 else ''}",
     ]
     others = [k for k in swept_settings(results) if k not in NAMED]
