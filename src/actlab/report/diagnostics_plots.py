@@ -134,7 +134,8 @@ def _shown_layers(count: int, most: int = 4) -> list[int]:
 def plot_histograms(results: Sequence[RunResult], path: str | Path, label: Callable | None = None) -> Path:
     """One row per configuration (its first seed), one panel per hidden layer (up to four, first to last), each on
     its own scale: the pre-activation distribution on the probe set after the first epoch (dashed) and the last
-    (solid)."""
+    (solid). The end bins hold the values beyond the range too (see :func:`actlab.train.diagnostics.histograms`), so
+    a spike there is the tail's mass, which the subtitle says."""
     measured = _with_diagnostics(results)
     groups = group_by(measured, label)
     layers = _shown_layers(max(_layers(runs) for runs in groups.values()))
@@ -142,7 +143,7 @@ def plot_histograms(results: Sequence[RunResult], path: str | Path, label: Calla
         "Pre-activations z on the probe set",
         measured,
         "After the first epoch (dashed) and the last (solid); each configuration's first seed, each panel on its own "
-        "scale.",
+        "scale (percentiles 1–99 widened by a tenth); the end bins also hold the values beyond (about 1 % each side).",
         (max(3.4 * len(layers), 7.0), 2.3 * len(groups) + 1.2),
     )
     axes = body.subplots(len(groups), len(layers), squeeze=False)
