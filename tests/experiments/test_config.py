@@ -29,7 +29,10 @@ def test_expansion(tmp_path):
     assert experiment.name == "mine" and len(experiment.runs) == 8
     assert [r.activation_label() for r in experiment.runs[::2]] == ["relu", "mish", "hard_swish(n=4)", "hard_swish"]
     assert {r.epochs for r in experiment.runs} == {3}
-    assert {r.epochs for r in load_experiment(path, quick=True).runs} == {1}
+    quick = load_experiment(path, quick=True)
+    assert {r.epochs for r in quick.runs} == {1}
+    assert quick.description.endswith("Quick variant: epochs = 1 (overriding the setup described).")
+    assert "Quick variant" not in experiment.description  # a report of the quick runs says what they were
     assert experiment.swept == ("activation", "seed")
 
 

@@ -161,6 +161,10 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     runs = _expand(base, grid, problems)
     if problems:
         raise ExperimentError(source, problems)
+    if quick and sections["quick"]:
+        overrides = ", ".join(f"{k} = {v}" for k, v in sections["quick"].items())
+        quick_note = f"Quick variant: {overrides} (overriding the setup described)."
+        description = f"{description} {quick_note}" if description else quick_note
     return Experiment(name, description, tuple(runs), tuple(k for k in grid if len(grid[k]) > 1))
 
 
