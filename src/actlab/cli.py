@@ -685,7 +685,10 @@ def report(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for the report (one subfolder per experiment).")
+        Path,
+        typer.Option(
+            "-o", "--output", help="Report folder: a subfolder per experiment, or the report itself with --experiment."
+        ),
     ] = Path("report"),
     experiment: Annotated[
         str | None, typer.Option(help="Only this experiment (default: every one in the store).")
