@@ -137,6 +137,8 @@ def _load_python(path: Path) -> None:
         raise
     except Exception as error:  # the plugin's own code failed: say which file and how
         raise PluginError(f"plugin {path} raised {type(error).__name__}: {error}") from None
+    except SystemExit as error:  # sys.exit() in a plugin would end the command without a word
+        raise PluginError(f"plugin {path} called sys.exit({error.code!r}) while loading") from None
     finally:
         _loading.pop()
 
