@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 import sys
 import textwrap
 
@@ -96,6 +97,56 @@ def test_a_hand_written_derivative_is_checked_against_the_exact_one(registry):
         actlab.define("cube_wrong", "x**3 / 3", derivative="2*x")
 
 
+def test_a_hand_written_derivative_of_a_formula_calling_the_catalog(registry):
+    """SymPy cannot evaluate relu(x) or gelu(x): the derivatives are compared on the catalog's reference formulas."""
+    actlab.define("my_relu_squared", "relu(x)**2", derivative="2*relu(x)")
+    actlab.define("x_relu", "x*relu(x)", derivative="2*relu(x)")
+    actlab.define("elu_plus_x", "elu(x) + x", derivative="Piecewise((2, x > 0), (exp(x) + 1, True))")
+    with pytest.raises(actlab.ActivationError, match=re.escape("'gelu(x)', differs from the exact one")):
+        actlab.define("x_gelu", "x*gelu(x)", derivative="gelu(x)")
+    with pytest.raises(actlab.ActivationError, match="differs from the exact one"):
+        actlab.define("my_relu_squared_wrong", "relu(x)**2", derivative="relu(x)")
+
+
+def test_learnable_as_a_string_in_a_plugin_file_is_refused(registry, tmp_path):
+    toml = tmp_path / "acts.toml"
+    toml.write_text(
+        '[[activation]]\nname = "beta_swish"\nformula = "x*sigmoid(beta*x)"\n'
+        'params = { beta = { default = 1.0, learnable = "false" } }\n'
+    )
+    with pytest.raises(actlab.ActivationError, match="learnable must be true or false, got 'false'"):
+        plugins.load(toml)
+
+
+@pytest.mark.parametrize("learnable", ["false", "true", 0, 1])
+def test_learnable_is_true_or_false_not_a_string_or_number(registry, learnable):
+    """bool("false") is True: "false" made the parameter learnable."""
+    message = re.escape(f"params.beta.learnable must be true or false, got {learnable!r}")
+    with pytest.raises(actlab.ActivationError, match=message):
+        actlab.define("beta_swish", "x*sigmoid(beta*x)", beta={"default": 1.0, "learnable": learnable})
+    fixed = actlab.define("beta_swish", "x*sigmoid(beta*x)", beta={"default": 1.0, "learnable": False})
+    assert fixed.spec.learnable_params == ()
+
+
+@pytest.mark.parametrize("formula,far", [("exp(x)/(1 + exp(x))", 1.0), ("x*exp(x)/(1 + exp(x))", 1e4)])
+def test_the_logistic_written_out_is_stable_in_every_dtype(registry, formula, far):
+    """e^x/(1 + e^x) is σ(x): exp(x) overflows past 709 in float64 (11 in float16), which used to make it 0 there."""
+    from actlab.catalog import expressions
+
+    act = actlab.define("logistic_out", formula)
+    stable = str(expressions.stabilise(expressions.parse(formula)))
+    assert "Sigmoid(x)" in stable and "exp" not in stable
+    x, slope = np.array([-1e4, 1e4]), [0.0, 0.0 if far == 1 else 1.0]  # σ'(±1e4) = 0, (xσ)'(1e4) = 1
+    for dtype in (np.float32, np.float64):
+        np.testing.assert_allclose(act(x.astype(dtype)), [0.0, far], rtol=1e-6)
+        np.testing.assert_allclose(act.derivative(x.astype(dtype)), slope, rtol=1e-6)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32):
+        t = torch.tensor(x, dtype=dtype)
+        ones = torch.tensor([0.0, 1.0], dtype=dtype)
+        torch.testing.assert_close(act(t), ones * t if far > 1 else ones, rtol=1e-2, atol=0)  # bfloat16's 1e4: 9984
+        torch.testing.assert_close(act.derivative(t), torch.tensor(slope, dtype=dtype), rtol=1e-2, atol=0)
+
+
 def test_formulas_are_stable_at_the_extremes(registry):
     act = actlab.define("atan_softplus", "x * atan(softplus(x))")
     x = np.array([-np.inf, -1e4, 1e4, np.inf, np.nan])
@@ -114,11 +165,52 @@ def test_formulas_are_stable_at_the_extremes(registry):
         ("__import__('os').system('true')", "not a call of a function by name"),
         ("x.real", "is not allowed"),
         ("3.0", "does not depend on x"),
+        # what gave a traceback instead
+        ("x/0", "'x / 0' is undefined or infinite (a division by zero?) at column 1"),
+        ("x*1e999", "is undefined or infinite"),
+        ("log(-2)*x", "'log(-2)' is not a real number"),
+        ("x*(-8)**(1/3)", "is not a real number"),
+        ("x*True", "'True' is not a number (True, False and conditions go in Piecewise) at column 3 of 'x*True'"),
+        ("(x > 0)*x", "'x > 0' is not a number"),
+        ("x + (x, 1)", "'(x, 1)' is not a number"),
+        ("-" * 100_000 + "x", "the formula is too long or too deeply nested (100,001 characters)"),
+        ("-" * 600 + "x", "the formula is too long or too deeply nested"),
+        ("sin(" * 150 + "x" + ")" * 150, "too deeply nested to differentiate"),
+        ("x*10**-100000", "is a constant too large to compute"),
+        ("x*10**999*10**999", "holds a constant of more than 1000 digits"),
+        ("x*10**400*10**400", "is not a finite real number in floating point"),
     ],
 )
 def test_bad_formulas_are_one_clear_error(registry, formula, message):
     with pytest.raises(FormulaError, match=re.escape(message)):
         actlab.define("bad", formula, alpha=1.0)
+
+
+def test_true_stays_a_condition_and_large_constants_that_fit_are_fine(registry):
+    """What the refusals above leave alone: Piecewise's True, big constants and powers of x."""
+    act = actlab.define("fine", "Piecewise((x, x > 0), (x*10**300*E**-690, True)) + x**3 * 2**-10")
+    np.testing.assert_allclose(
+        act(np.array([0.5, -1.0])), [0.5 + 0.5**3 / 1024, 1e300 * np.exp(-690) * -1.0 - 1 / 1024]
+    )
+
+
+def test_constant_powers_too_large_are_refused_before_they_are_computed():
+    """9**9**9**9 and 10**100000000 would keep SymPy computing digits for hours: a subprocess, so that a hang fails
+    the test rather than the test run."""
+    script = textwrap.dedent(
+        """
+        from actlab.catalog import expressions
+        for text in ("x*9**9**9**9", "x*10**100000000", "x**2*2**2**2**2**2**2"):
+            try:
+                expressions.parse(text)
+            except expressions.FormulaError as error:
+                print(error)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    refused = done.stdout.splitlines()
+    assert len(refused) == 3 and all("is a constant too large to compute" in line for line in refused), done.stdout
+    assert "'9 ** 9 ** 9' is a constant too large" in refused[0] and "'10 ** 100000000'" in refused[1]
 
 
 def test_bad_definitions(registry):

@@ -153,6 +153,8 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise FormulaError(f"{where}: syntax error at column {error.offset}: {error.msg} in {text.strip()!r}") from None
+    except (MemoryError, RecursionError):  # the parser's own limits: 100,000 minus signs in a row
+        raise _too_deep(text, where) from None
     symbols = {
         "x": X,
         **{
@@ -162,7 +164,22 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
             for name in params
         },
     }
-    return _Converter(text.strip(), symbols, where).convert(tree.body)
+    try:
+        return _Converter(text.strip(), symbols, where).convert(tree.body)
+    except RecursionError:  # what the parser accepts may still nest deeper than converting it can follow
+        raise _too_deep(text, where) from None
+
+
+def _too_deep(text: str, where: str) -> FormulaError:
+    """The error for a formula nested beyond what Python's parser (or SymPy) can follow."""
+    return FormulaError(
+        f"{where}: the formula is too long or too deeply nested ({len(text):,} characters); write it more simply"
+    )
+
+
+# a constant with more digits than this (|exponent · log10|base|| for a power) is one no float holds, and one SymPy
+# would compute digit by digit (9**9**9**9, 10**100000000 hang): refused before it is computed
+MAX_DIGITS = 1000
 
 
 class _Converter:
@@ -197,10 +214,44 @@ class _Converter:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise self.fail(node, f"'{ast.unparse(node)}' is not allowed in a formula")
-        return method(node)
+        return self.defined(node, method(node))
+
+    def defined(self, node: ast.AST, value: Any) -> Any:
+        """``value``, unless it holds a constant that is not a finite real number (x/0 is x·∞̃ to SymPy, log(-2) is
+        complex, 1e999 is ∞): the formula is undefined at every x, which is said here, where it happens."""
+        if not isinstance(value, sympy.Expr):
+            return value
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise self.fail(node, f"'{ast.unparse(node)}' is undefined or infinite (a division by zero?)")
+        if value.is_number and value.is_extended_real is False:
+            raise self.fail(node, f"'{ast.unparse(node)}' is not a real number ({value})")
+        if any(_too_many_digits(r) for r in value.atoms(sympy.Rational)):
+            raise self.fail(node, f"'{ast.unparse(node)}' holds a constant of more than {MAX_DIGITS} digits")
+        return value
+
+    def number(self, node: ast.AST, value: Any) -> sympy.Expr:
+        """``value``, converted from ``node`` where arithmetic or a function needs a number: True, False, conditions
+        and tuples are refused (they belong in Piecewise). (Converting is left to the caller, which keeps the
+        recursion to two frames a level, as deep as formulas could nest before.)"""
+        if not isinstance(value, sympy.Expr):
+            raise self.fail(node, f"'{ast.unparse(node)}' is not a number (True, False and conditions go in Piecewise)")
+        return value
+
+    def power(self, node: ast.BinOp, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+        """base ** exponent, refusing a constant power too large (or too small) for any float before SymPy computes
+        it exactly: 9**9**9**9 would take forever. Its size in digits is |exponent · log10|base||."""
+        if base.is_number and exponent.is_number and base != 0:
+            digits = _digits(base, exponent)
+            if digits is None or digits > MAX_DIGITS:
+                raise self.fail(
+                    node,
+                    f"'{ast.unparse(node)}' is a constant too large to compute (more than {MAX_DIGITS} digits "
+                    "before or after the decimal point)",
+                )
+        return sympy.Pow(base, exponent)
 
     def _Constant(self, node: ast.Constant) -> Any:
-        if isinstance(node.value, bool):
+        if isinstance(node.value, bool):  # a condition (Piecewise's True), never a number: see number()
             return sympy.true if node.value else sympy.false
         if isinstance(node.value, (int, float)):
             return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
@@ -229,14 +280,18 @@ class _Converter:
             return sympy.Or(self.convert(node.left), self.convert(node.right))
         if operation is None:
             raise self.fail(node, f"the operator in '{ast.unparse(node)}' is not allowed")
-        return operation(self.convert(node.left), self.convert(node.right))
+        left = self.number(node.left, self.convert(node.left))
+        right = self.number(node.right, self.convert(node.right))
+        if operation is sympy.Pow:
+            return self.power(node, left, right)
+        return operation(left, right)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         operand = self.convert(node.operand)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return -self.number(node.operand, operand)
         if isinstance(node.op, ast.UAdd):
-            return operand
+            return self.number(node.operand, operand)
         if isinstance(node.op, (ast.Not, ast.Invert)):
             return sympy.Not(operand)
         raise self.fail(node, f"'{ast.unparse(node)}' is not allowed")
@@ -246,9 +301,9 @@ class _Converter:
         return combine(*(self.convert(v) for v in node.values))
 
     def _Compare(self, node: ast.Compare) -> Any:
-        parts, left = [], self.convert(node.left)
+        parts, left = [], self.number(node.left, self.convert(node.left))
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = self.convert(comparator)
+            right = self.number(comparator, self.convert(comparator))
             relation = self.COMPARE.get(type(op))
             if relation is None:
                 raise self.fail(node, f"the comparison in '{ast.unparse(node)}' is not allowed")
@@ -264,6 +319,8 @@ class _Converter:
             raise self.fail(node, f"'{ast.unparse(node)}' is not a call of a function by name")
         name = node.func.id
         args = [self.convert(a) for a in node.args]
+        if name != "Piecewise":
+            args = [self.number(a, value) for a, value in zip(node.args, args, strict=True)]
         if name in ELEMENTARY:
             function = ELEMENTARY[name]
             try:
@@ -280,6 +337,25 @@ class _Converter:
         raise self.fail(node, f"unknown function {name!r}", f"; {hint}allowed: {', '.join(allowed)}")
 
 
+def _digits(base: sympy.Expr, exponent: sympy.Expr) -> float | None:
+    """|exponent · log10|base||, the number of digits (before or after the point) of base ** exponent, from
+    15-digit approximations of the two (in mpmath, whose exponents do not overflow); None where it cannot be told."""
+    import mpmath
+
+    base, exponent = sympy.N(base, 15), sympy.N(exponent, 15)
+    if not (isinstance(base, sympy.Float) and isinstance(exponent, sympy.Float)):
+        return None
+    size = abs(mpmath.mpf(exponent)) * abs(mpmath.log10(abs(mpmath.mpf(base))))
+    return float(size) if mpmath.isfinite(size) else None
+
+
+def _too_many_digits(number: sympy.Rational) -> bool:
+    """Whether an exact constant has more than :data:`MAX_DIGITS` digits (in its numerator or denominator): products
+    of allowed powers, 10**999 * 10**999 * …, would otherwise grow without bound."""
+    bits = MAX_DIGITS * math.log2(10)
+    return abs(number.p).bit_length() > bits or number.q.bit_length() > bits
+
+
 # --- stable forms ----------------------------------------------------------------------------------------------
 def stabilise(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the patterns that lose precision or overflow into stable functions: log(1 + eᵘ) → softplus(u),
@@ -289,7 +365,6 @@ def stabilise(expr: sympy.Expr) -> sympy.Expr:
     rules = [
         (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
         (1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
-        (sympy.exp(u) / (1 + sympy.exp(u)), lambda u: Sigmoid(u)),
         (sympy.exp(u) - 1, lambda u: expm1(u)),
         (sympy.log(1 + u), lambda u: log1p(u)),
         (1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
@@ -299,10 +374,25 @@ def stabilise(expr: sympy.Expr) -> sympy.Expr:
     ]
     for pattern, replacement in rules:
         expr = expr.replace(pattern, replacement)
+    expr = expr.replace(lambda e: e.is_Mul, _exp_times_sigmoid)
     c = sympy.Wild("c", exclude=[X], properties=[lambda c: c.is_nonnegative is True])
     k = sympy.Wild("k", exclude=[X, 0])
     expr = expr.replace(k * u + k * sympy.sqrt(u**2 + c), lambda k, u, c: k * SqrtSum(u, c))  # SymPy distributes k
     return expr.replace(u + sympy.sqrt(u**2 + c), lambda u, c: SqrtSum(u, c))
+
+
+def _exp_times_sigmoid(product: sympy.Expr) -> sympy.Expr:
+    """``product`` with eᵘ·σ(-u) → σ(u). This is how eᵘ/(1 + eᵘ) gets its stable form: SymPy writes it eᵘ·(1 + eᵘ)⁻¹,
+    the rule 1/(1 + e⁻ᵛ) → σ(v) turns that factor into σ(-u), and eᵘ·σ(-u) overflows to ∞·0 where σ(u) is 1."""
+    factors = list(product.args)
+    for i, power in enumerate(factors):
+        if not isinstance(power, sympy.exp):
+            continue
+        for j, sigmoid in enumerate(factors):
+            if isinstance(sigmoid, Sigmoid) and sympy.expand(sigmoid.args[0] + power.args[0]) == 0:
+                rest = [f for k, f in enumerate(factors) if k not in (i, j)]
+                return sympy.Mul(*rest, Sigmoid(power.args[0]))
+    return product
 
 
 def derivative(expr: sympy.Expr, symbol: sympy.Symbol = X) -> sympy.Expr:
@@ -332,7 +422,7 @@ def compile_expr(expr: Any) -> Compiled:
         value = bool(expr)
         return lambda x, xp, p: value
     if expr.is_number:
-        value = float(expr)
+        value = _constant(expr)
         return lambda x, xp, p: value
     handler = _HANDLERS.get(type(expr))
     if handler is None:
@@ -343,6 +433,18 @@ def compile_expr(expr: Any) -> Compiled:
     if handler is None:
         raise FormulaError(f"cannot evaluate {type(expr).__name__} ({expr}) in an array namespace")
     return handler(expr)
+
+
+def _constant(expr: sympy.Expr) -> float:
+    """A constant as a float, or one clear error for one that is not a finite real number (parsing refuses those
+    written in a formula; this catches any that arithmetic makes, such as 10**999 * 10**999)."""
+    try:
+        value = complex(expr)
+    except (TypeError, ValueError, OverflowError):
+        raise FormulaError(f"the constant {sympy.sstr(expr)[:80]} cannot be evaluated as a number") from None
+    if value.imag != 0 or not math.isfinite(value.real):
+        raise FormulaError(f"the constant {sympy.sstr(expr)[:80]} is not a finite real number in floating point")
+    return value.real
 
 
 def _add(expr):
@@ -362,7 +464,7 @@ def _mul(expr):
     factors = []
     for a in expr.args:
         if a.is_number:
-            constant *= float(a)
+            constant *= _constant(a)
         else:
             factors.append(compile_expr(a))
 
@@ -378,7 +480,7 @@ def _mul(expr):
 def _pow(expr):
     base, exponent = compile_expr(expr.base), expr.exp
     if exponent.is_number:
-        e = float(exponent)
+        e = _constant(exponent)
         if e == 2:
             return lambda x, xp, p: (lambda b: b * b)(base(x, xp, p))
         if e == 0.5:
@@ -431,9 +533,15 @@ def _extreme(method: str):
 
 
 def _piecewise(expr):
+    """The first piece whose condition holds. On arrays every piece is evaluated and the values are selected (a
+    piece's NaN or ∞ where it is not taken is discarded); on a single number (mpmath's references) only the piece
+    taken is evaluated, since a piece not taken may divide by zero there, which raises on mpmath numbers — sin(x)/x
+    at x = 0 in ``Piecewise((1, x == 0), (sin(x)/x, True))``."""
     pieces = [(compile_expr(e), compile_expr(c)) for e, c in expr.args]
 
     def piecewise(x, xp, p):
+        if not xp.is_array(x):
+            return _piece_taken(pieces, x, xp, p)
         value, condition = pieces[-1]
         result = xp.broadcast(value(x, xp, p), x)
         if condition(x, xp, p) is not True:  # no otherwise-branch: undefined there
@@ -443,6 +551,15 @@ def _piecewise(expr):
         return result
 
     return piecewise
+
+
+def _piece_taken(pieces: list[tuple[Compiled, Compiled]], x: Any, xp: Any, p: Mapping[str, Any]) -> Any:
+    """The value of the first piece whose condition holds at the single number ``x`` (NaN where none does),
+    evaluating no other piece."""
+    for value, condition in pieces:
+        if bool(condition(x, xp, p)):
+            return value(x, xp, p)
+    return xp.full_like(x, math.nan)
 
 
 def _relation(operator: Callable[[Any, Any], Any]):

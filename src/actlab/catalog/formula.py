@@ -77,6 +77,13 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _flag(value: Any, where: str) -> bool:
+    """A true/false setting, which must be written as one: bool("false") is True, so a string is refused."""
+    if not isinstance(value, bool):
+        raise ActivationError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def parse_params(raw: Any, where: str) -> dict[str, ParamDefinition]:
     """``{alpha = 1.0}`` or ``{alpha = {default = 1.0, min = 0, learnable = true}}`` → parameter definitions."""
     if raw is None:
@@ -100,7 +107,7 @@ def parse_params(raw: Any, where: str) -> dict[str, ParamDefinition]:
                 _number(value["default"], f"{at}.default"),
                 minimum,
                 maximum,
-                bool(value.get("learnable", False)),
+                value.get("learnable") is not None and _flag(value["learnable"], f"{at}.learnable"),
                 str(value.get("doc", "")),
             )
         else:
@@ -174,6 +181,16 @@ def _reference(text: str, description: str, name: str) -> Reference:
 
 def build_spec(definition: Definition, source: str | None = None) -> ActivationSpec:
     """The spec of ``definition``: exact derivative, stable compiled code, measured properties."""
+    try:
+        return _build_spec(definition, source)
+    except RecursionError:  # a formula nested deeper than SymPy's rewriting and differentiation can follow
+        raise expressions.FormulaError(
+            f"{definition.name}: formula: too deeply nested to differentiate ({len(definition.formula):,} "
+            "characters); write it more simply"
+        ) from None
+
+
+def _build_spec(definition: Definition, source: str | None) -> ActivationSpec:
     import sympy
 
     from actlab.catalog.measure import measure_spec
@@ -233,20 +250,31 @@ def _symbol(name: str, param: ParamDefinition):
 
 def _check_given(definition: Definition, given: Any, exact: Any) -> None:
     """A hand-written derivative must equal the exact one (symbolically, else at sample points in high precision)."""
-    import mpmath
     import sympy
 
     difference = sympy.simplify(given - exact) if sympy.count_ops(given - exact) <= 200 else given - exact
     if difference == 0:
         return
-    symbols = {_symbol(n, p): p.default for n, p in definition.params.items()}
+    defaults = {_symbol(n, p): p.default for n, p in definition.params.items()}
     for value in (-3.7, -1.3, -0.4, 0.3, 0.9, 2.2, 5.1):
-        at = {expressions.X: value, **symbols}
-        with mpmath.workdps(30):
-            gap = complex(difference.evalf(30, subs=at))
-            scale = 1 + abs(complex(exact.evalf(30, subs=at)))
+        gap, scale = _at(difference, value, defaults), 1 + abs(_at(exact, value, defaults))
         if abs(gap) > 1e-12 * scale:
             raise ActivationError(
                 f"{definition.name}: the derivative given, {definition.derivative!r}, differs from the "
                 f"exact one, {sympy.sstr(exact)!r}, at x = {value}"
             )
+
+
+def _at(expr: Any, x: float, defaults: Mapping[Any, float]) -> complex:
+    """``expr`` at ``x`` (and the parameters at their ``defaults``) to 30 digits: by SymPy's evalf, or, where it
+    calls catalog activations, which evalf cannot evaluate (relu(x)**2 has the derivative 2·relu(x)·relu_slope(x)),
+    compiled and evaluated on mpmath numbers (a catalog activation by its reference formula)."""
+    import mpmath
+
+    from actlab.verify.mp import MPMATH
+
+    with mpmath.workdps(30):
+        if not expressions.catalog_calls(expr):
+            return complex(expr.evalf(30, subs={expressions.X: x, **defaults}))
+        params = {symbol.name: mpmath.mpf(v) for symbol, v in defaults.items()}
+        return complex(expressions.compile_expr(expr)(mpmath.mpf(x), MPMATH, params))

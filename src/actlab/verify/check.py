@@ -9,7 +9,9 @@
 4. gradcheck — ``torch.autograd.gradcheck`` of the layer, for x and every learnable parameter;
 5. extremes — ±1e4, ±inf, NaN and a dense grid in float16, bfloat16, float32 and float64, through NumPy, the torch
    functional path and the layer (and the fused layer with ``fused``): no NaN or inf where the true value is finite
-   (inf where it exceeds the dtype), NaN in → NaN out;
+   (inf where it exceeds the dtype), for 1 ≤ |x| < ∞ no finite value grossly off the reference at x as the dtype
+   rounds it (16 units of the dtype's rounding, relative to 1 + |f|: an overflow that turned 1 into 0, say), NaN
+   in → NaN out;
 6. properties — range, attained ends, monotonicity, smoothness and kinks, zero-centredness measured numerically; a
    built-in's claimed properties must match them.
 
@@ -18,6 +20,7 @@ Each check reports its first failing input. Gated activations (several inputs pe
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -112,10 +115,24 @@ def _reference(act: Activation):
         from actlab.catalog.expressions import compile_expr
 
         formula = compile_expr(spec.expression)
-        return lambda t: formula(t, MPMATH, params)
+        return _undefined_at_poles(lambda t: formula(t, MPMATH, params))
     if spec.name in ELEMENTWISE and not spec.user_defined:
         return lambda t: ELEMENTWISE[spec.name](t, mpmath, **params)
     return lambda t: spec.forward(t, MPMATH, **params)  # a spec written in Python: its own forward, at 400 digits
+
+
+def _undefined_at_poles(reference):
+    """``reference``, giving NaN (undefined) where it divides by zero: a pole of a user's formula such as 1/x at
+    x = 0 raises on mpmath numbers, where floats give ±inf."""
+    import mpmath
+
+    def at(t):
+        try:
+            return reference(t)
+        except ZeroDivisionError:
+            return mpmath.mpf("nan")
+
+    return at
 
 
 def _close(got: float, want, rtol: float) -> bool:
@@ -236,20 +253,23 @@ def _extremes(act: Activation, fused: bool) -> CheckResult:
         pieces = act.spec.n_pieces(act.params)
         x64 = np.concatenate([np.where(np.arange(pieces)[:, None] == k, x64, 0.7) for k in range(pieces)], axis=1)
         x64 = x64.reshape(-1)
-        expected = None
     else:
-        expected = _sizes_expected(act, x64, _reference(act))
+        reference, known = _reference(act), {}
     paths = _paths(act, fused)
     for dtype in DTYPES:
         limit = float(torch.finfo(getattr(torch, dtype)).max)
         for path, evaluate in paths.items():
             x, y, d, checks_derivative = evaluate(x64, dtype)
             outputs = [("f", y)] + ([("f'", d)] if checks_derivative else [])
+            if not act.spec.gated:
+                x = _in_dtype(x, dtype)  # the input the path computed with: the reference is taken there
+                expected = _values_expected(act, x, reference, known)
             for what, values in outputs:
                 if act.spec.gated:
                     problem = _bad_gated(act, x, np.asarray(values, dtype=np.float64), what)
                 else:
-                    problem = _bad_value(act, x, np.asarray(values, dtype=np.float64), expected[what], limit)
+                    values = np.asarray(values, dtype=np.float64)
+                    problem = _bad_value(act, x, values, expected[what], limit, _tolerance(dtype))
                 if problem:
                     return CheckResult(
                         name, False, f"{path}, {dtype}: {what}({problem[0]:g}) = {problem[1]} ({problem[2]})"
@@ -257,25 +277,62 @@ def _extremes(act: Activation, fused: bool) -> CheckResult:
     return CheckResult(name, True, f"{', '.join(paths)} × {', '.join(DTYPES)}")
 
 
-def _sizes_expected(act: Activation, x: np.ndarray, reference) -> dict[str, np.ndarray]:
-    """|f| and |f'| at each x (at ±inf: the limit), NaN where they are undefined (or not checked: f' at ±inf and at
-    kinks, anything at ±inf for oscillating activations)."""
+def _in_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
+    """``x`` rounded to ``dtype`` (as float64): float16's 1e-3 is 0.0010004, bfloat16's 1e4 is 9984."""
+    import torch
+
+    return torch.tensor(np.asarray(x, dtype=np.float64), dtype=getattr(torch, dtype)).double().numpy()
+
+
+def _tolerance(dtype: str) -> float:
+    """How far a finite value at the extremes may stray from the true one, relative to 1 + |true value|: sixteen
+    units of the dtype's rounding (so f(x) = 0 where the truth is 1 fails even in bfloat16), and no less than 1e-5,
+    since a layer holds its parameters in float32 whatever its dtype and a fused kernel computes in float32 with fast
+    approximate functions (serf's is 2e-6 off at x = -16). Gross errors only, such as a term that overflowed and took
+    the value with it; precision is the reference check's business (float64, 2e-13)."""
+    import torch
+
+    return max(16 * float(torch.finfo(getattr(torch, dtype)).eps), 1e-5)
+
+
+def _values_expected(act: Activation, x: np.ndarray, reference, known: dict) -> dict[str, np.ndarray]:
+    """f and f' at each x (at ±inf: the limit of |f|), NaN where they are undefined (or not checked: f' at ±inf, at
+    kinks and where f jumps, anything at ±inf for oscillating activations); ``known`` holds the points already
+    evaluated (the dtypes share most of them)."""
     import mpmath
 
     values, slopes = [], []
     with mpmath.workdps(60):
         for v in x:
+            v = float(v)
             if math.isnan(v) or (math.isinf(v) and act.spec.properties.oscillating):
-                values.append(math.nan)
-                slopes.append(math.nan)
+                value, slope = math.nan, math.nan
+            elif v in known:
+                value, slope = known[v]
             elif math.isinf(v):
-                values.append(_limit_size(act, math.copysign(1.0, v)))
-                slopes.append(math.nan)
+                value, slope = _limit_size(act, math.copysign(1.0, v)), math.nan
+                known[v] = value, slope
             else:
                 at = mpmath.mpf(v)
-                values.append(_size(reference(at)))
-                slopes.append(math.nan if _near_kink(act, v) else _size(mpmath.diff(reference, at)))
+                value = _float(reference(at))
+                slope = math.nan if _near_kink(act, v) else _float(_slope(reference, at))
+                known[v] = value, slope
+            values.append(value)
+            slopes.append(slope)
     return {"f": np.array(values), "f'": np.array(slopes)}
+
+
+def _slope(reference, at):
+    """f'(at) by numerical differentiation of the reference; NaN where f has no derivative at ``at``: where the
+    slopes from the left and from the right differ, at a kink (hard_swish's at ±2 when n = 4, away from the claimed
+    ones) or a jump (softplus's switch to x at 20), where a central difference is no value of f' at all."""
+    import mpmath
+
+    step = mpmath.mpf("1e-20") * (1 + abs(at))
+    left, right = (reference(at) - reference(at - step)) / step, (reference(at + step) - reference(at)) / step
+    if abs(left - right) > mpmath.mpf("1e-6") * (1 + abs(left) + abs(right)):
+        return mpmath.mpf("nan")
+    return mpmath.diff(reference, at)
 
 
 def _limit_size(act: Activation, sign: float) -> float:
@@ -283,8 +340,8 @@ def _limit_size(act: Activation, sign: float) -> float:
     return abs(tail(act, sign))
 
 
-def _size(value) -> float:
-    """|value| as a float (inf when beyond any float), NaN when undefined."""
+def _float(value) -> float:
+    """``value`` as a float (±inf when beyond any float), NaN when undefined."""
     import mpmath
 
     from actlab.verify.mp import real
@@ -292,11 +349,15 @@ def _size(value) -> float:
     value = real(value)
     if mpmath.isnan(value):
         return math.nan
-    return math.inf if abs(value) > 1e300 else float(abs(value))
+    return math.copysign(math.inf, float(mpmath.sign(value))) if abs(value) > 1e300 else float(value)
 
 
-def _bad_value(act, x, values, expected, limit) -> tuple[float, float, str] | None:
-    """The first value that is NaN or ±inf where it should not be (NaN in must give NaN out)."""
+def _bad_value(act, x, values, expected, limit, tolerance) -> tuple[float, float, str] | None:
+    """The first value that is NaN or ±inf where it should not be (NaN in must give NaN out), or, at a finite x
+    with |x| ≥ 1, a finite value more than ``tolerance`` × (1 + |true value|) from the true value. (Far out a term
+    that overflows or underflows takes the value with it, e^x/(2 + e^x) = 0 at x = 30 in float16; nearer 0 low
+    precision loses digits to cancellation instead, sin(x)/x's derivative at 1e-3 in float32, which is a matter of
+    precision, the float64 reference check's.)"""
     for xi, yi, ei in zip(x, values, expected, strict=True):
         if math.isnan(xi):
             if not math.isnan(yi):
@@ -306,8 +367,11 @@ def _bad_value(act, x, values, expected, limit) -> tuple[float, float, str] | No
             continue
         if math.isnan(yi):
             return xi, yi, "the true value is a number"
-        if math.isinf(yi) and ei < 0.5 * limit:
-            return xi, yi, f"the true value is finite (about {ei:.3g} in size)"
+        if math.isinf(yi) and abs(ei) < 0.5 * limit:
+            return xi, yi, f"the true value is finite (about {abs(ei):.3g} in size)"
+        comparable = 1 <= abs(xi) < math.inf and math.isfinite(yi) and abs(ei) < 0.5 * limit
+        if comparable and abs(yi - ei) > tolerance * (1 + abs(ei)):
+            return xi, yi, f"the true value is {ei:.7g}"
     return None
 
 
@@ -356,8 +420,8 @@ def _paths(act: Activation, fused: bool) -> dict[str, Any]:
         def evaluate(x, dtype):
             if inexact:
                 x = np.where(np.isinf(x), np.nan, x)
-            with torch.no_grad():
-                y = module.to(getattr(torch, dtype))(torch.tensor(x, dtype=getattr(torch, dtype)))
+            with torch.no_grad():  # a copy: casting the module itself would leave bfloat16's rounding in its parameters
+                y = copy.deepcopy(module).to(getattr(torch, dtype))(torch.tensor(x, dtype=getattr(torch, dtype)))
             return x, y.double().numpy(), None, False
 
         return evaluate
