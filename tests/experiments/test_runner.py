@@ -70,7 +70,8 @@ def test_an_edited_experiment_reports_its_current_definition(tmp_path):
     first = json.loads(invoke("run", _file(tmp_path, body, epochs=1), "--store", store, "--json").stdout)
     assert first["counts"]["done"] == 2 and not first["definition_changed"]
     result = invoke("run", _file(tmp_path, body, epochs=2), "--store", store)
-    assert "the definition changed since the last run (epochs 1 → 2): 2 new runs; 2 runs of the earlier definition" in result.output
+    said = "the definition changed since the last run (epochs 1 → 2): 2 new runs; 2 runs of the earlier definition"
+    assert said in result.output
     assert "e: 2 done" in result.output
     report = json.loads(invoke("report", store, "-o", tmp_path / "r", "--json").stdout)["e"]
     assert [row["runs"] for row in report["rows"]] == [1, 1]
