@@ -20,6 +20,7 @@ FAR = np.logspace(-6, 8, 400)
 GRID = np.concatenate([-FAR[::-1], DENSE, FAR])
 GRID.sort()
 UNBOUNDED = 1e6  # |f| beyond this on the grid (which reaches 1e8) counts as unbounded
+UNDERFLOW = 1e-200  # |f′| below this beside a point where f′ = 0: the slope underflowed, f did not level off
 
 
 @dataclass(frozen=True)
@@ -49,21 +50,42 @@ def tail(forward: Callable[[np.ndarray], np.ndarray], sign: float) -> float:
 
 
 def _ends(
-    y: np.ndarray, inner: np.ndarray, tails: tuple[float, float]
+    y: np.ndarray, dense_y: np.ndarray, dense_d: np.ndarray, tails: tuple[float, float]
 ) -> tuple[tuple[float, float], tuple[bool, bool]]:
     """Range (infinite on a side whose extreme, beyond 1e3 in size, lies far out, |x| ≥ 1e6, or where f tends to
-    ±inf at ±∞: it keeps growing) and whether each finite end is reached inside the grid rather than only approached
-    at its edges."""
+    ±inf at ±∞: it keeps growing) and whether each finite end is reached (:func:`_reached`) rather than only
+    approached."""
     lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
     lo = -math.inf if (lo < -1e3 and abs(GRID[np.nanargmin(y)]) >= 1e6) or -math.inf in tails else lo
     hi = math.inf if (hi > 1e3 and abs(GRID[np.nanargmax(y)]) >= 1e6) or math.inf in tails else hi
     finite = [abs(v) for v in (lo, hi) if math.isfinite(v)]
     scale = 1e-9 * (1 + max(finite)) if finite else 0.0
     attains = (
-        not math.isfinite(lo) or float(np.nanmin(y[inner])) <= lo + scale,
-        not math.isfinite(hi) or float(np.nanmax(y[inner])) >= hi - scale,
+        not math.isfinite(lo) or _reached(dense_y, dense_d, lo, scale, -1.0),
+        not math.isfinite(hi) or _reached(dense_y, dense_d, hi, scale, 1.0),
     )
     return (lo, hi), attains
+
+
+def _reached(y: np.ndarray, d: np.ndarray, end: float, scale: float, side: float) -> bool:
+    """Whether f takes the value ``end`` (its minimum, ``side`` -1, or maximum, +1) on the dense grid: at a point
+    within ``scale`` of it where f is flat (f′ exactly 0, entered from a point where |f′| is a normal number: relu's
+    0, hardtanh's ±1, pdelu's -1 from x = -10) or which is a strict local extremum (swish's minimum). A monotone
+    approach (sigmoid's 0, elu's -1) comes within rounding of the end too, but with f′ ≠ 0 and no turn, and an f′
+    that underflows to 0 far out (the gaussian's tails) is no plateau: approached only."""
+    near = np.flatnonzero(np.abs(y - end) <= scale)
+    if near.size == 0:
+        return False
+    flat = near[d[near] == 0]
+    if flat.size:
+        edge = flat[np.argmin(np.abs(DENSE[flat]))]  # where the plateau starts, seen from the origin
+        beside = np.abs(d[[i for i in (edge - 1, edge + 1) if 0 <= i < len(d)]])
+        if np.any(beside >= UNDERFLOW):  # a plateau f enters with a normal slope, not one f′ underflowed into
+            return True
+    inside = near[(near > 0) & (near < len(y) - 1)]
+    turn = side * (y[inside] - y[inside - 1]) > 0
+    turn &= side * (y[inside] - y[inside + 1]) > 0
+    return bool(np.any(turn))
 
 
 def _kinks(x: np.ndarray, d: np.ndarray) -> tuple[float, ...]:
@@ -88,11 +110,12 @@ def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[n
         y, d = forward(GRID), derivative(GRID)
         dense_d = derivative(DENSE)
         zero_y, zero_d = float(forward(np.zeros(1))[0]), float(derivative(np.zeros(1))[0])
-    inner = np.abs(GRID) < 0.95 * GRID.max()
+    with np.errstate(all="ignore"):
+        dense_y = forward(DENSE)
     kinks = _kinks(DENSE, dense_d)
     sign_changes = int(np.count_nonzero(np.diff(np.sign(dense_d[np.abs(dense_d) > 1e-12])) != 0))
     tails = (math.nan, math.nan) if sign_changes > 10 else (tail(forward, -1.0), tail(forward, 1.0))
-    value_range, attains = _ends(y, inner, tails)
+    value_range, attains = _ends(y, np.asarray(dense_y, dtype=np.float64), np.asarray(dense_d, dtype=np.float64), tails)
     properties = Properties(
         range=value_range,
         attains=attains,

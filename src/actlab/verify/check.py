@@ -468,8 +468,11 @@ def _properties(act: Activation) -> tuple[CheckResult, dict[str, Any]]:
         if mine != theirs:
             differences.append(f"{field}: measured {mine}, claimed {theirs}")
     for side in (0, 1):
-        if math.isfinite(claimed.range[side]) != math.isfinite(p.range[side]) or (
-            math.isfinite(claimed.range[side]) and abs(claimed.range[side] - p.range[side]) > 1e-3
+        finite = math.isfinite(claimed.range[side])
+        if (
+            finite != math.isfinite(p.range[side])
+            or (finite and abs(claimed.range[side] - p.range[side]) > 1e-3)
+            or (finite and claimed.attains[side] != p.attains[side])
         ):
             differences.append(
                 f"range: measured {measured['range_text']}, claimed "
