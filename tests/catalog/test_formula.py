@@ -354,6 +354,9 @@ def test_every_check_can_fail(registry, tmp_path):
     )
     actlab.register(wrong)
     assert {"forward", "derivative", "gradcheck"} <= failing(actlab.activation("wrong_slope"))
+    (gradcheck,) = [r for r in check(actlab.activation("wrong_slope")).failures() if r.check.startswith("gradcheck")]
+    # where autograd (3x) and finite differences (2x) part, said in full
+    assert gradcheck.detail.endswith("differs from finite differences at x = -3.9877: -11.9631 against -7.9754")
     # a built-in whose claimed properties are wrong
     claimed = REGISTRY.get("tanh")
     import dataclasses

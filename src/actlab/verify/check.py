@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,10 +238,34 @@ def _gradcheck(act: Activation) -> CheckResult:
             lambda t, *_: module(t), (x, *learned), eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True
         )
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
+        first = str(error).strip().splitlines()[0].rstrip(",")
+        names = ["x", *(n for n, _ in module.named_parameters())]
+        found = re.search(r"with respect to input (\d+)", first)
+        if found and int(found[1]) < len(names):
+            which = names[int(found[1])]
+            where = _first_gradient_mismatch(module, x.detach()) if which == "x" else None
+            first = f"the derivative with respect to {which} differs from finite differences" + (
+                f" at x = {where[0]:g}: {where[1]:.6g} against {where[2]:.6g}" if where else ""
+            )
         return CheckResult(name, False, first[:200])
     parameters = ", ".join(n for n, _ in module.named_parameters()) or "none"
     return CheckResult(name, bool(ok), f"learnable: {parameters}")
+
+
+def _first_gradient_mismatch(module, x) -> tuple[float, float, float] | None:
+    """The first x where the layer's autograd derivative and a central difference of it disagree (as gradcheck's
+    tolerances judge): (x, autograd's, the difference's)."""
+    import torch
+
+    step = 1e-6
+    t = x.clone().requires_grad_(True)
+    (analytic,) = torch.autograd.grad(module(t).sum(), t)
+    with torch.no_grad():
+        numeric = (module(x + step) - module(x - step)) / (2 * step)
+    for xi, a, n in zip(x.tolist(), analytic.tolist(), numeric.tolist(), strict=True):
+        if not abs(a - n) <= 1e-6 + 1e-4 * abs(n):
+            return xi, a, n
+    return None
 
 
 def _extremes(act: Activation, fused: bool) -> CheckResult:
