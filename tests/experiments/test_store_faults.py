@@ -232,12 +232,22 @@ def _start(tmp_path, *extra, epochs=30):
     pytest.fail(f"the runner never started: {process.communicate()}")
 
 
+def _signal_state(pid: int) -> str:
+    """The blocked, ignored and caught signal masks of a process (Linux), for a failure's message."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return " ".join(line.replace("\t", " ") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 def _as_from_a_terminal() -> None:
-    """Default signal dispositions in the runner, as a shell gives them: a process started with SIGINT ignored
-    (by a parent that ignores it) rightly keeps ignoring Ctrl-C, and what the test process inherited from whoever
-    started it must not decide the test."""
+    """Default signal dispositions in the runner, and neither signal blocked, as a shell gives them: a process started
+    with SIGINT ignored or blocked (by a parent that does so; Ray blocks SIGINT in the processes it starts) rightly
+    keeps ignoring Ctrl-C, and what the test process inherited from whoever started it must not decide the test."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _statuses_safe(path):
@@ -250,18 +260,20 @@ def _statuses_safe(path):
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_gives_the_runs_back(tmp_path, signum, code):
     process, store = _start(tmp_path)
+    state = _signal_state(process.pid)
     process.send_signal(signum)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == code, err
+    assert process.returncode == code, f"{err}\n(the runner's signal state when signalled: {state})"
     assert "interrupted" in err and "rerun the same command to resume" in err and "Traceback" not in err
     assert "running" not in _statuses(store)  # given back: pending again at once
 
 
 def test_ctrl_c_with_worker_processes_exits_quietly(tmp_path):
     process, store = _start(tmp_path, "--workers", "2")
+    state = _signal_state(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # the terminal sends Ctrl-C to the whole process group
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    assert process.returncode == 130, f"{err}\n(the runner's signal state when signalled: {state})"
     assert "Process SpawnProcess" not in err and "Traceback" not in err and "rerun the same command" in err
     assert "running" not in _statuses(store)
 
