@@ -18,16 +18,12 @@ def _reason(error: OSError) -> str:
 
 
 def output_folder(path: str | os.PathLike) -> Path:
-    """``path`` as a writable folder, created (with its parents) if absent."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} exists and is not a folder: choose a folder for the output")
+    """``path`` as a writable folder (:func:`writable_folder`), created (with its parents) if absent."""
+    path = writable_folder(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create the folder {path}: {_reason(error)}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write into {path}: permission denied")
     return path
 
 
