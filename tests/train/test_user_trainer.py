@@ -8,13 +8,13 @@ import textwrap
 import torch
 from torch import nn
 
-from actlab.train.user_trainer import fingerprint
+from actlab.train.user_trainer import fingerprint, from_template
 
 SCRIPT = textwrap.dedent(
     """
     import sys
     from torch import nn
-    from actlab.train.user_trainer import fingerprint
+    from actlab.train.user_trainer import fingerprint, from_template
 
     WIDTH = int(sys.argv[1])
 
@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
         def forward(self, x):
             return self.head(self.act(self.body(x)))
 
-    print(fingerprint(build), fingerprint(Net()))
+    print(fingerprint(build), fingerprint(from_template(Net())))
     """
 )
 
@@ -70,8 +70,8 @@ class Positional(nn.Module):
 
 
 def test_a_template_s_parameters_that_runs_keep_count():
-    assert fingerprint(Positional(0.0)) == fingerprint(Positional(0.0))
-    assert fingerprint(Positional(0.0)) != fingerprint(Positional(1.0))
+    assert fingerprint(from_template(Positional(0.0))) == fingerprint(from_template(Positional(0.0)))
+    assert fingerprint(from_template(Positional(0.0))) != fingerprint(from_template(Positional(1.0)))
 
 
 def test_fingerprinting_leaves_the_random_state_as_it_was():
@@ -79,5 +79,5 @@ def test_fingerprinting_leaves_the_random_state_as_it_was():
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    fingerprint(model)
+    fingerprint(from_template(model))
     assert torch.equal(torch.rand(3), expected)

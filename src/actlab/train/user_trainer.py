@@ -4,6 +4,7 @@ own models (:mod:`actlab.train.trainer`), and cross-entropy (accuracy) or mean s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -306,25 +307,20 @@ def _evaluate(
     return float(total) / len(x), int(correct)
 
 
-def fingerprint(obj: Any) -> str:
+def fingerprint(builder: user_models.Builder) -> str:
     """What a model given to ``actlab.compare`` trains, as a hash (the reference's ``#…``): equal for the same model
     in every process, different when anything it trains changes.
 
-    The model is built as a run builds it — a build function called, or a template swapped and re-initialised
-    (:func:`from_template`) — with one fixed activation under a fixed seed, and that model hashed: its structure,
-    the source of its own classes and every parameter and buffer (so a width from a global variable, an
-    initialisation, a parameter that ``reset_parameters`` does not reach all count; a template's random initial
-    weights, which every run draws again, do not). A build function's own source, defaults, closure and the plain
-    values it reads from its globals count too. Where the model does not build, only the code is hashed: running it
-    reports why."""
+    ``builder`` — a build function, or a template's (:func:`from_template`) — is called as a run calls it, with one
+    fixed activation under a fixed seed, and the model hashed: its structure, the source of its own classes and every
+    parameter and buffer (so a width from a global variable, an initialisation, a parameter that ``reset_parameters``
+    does not reach all count; a template's random initial weights, which every run draws again, do not). The
+    builder's own source, defaults, closure and the plain values it reads from its globals count too. Where the
+    model does not build, only the code is hashed: running it reports why."""
     import hashlib
 
     digest = hashlib.sha256()
-    builder = from_template(obj) if isinstance(obj, nn.Module) else obj
-    if isinstance(obj, nn.Module):
-        digest.update(b"template")
-    else:
-        _hash_code(digest, obj)
+    _hash_code(digest, builder)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
@@ -363,20 +359,18 @@ def _hash_code(digest: Any, function: Any) -> None:
         functions = [getattr(target, "__func__", target)]
     for fn in functions:
         digest.update(repr([d for d in (fn.__defaults__ or ()) if _plain(d)]).encode())
-        cells = [c.cell_contents for c in (fn.__closure__ or ()) if _cell_set(c)]
-        digest.update(repr([c for c in cells if _plain(c)]).encode())
+        digest.update(repr([c for c in _cells(fn) if _plain(c)]).encode())
         names = sorted(n for n in fn.__code__.co_names if n in fn.__globals__ and _plain(fn.__globals__[n]))
         digest.update(repr([(n, fn.__globals__[n]) for n in names]).encode())
 
 
-def _cell_set(cell: Any) -> bool:
-    try:
-        return cell.cell_contents is not _EMPTY
-    except ValueError:  # an empty cell
-        return False
-
-
-_EMPTY = object()
+def _cells(function: Any) -> list[Any]:
+    """The values of a function's closure (an empty cell, a name not yet bound, is left out)."""
+    values = []
+    for cell in function.__closure__ or ():
+        with contextlib.suppress(ValueError):
+            values.append(cell.cell_contents)
+    return values
 
 
 def _hash_model(digest: Any, model: nn.Module) -> None:
