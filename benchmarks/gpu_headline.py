@@ -82,29 +82,27 @@ def synchronize(device: str) -> None:
 
 
 # --- data ----------------------------------------------------------------------------------------------
-def synthetic_mnist(train: int, test: int, seed: int = 0) -> PreparedData:
-    """Random pixels in [0, 1] and random labels, shaped as MNIST after min-max scaling: times like MNIST, learns
-    nothing."""
+def _synthetic(image: tuple[int, int, int], train: int, test: int, seed: int) -> PreparedData:
+    """Random images of shape ``image`` with pixels in [0, 1] and random labels of 10 classes."""
     rng = np.random.default_rng(seed)
     return PreparedData(
-        rng.random((train, 1, 28, 28), dtype=np.float32),
+        rng.random((train, *image), dtype=np.float32),
         rng.integers(0, 10, train),
-        rng.random((test, 1, 28, 28), dtype=np.float32),
+        rng.random((test, *image), dtype=np.float32),
         rng.integers(0, 10, test),
         10,
     )
+
+
+def synthetic_mnist(train: int, test: int, seed: int = 0) -> PreparedData:
+    """Random pixels in [0, 1] and random labels, shaped as MNIST after min-max scaling: times like MNIST, learns
+    nothing."""
+    return _synthetic((1, 28, 28), train, test, seed)
 
 
 def synthetic_cifar(train: int, test: int, seed: int = 0) -> PreparedData:
     """Random 32×32×3 images in [0, 1] with random labels: CIFAR-10's shapes, no download."""
-    rng = np.random.default_rng(seed)
-    return PreparedData(
-        rng.random((train, 3, 32, 32), dtype=np.float32),
-        rng.integers(0, 10, train),
-        rng.random((test, 3, 32, 32), dtype=np.float32),
-        rng.integers(0, 10, test),
-        10,
-    )
+    return _synthetic((3, 32, 32), train, test, seed)
 
 
 def mnist_or_synthetic(data_dir: str | None, synthetic: bool = False) -> tuple[PreparedData, str | None]:

@@ -174,29 +174,17 @@ def test_users_models_get_probe_statistics_per_activation_site():
     def build(act):
         return torch.nn.Sequential(torch.nn.Linear(6, 8), act(), torch.nn.Linear(8, 8), act(), torch.nn.Linear(8, 2))
 
-    cmp = actlab.compare(
-        build,
-        (x[:150], y[:150], x[150:], y[150:]),
-        activations=["tanh"],
-        seeds=1,
-        epochs=2,
-        diagnostics=True,
-        progress=False,
-        device="cpu",
-    )
-    (result,) = cmp.results
+    def compare(**settings):
+        data = (x[:150], y[:150], x[150:], y[150:])
+        return actlab.compare(
+            build, data, activations=["tanh"], seeds=1, epochs=2, progress=False, device="cpu", **settings
+        )
+
+    (result,) = compare(diagnostics=True).results
     assert len(result.diagnostics) == 2 and [d.layer for d in result.diagnostics[-1]] == [1, 2]
     for layer in result.diagnostics[-1]:  # the weights feeding each site: the Linear before it
         assert layer.grad_norm > 0 and layer.weight_norm > 0 and 0 < layer.update_ratio < 1
-    plain = actlab.compare(
-        build,
-        (x[:150], y[:150], x[150:], y[150:]),
-        activations=["tanh"],
-        seeds=1,
-        epochs=2,
-        progress=False,
-        device="cpu",
-    )
+    plain = compare()
     assert plain.results[0].history[-1].train_loss == result.history[-1].train_loss  # measuring changed nothing
     assert plain.results[0].history[-1].test_loss == result.history[-1].test_loss
 
