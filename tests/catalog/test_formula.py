@@ -173,9 +173,9 @@ def test_formulas_are_stable_at_the_extremes(registry):
         ("x*True", "'True' is not a number (True, False and conditions go in Piecewise) at column 3 of 'x*True'"),
         ("(x > 0)*x", "'x > 0' is not a number"),
         ("x + (x, 1)", "'(x, 1)' is not a number"),
-        ("-" * 100_000 + "x", "the formula is too long or too deeply nested (100,001 characters)"),
+        ("-" * 100_000 + "x", "the formula is too long or too deeply nested (100,001 characters, at most 64 levels"),
         ("-" * 600 + "x", "the formula is too long or too deeply nested"),
-        ("sin(" * 150 + "x" + ")" * 150, "too deeply nested to differentiate"),
+        ("sin(" * 150 + "x" + ")" * 150, "too long or too deeply nested (751 characters, at most 64 levels"),
         ("x*10**-100000", "is a constant too large to compute"),
         ("x*10**999*10**999", "holds a constant of more than 1000 digits"),
         ("x*10**400*10**400", "is not a finite real number in floating point"),
@@ -184,6 +184,20 @@ def test_formulas_are_stable_at_the_extremes(registry):
 def test_bad_formulas_are_one_clear_error(registry, formula, message):
     with pytest.raises(FormulaError, match=re.escape(message)):
         actlab.define("bad", formula, alpha=1.0)
+
+
+@pytest.mark.parametrize("limit", [1000, 20_000])
+def test_nesting_is_judged_the_same_whatever_the_recursion_limit(registry, limit):
+    """How deep a formula may nest is a fixed number of levels: torch.compile raises Python's recursion limit, and
+    a formula refused in one test run was accepted in another."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        with pytest.raises(FormulaError, match="at most 64 levels of nesting"):
+            actlab.define("deep", "-" * 64 + "x")
+        np.testing.assert_allclose(actlab.define("deep_enough", "-" * 63 + "x")(np.array([2.0])), [-2.0])
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def test_true_stays_a_condition_and_large_constants_that_fit_are_fine(registry):

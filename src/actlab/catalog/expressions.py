@@ -155,6 +155,8 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         raise FormulaError(f"{where}: syntax error at column {error.offset}: {error.msg} in {text.strip()!r}") from None
     except (MemoryError, RecursionError):  # the parser's own limits: 100,000 minus signs in a row
         raise _too_deep(text, where) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise _too_deep(text, where)
     symbols = {
         "x": X,
         **{
@@ -170,10 +172,26 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         raise _too_deep(text, where) from None
 
 
+# How deeply a formula may nest (levels of its syntax tree). A fixed limit, not Python's recursion limit: that one
+# differs between processes (torch.compile raises it), so a formula's fate must not depend on what ran before.
+# Converting and differentiating take a few frames a level, and this leaves SymPy room within the default 1000.
+MAX_DEPTH = 64
+
+
+def _depth(tree: ast.Expression) -> int:
+    """The number of expressions on the longest path down ``tree`` (``-x`` has 2), counted without recursion."""
+    deepest, level = 0, [tree.body]
+    while level:
+        deepest += 1
+        level = [child for node in level for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+    return deepest
+
+
 def _too_deep(text: str, where: str) -> FormulaError:
     """The error for a formula nested beyond what Python's parser (or SymPy) can follow."""
     return FormulaError(
-        f"{where}: the formula is too long or too deeply nested ({len(text):,} characters); write it more simply"
+        f"{where}: the formula is too long or too deeply nested ({len(text):,} characters, at most {MAX_DEPTH} "
+        "levels of nesting); write it more simply"
     )
 
 
