@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from actlab.report.plots import distinct_style, save_figure, series_style, setup_text, titled_figure
+from actlab.report.plots import distinct_style, over_runs, save_figure, series_style, setup_text, titled_figure
 from actlab.report.tables import group_by
 from actlab.train.diagnostics_data import threshold_text
 from actlab.train.metrics import RunResult
@@ -29,8 +29,7 @@ def _layer_series(runs: Sequence[RunResult], layer: int, field: str) -> tuple[np
             if layer < len(layers):
                 value = getattr(layers[layer], field)
                 values[i, e] = np.nan if value is None else value
-    with np.errstate(all="ignore"):
-        return np.arange(1, epochs + 1), np.nanmean(values, axis=0)
+    return np.arange(1, epochs + 1), over_runs(np.nanmean, values)
 
 
 def _titled(title: str, results: Sequence[RunResult], meaning: str, size: tuple[float, float]):

@@ -359,7 +359,7 @@ def _curves(runs, field: str) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, length + 1), values
 
 
-def _over_runs(statistic: Callable, values: np.ndarray) -> np.ndarray:
+def over_runs(statistic: Callable, values: np.ndarray) -> np.ndarray:
     """``statistic`` (np.nanmean, np.nanmin, …) over the runs, per epoch; an epoch no run reached is NaN, quietly."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -382,9 +382,9 @@ def accuracy_figure(results, label: Label | None = None, baseline: str | None = 
 
     def draw(ax: Axes, name: str, style: dict, legend: str | None, context: bool) -> None:
         epochs, acc = _curves(groups[name], "test_accuracy")
-        ax.plot(epochs, _over_runs(np.nanmean, acc) * 100, label=legend, linewidth=1.1 if context else 1.6, **style)
+        ax.plot(epochs, over_runs(np.nanmean, acc) * 100, label=legend, linewidth=1.1 if context else 1.6, **style)
         if not context and len(groups[name]) > 1:
-            low, high = _over_runs(np.nanmin, acc) * 100, _over_runs(np.nanmax, acc) * 100
+            low, high = over_runs(np.nanmin, acc) * 100, over_runs(np.nanmax, acc) * 100
             ax.fill_between(epochs, low, high, color=style["color"], alpha=0.15, linewidth=0)
 
     meaning = f"line: {_seeds_phrase(groups)}; band: lowest to highest seed"
@@ -411,10 +411,10 @@ def loss_figure(results, label: Label | None = None, baseline: str | None = None
 
     def draw(ax: Axes, name: str, style: dict, legend: str | None, context: bool) -> None:
         epochs, test = _curves(groups[name], "test_loss")
-        ax.plot(epochs, _over_runs(np.nanmean, test), label=legend, linewidth=1.1 if context else 1.6, **style)
+        ax.plot(epochs, over_runs(np.nanmean, test), label=legend, linewidth=1.1 if context else 1.6, **style)
         if not context:
             _, train = _curves(groups[name], "train_loss")
-            ax.plot(epochs, _over_runs(np.nanmean, train), color=style["color"], linestyle=":", linewidth=1.2)
+            ax.plot(epochs, over_runs(np.nanmean, train), color=style["color"], linestyle=":", linewidth=1.2)
 
     regression = _regression(results)
     meaning = (
