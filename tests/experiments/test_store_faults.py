@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import actlab
 from actlab.cli import app
-from actlab.experiments.executors import work
+from actlab.experiments.executors import Interrupted, interrupt_once, work
 from actlab.experiments.store import Store, StoreError, new_owner
 from actlab.train.config import RunConfig
 
@@ -276,6 +276,24 @@ def test_ctrl_c_with_worker_processes_exits_quietly(tmp_path):
     assert process.returncode == 130, f"{err}\n(the runner's signal state when signalled: {state})"
     assert "Process SpawnProcess" not in err and "Traceback" not in err and "rerun the same command" in err
     assert "running" not in _statuses(store)
+
+
+def test_a_worker_is_interrupted_once_and_is_deaf_to_the_signals_that_follow():
+    """Ctrl-C reaches a worker, then its parent's SIGTERM does while the worker gives its runs back: that second
+    signal raised again inside the worker's exit path, and it printed a traceback."""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        interrupt_once()
+        with pytest.raises(Interrupted) as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs before this returns; the sleep only bounds a failure
+        assert caught.value.exit_code == 130
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored now: nothing is raised
+        os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGTERM) is signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def test_workers_stop_and_give_their_runs_back_when_the_parent_is_killed(tmp_path):

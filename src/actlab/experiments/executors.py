@@ -42,6 +42,26 @@ def _interrupt(signum, frame) -> None:
     raise Interrupted(signum)
 
 
+def _interrupt_once(signum, frame) -> None:
+    """A worker process's handler of SIGINT and SIGTERM: interrupt it, and stay deaf to both from then on. Ctrl-C
+    reaches every process of the terminal's group and the parent then sends SIGTERM too: a second signal arriving
+    while the worker gives its runs back and exits raised a second Interrupted there, with a traceback."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _deaf)
+    raise Interrupted(signum)
+
+
+def _deaf(signum, frame) -> None:
+    """A handler that does nothing. Not SIG_IGN: a signal already received but not yet handled when the handler
+    changes to SIG_IGN is reported as 'ignored due to race condition', with a traceback."""
+
+
+def interrupt_once() -> None:
+    """Make SIGINT and SIGTERM interrupt this (worker) process once, as :class:`Interrupted`; main thread only."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _interrupt_once)
+
+
 def on_termination() -> None:
     """Make SIGTERM interrupt this process like Ctrl-C (as :class:`Interrupted`); main thread only."""
     if threading.current_thread() is threading.main_thread():
@@ -216,7 +236,7 @@ def _worker(
 ) -> None:
     """A worker process: trains until nothing is claimable; on SIGINT, SIGTERM or its parent's death it gives its
     runs back and exits quietly with 128 + the signal (no traceback)."""
-    on_termination()
+    interrupt_once()
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     try:
         work(store_path, experiment, group, data_dir, threads, fused=fused, lease=lease)
