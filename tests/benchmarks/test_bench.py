@@ -173,13 +173,13 @@ def test_command_cost_targets():
 
 
 def test_diagnostics_cost_times_the_probe_and_restores_the_trainer(monkeypatch):
-    from actlab.train import trainer
+    from actlab.train import stacked
     from benchmarks import diagnostics_cost
 
     monkeypatch.setattr(diagnostics_cost, "MODELS", 2)
-    original = trainer.Probe.measure
+    original = stacked.Probe.measure
     result = diagnostics_cost.measure(_tiny_mnist(), rounds=1)
-    assert trainer.Probe.measure is original
+    assert stacked.Probe.measure is original
     assert result["probe"] > 0 and result["plain"] > 0 and result["epoch"] > 0
     text = "\n".join(diagnostics_cost.markdown(result, 300))
     assert "## Diagnostics cost" in text and "% of an epoch (target under 10 %" in text

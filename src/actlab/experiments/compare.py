@@ -73,7 +73,8 @@ def _model_reference(model: Any, match: Any = None) -> str:
     if isinstance(model, str):
         return model
     from actlab.models import user_models
-    from actlab.train.user_trainer import fingerprint, from_template
+    from actlab.models.fingerprint import fingerprint
+    from actlab.models.user_build import from_template
 
     if isinstance(model, nn.Module):
         build = from_template(model, match)
