@@ -84,12 +84,17 @@ class Engine:
 
 
 def train_loop(
-    engine: Engine, configs: Sequence[RunConfig], on_epoch: EpochCallback | None = None, record_steps: bool = False
+    engine: Engine,
+    configs: Sequence[RunConfig],
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+    path: str | None = None,
 ) -> list[RunResult]:
     """Train ``engine``'s models (one per config, equal but for seed, activation and init) for the runs' epochs.
 
     Each epoch's seconds (training and evaluating the test set, divided among the models) exclude start-up
-    (:func:`warm_up`) and the diagnostics probe; a run whose loss is no longer finite records nothing after."""
+    (:func:`warm_up`) and the diagnostics probe; a run whose loss is no longer finite records nothing after. ``path``:
+    how the runs trained, for their summaries (``Summary.engine``)."""
     first, tensors = configs[0], engine.tensors
     batches = Batches(tensors, [run_streams(c.seed).order for c in configs], first.batch_size)
     torch.manual_seed(first.seed)  # dropout and stochastic activations draw from torch's generator
@@ -112,7 +117,7 @@ def train_loop(
         log.record(epoch + 1, train_loss, train_accuracy, test_loss.tolist(), test_accuracy, seconds, diagnostics)
         if log.finished:
             break
-    return log.results(torch.stack(steps).T.tolist() if steps else None)
+    return log.results(torch.stack(steps).T.tolist() if steps else None, path)
 
 
 def _train_epoch(engine: Engine, batches: Batches, steps: list[torch.Tensor] | None) -> tuple[list[float], list[float]]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from actlab.data.prepared import PreparedData, prepare_for
 from actlab.train.config import RunConfig
 from actlab.train.device import DeviceData, DeviceError, placement, resolve_device  # noqa: F401  (re-exported)
+from actlab.train.func_engine import FuncEngine, refusal
 from actlab.train.grouping import GROUPINGS, group_runs  # noqa: F401  (re-exported)
 from actlab.train.loop import EpochCallback, train_loop, warm_up
 from actlab.train.metrics import RunResult
@@ -36,7 +37,7 @@ def train_runs(
     for runs in group_runs(configs, group):
         prepared = data if data is not None else prepare_for(runs[0], data_dir)
         if runs[0].is_user_model():
-            outcome = [train_user_run(runs[0], prepared, on_epoch, fused, record_steps)]
+            outcome = train_user_group(runs, prepared, on_epoch, fused, record_steps)
         elif runs[0].backend == "numpy":
             outcome = [train_numpy(runs[0], prepared, on_epoch, record_steps)]
         else:
@@ -81,12 +82,47 @@ def train_group(
     return train_loop(StackedEngine(configs, data, tensors, fused, autograd), configs, on_epoch, record_steps)
 
 
+def train_user_group(
+    configs: Sequence[RunConfig],
+    data: PreparedData,
+    on_epoch: EpochCallback | None = None,
+    fused: bool = False,
+    record_steps: bool = False,
+) -> list[RunResult]:
+    """Train the seeds of one configuration of a user's model: stacked with ``torch.func`` where the model allows it
+    (:mod:`actlab.train.func_engine`), else one run at a time; each run's summary says which (``engine``)."""
+    first = configs[0]
+    if len(configs) == 1:
+        return [train_user_run(first, data, on_epoch, fused, record_steps)]
+    tensors = _tensors(first, data)
+    key = (
+        "func",
+        first.model,
+        first.model_sha256,
+        first.activation,
+        first.optimizer,
+        first.dtype,
+        first.loss,
+        str(tensors.device),
+        tensors.sample_shape,
+        fused,
+        first.diagnostics,
+    )
+    reason = refusal(key, configs, data, tensors, fused)
+    if reason is None:
+        path = f"stacked with torch.func ({len(configs)} runs)"
+        return train_loop(FuncEngine(configs, data, tensors, fused), configs, on_epoch, record_steps, path)
+    path = f"one at a time: {reason}"
+    return [train_user_run(c, data, on_epoch, fused, record_steps, path) for c in configs]
+
+
 def train_user_run(
     config: RunConfig,
     data: PreparedData,
     on_epoch: EpochCallback | None = None,
     fused: bool = False,
     record_steps: bool = False,
+    path: str | None = "one at a time",
 ) -> RunResult:
     """Train one run of a user's model; its result, as actlab's own models give it."""
     tensors = _tensors(config, data)
@@ -103,4 +139,4 @@ def train_user_run(
         fused,
     )
     warm_up(key, lambda: ModuleEngine(config, data, tensors, fused), config.batch_size)
-    return train_loop(ModuleEngine(config, data, tensors, fused), [config], on_epoch, record_steps)[0]
+    return train_loop(ModuleEngine(config, data, tensors, fused), [config], on_epoch, record_steps, path)[0]
