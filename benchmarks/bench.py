@@ -20,7 +20,15 @@ import numpy as np
 import torch
 
 from actlab.data.prepared import prepare
-from benchmarks import activation_kernels, command_cost, diagnostics_cost, ray_overhead, scaling, train_throughput
+from benchmarks import (
+    activation_kernels,
+    command_cost,
+    diagnostics_cost,
+    ray_overhead,
+    scaling,
+    train_throughput,
+    user_models,
+)
 
 
 def cpu_name() -> str:
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) activation kernels")
     parser.add_argument(
-        "--sections", default="command,mlp,diagnostics,cnn,kernels,scaling,ray", help="comma-separated subset to run"
+        "--sections",
+        default="command,mlp,diagnostics,cnn,users,kernels,scaling,ray",
+        help="comma-separated subset to run",
     )
     args = parser.parse_args(argv)
     sections = set(args.sections.split(","))
@@ -117,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         lines += diagnostics_cost.markdown(diagnostics_cost.measure(data, rounds), len(data.x_train)) + [""]
     if "cnn" in sections:
         lines += train_throughput.cnn_section(500 if args.quick else 2_000, rounds, device=args.device).lines + [""]
+    if "users" in sections:
+        epochs = 3 if args.quick else 5
+        lines += user_models.markdown(user_models.measure(rounds, epochs), rounds, epochs) + [""]
     if "kernels" in sections:
         elements, device = 1 << 20 if args.quick else 1 << 24, torch.device(args.device)
         results = activation_kernels.run(elements, device, fuse=not args.no_fuse)

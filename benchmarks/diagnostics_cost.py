@@ -14,18 +14,18 @@ import time
 
 from actlab.data.prepared import PreparedData
 from actlab.experiments.oneoff import train_configs
-from actlab.train import trainer
+from actlab.train import stacked
 from benchmarks.train_throughput import MODELS, mlp_configs
 
 TARGET = 0.10  # of an epoch
 
 
 class ProbeTimer:
-    """Seconds spent in :meth:`actlab.train.trainer.Probe.measure` while installed (a context manager)."""
+    """Seconds spent in :meth:`actlab.train.stacked.Probe.measure` while installed (a context manager)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self._original = trainer.Probe.measure
+        self._original = stacked.Probe.measure
 
     def __enter__(self) -> ProbeTimer:
         original = self._original
@@ -37,11 +37,11 @@ class ProbeTimer:
             finally:
                 self.seconds += time.perf_counter() - started
 
-        trainer.Probe.measure = measure
+        stacked.Probe.measure = measure
         return self
 
     def __exit__(self, *exc) -> None:
-        trainer.Probe.measure = self._original
+        stacked.Probe.measure = self._original
 
 
 def _epoch(data: PreparedData, diagnostics: bool) -> tuple[float, float]:

@@ -46,11 +46,12 @@ def test_compare_writes_tables_and_plots(tmp_path):
     assert [row["configuration"] for row in payload["comparison"]] == ["relu", "mish", "hard_swish(n=4)"]
     assert sorted(row["rank"] for row in payload["comparison"]) == [1, 2, 3]
     assert len(payload["runs"]) == 6
-    for name in ("results.csv", "results.md", "results.json", "test_accuracy.png", "loss.png", "activations.png"):
+    for name in ("report.csv", "report.md", "report.json", "report.html", "test_accuracy.png", "loss.png"):
         assert (tmp_path / name).stat().st_size > 100, name
-    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert (tmp_path / "activations.png").stat().st_size > 100
+    rows = list(csv.DictReader((tmp_path / "report.csv").open()))
     assert rows[0]["configuration"] == "relu" and rows[0]["runs"] == "2" and float(rows[0]["final_test_ci_low"]) < 1
-    assert "| relu |" in (tmp_path / "results.md").read_text()
+    assert "| relu |" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -83,3 +84,23 @@ def test_train_fused_compiles_the_activation(monkeypatch):
     plain, compiled = (json.loads(r.stdout)["history"] for r in runs)
     for a, b in zip(plain, compiled, strict=True):
         assert abs(a["train_loss"] - b["train_loss"]) < 1e-4 * a["train_loss"]
+
+
+def test_train_and_compare_take_their_run_options_and_defaults_from_run_config():
+    """Every setting of a run is an option of both commands, with RunConfig's default (compare's demo changes the
+    schedule and the batch size); a field added to RunConfig is an option without a second list to update."""
+    import inspect
+
+    from actlab import cli
+    from actlab.train.config import RunConfig
+
+    settings = [n for n in RunConfig.model_fields if n not in cli.AUTOMATIC]
+    assert list(cli.SETUP) == settings
+    demo = {"schedule": "cosine", "batch_size": 50}
+    for command, changed in ((cli.train, {}), (cli.compare, demo)):
+        parameters = inspect.signature(command).parameters
+        for name in settings:
+            default = RunConfig.model_fields[name].default
+            if name == "thresholds":
+                default = ",".join(f"{t:g}" for t in default)
+            assert parameters[name].default == changed.get(name, default), (command.__name__, name)

@@ -19,6 +19,7 @@ from actlab.activation import activation as parse_activation
 from actlab.catalog.spec import ActivationError
 from actlab.choices import BACKENDS, DATASETS, DTYPES, INITS, OPTIMIZERS, PREPROCESSINGS, listing
 from actlab.errors import ActlabError
+from actlab.train.config import RunConfig
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -161,31 +162,13 @@ AllowUnchecked = Annotated[
 ]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
-SETUP = (
-    "dataset",
-    "preprocessing",
-    "model",
-    "init",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "flooding",
-    "schedule",
-    "epochs",
-    "batch_size",
-    "thresholds",
-    "train_subset",
-    "test_subset",
-    "backend",
-    "device",
-    "dtype",
-    "loss",
-    "target",
-    "test_fraction",
-    "diagnostics",
-    "saturation_threshold",
-)
+# A run's settings that are options of `train` and `compare`: every RunConfig field but those a command sets
+# otherwise (activation and seed) or that are set automatically; their defaults are RunConfig's (compare's demo
+# changes two, below).
+AUTOMATIC = ("activation", "seed", "definition", "unchecked", "model_sha256", "data_sha256")
+SETUP = tuple(name for name in RunConfig.model_fields if name not in AUTOMATIC)
+DEFAULT = {name: RunConfig.model_fields[name].default for name in SETUP}
+DEFAULT["thresholds"] = ",".join(f"{t:g}" for t in DEFAULT["thresholds"])  # the option's text
 
 
 def _setup(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -415,16 +398,19 @@ def docs(
         console.print(f"wrote {', '.join(written)}", highlight=False)
 
 
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        fail(f"--thresholds {text!r}: comma-separated accuracies, e.g. 0.95,0.97,0.98")
+
+
 def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = False, **setup: Any):
     """RunConfigs for every activation × seed; one clear error listing every invalid setting; user-defined
     activations checked (:mod:`actlab.experiments.checking`)."""
     from actlab.train.config import ConfigError, make_config
 
-    thresholds = setup.pop("thresholds")
-    try:
-        setup["thresholds"] = tuple(float(t) for t in thresholds.split(",") if t.strip())
-    except ValueError:
-        fail(f"--thresholds {thresholds!r}: comma-separated accuracies, e.g. 0.95,0.97,0.98")
+    setup["thresholds"] = _thresholds(setup["thresholds"])
     configs = []
     for activation in activations:
         for seed in seeds:
@@ -439,30 +425,14 @@ def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = F
 
 @contextlib.contextmanager
 def _progress(description: str, total: int | None, interrupted: str):
-    """A progress bar on stderr (``update(**fields)`` advances it) while SIGTERM interrupts like Ctrl-C; an
-    interruption prints ``interrupted`` and exits with 128 + the signal."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    """The progress bar (:func:`actlab.experiments.progress.progress_bar`: ``update(**fields)`` advances it) while
+    SIGTERM interrupts like Ctrl-C; an interruption prints ``interrupted`` and exits with 128 + the signal."""
     from actlab.experiments.executors import exit_code, termination_interrupts
+    from actlab.experiments.progress import progress_bar
 
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
     try:
-        with termination_interrupts(), Progress(*columns, console=progress_console, transient=True) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda **fields: bar.update(task, **fields)
+        with termination_interrupts(), progress_bar(description, total, progress_console) as update:
+            yield update
     except KeyboardInterrupt as interrupt:
         errors.print(interrupted, highlight=False, markup=False)
         raise typer.Exit(exit_code(interrupt)) from None
@@ -472,28 +442,29 @@ def _train(configs, data_dir: Path | None, group: str = "activation", fused: boo
     """Train ``configs`` (a one-off experiment: :mod:`actlab.experiments.oneoff`) with a progress bar over
     epochs on stderr."""
     from actlab.experiments.oneoff import train_configs
+    from actlab.experiments.progress import epoch_callback
 
     with _progress("epochs", sum(c.epochs for c in configs), "interrupted") as update:
-
-        def on_epoch(config, metrics) -> None:
-            update(advance=1, description=f"{config.activation_label()} seed {config.seed}")
-
-        return train_configs(configs, data_dir, group, fused, on_epoch)
+        return train_configs(configs, data_dir, group, fused, epoch_callback(update))
 
 
 # fmt: off
 @app.command()
 def train(
-    activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu", dataset: Dataset = "digits",
-    data_dir: DataDir = None, preprocessing: Preprocessing = "minmax", model: Model = "mlp:100,50",
-    init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1, momentum: Momentum = 0.9,
-    weight_decay: WeightDecay = 0.0, flooding: Flooding = None, schedule: Schedule = "constant", epochs: Epochs = 20,
-    batch_size: BatchSize = 32,
+    activation: Annotated[str, typer.Option(help="NAME[:param=value…].")] = "relu",
+    dataset: Dataset = DEFAULT["dataset"], data_dir: DataDir = None,
+    preprocessing: Preprocessing = DEFAULT["preprocessing"], model: Model = DEFAULT["model"],
+    init: Init = DEFAULT["init"], optimizer: Optimizer = DEFAULT["optimizer"], lr: Lr = DEFAULT["lr"],
+    momentum: Momentum = DEFAULT["momentum"], weight_decay: WeightDecay = DEFAULT["weight_decay"],
+    flooding: Flooding = DEFAULT["flooding"], schedule: Schedule = DEFAULT["schedule"],
+    epochs: Epochs = DEFAULT["epochs"], batch_size: BatchSize = DEFAULT["batch_size"],
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, data order and noise.")] = 0,
-    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
-    diagnostics: Diagnostics = False, saturation_threshold: SaturationThreshold = 0.05,
+    thresholds: Thresholds = DEFAULT["thresholds"], train_subset: TrainSubset = DEFAULT["train_subset"],
+    test_subset: TestSubset = DEFAULT["test_subset"], backend: Backend = DEFAULT["backend"],
+    device: Device = DEFAULT["device"], dtype: Dtype = DEFAULT["dtype"], fused: Fused = False,
+    loss: Loss = DEFAULT["loss"], target: Target = DEFAULT["target"],
+    test_fraction: TestFraction = DEFAULT["test_fraction"], diagnostics: Diagnostics = DEFAULT["diagnostics"],
+    saturation_threshold: SaturationThreshold = DEFAULT["saturation_threshold"],
     json_output: JsonFlag = False, plugins: Plugins = None, allow_unchecked: AllowUnchecked = False,
 ) -> None:
     # fmt: on
@@ -608,16 +579,19 @@ def _baseline_of(baseline: str | None, names: list[str]) -> str | None:
 def compare(
     activations: Annotated[str, typer.Option(help="Comma-separated NAME[:param=value…].")] = DEFAULT_ACTIVATIONS,
     seeds: Annotated[int, typer.Option(help="Seeds per activation (0 … N-1).", min=1)] = 5,
-    out: Annotated[Path | None, typer.Option(help="Write tables (CSV, Markdown, JSON) and plots here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the report (md, csv, json, html) and figures here.")] = None,
     group: Group = "activation",
-    dataset: Dataset = "digits", data_dir: DataDir = None, preprocessing: Preprocessing = "minmax",
-    model: Model = "mlp:100,50", init: Init = "auto", optimizer: Optimizer = "sgd", lr: Lr = 0.1,
-    momentum: Momentum = 0.9, weight_decay: WeightDecay = 0.0, flooding: Flooding = None,
-    schedule: Schedule = "cosine", epochs: Epochs = 20, batch_size: BatchSize = 50,
-    thresholds: Thresholds = "0.95,0.97,0.98", train_subset: TrainSubset = None, test_subset: TestSubset = None,
-    backend: Backend = "torch", device: Device = "cpu", dtype: Dtype = "float32", fused: Fused = False,
-    loss: Loss = "cross_entropy", target: Target = None, test_fraction: TestFraction = None,
-    diagnostics: Diagnostics = False, saturation_threshold: SaturationThreshold = 0.05,
+    dataset: Dataset = DEFAULT["dataset"], data_dir: DataDir = None,
+    preprocessing: Preprocessing = DEFAULT["preprocessing"], model: Model = DEFAULT["model"],
+    init: Init = DEFAULT["init"], optimizer: Optimizer = DEFAULT["optimizer"], lr: Lr = DEFAULT["lr"],
+    momentum: Momentum = DEFAULT["momentum"], weight_decay: WeightDecay = DEFAULT["weight_decay"],
+    flooding: Flooding = DEFAULT["flooding"], schedule: Schedule = "cosine", epochs: Epochs = DEFAULT["epochs"],
+    batch_size: BatchSize = 50, thresholds: Thresholds = DEFAULT["thresholds"],
+    train_subset: TrainSubset = DEFAULT["train_subset"], test_subset: TestSubset = DEFAULT["test_subset"],
+    backend: Backend = DEFAULT["backend"], device: Device = DEFAULT["device"], dtype: Dtype = DEFAULT["dtype"],
+    fused: Fused = False, loss: Loss = DEFAULT["loss"], target: Target = DEFAULT["target"],
+    test_fraction: TestFraction = DEFAULT["test_fraction"], diagnostics: Diagnostics = DEFAULT["diagnostics"],
+    saturation_threshold: SaturationThreshold = DEFAULT["saturation_threshold"],
     json_output: JsonFlag = False, wide: WideFlag = False, plugins: Plugins = None,
     allow_unchecked: AllowUnchecked = False, baseline: CompareBaseline = None,
 ) -> None:
@@ -630,7 +604,6 @@ def compare(
     32 and constant learning rate."""
     _plugins(plugins)
     from actlab.notation import split as split_list
-    from actlab.report import tables
 
     names = split_list(activations)
     if not names:
@@ -641,36 +614,44 @@ def compare(
     except ActivationError as error:
         fail(str(error))
     baseline = _baseline_of(baseline, names)
-    configs = _configs(names, list(range(seeds)), allow_unchecked, **_setup(locals()))
     if group not in ("activation", "all", "none"):
         fail(f"--group {group!r}: use activation, all or none")
     if out is not None:
         from actlab.outputs import writable_folder
 
         writable_folder(out)  # a bad --out is an error now, not after training (created once there is a result)
-    results = _train(configs, data_dir, group=group, fused=fused)
-    rows = tables.build_rows(results, baseline=baseline)
-    written = []
-    if out is not None:
-        from actlab.report.experiment_report import write_comparison
+    comparison = _compare(names, seeds, data_dir, group, fused, allow_unchecked, _setup(locals()))
+    written = [str(path) for path in comparison.save(out, baseline).values()] if out is not None else []
+    _print_comparison(comparison, baseline, wide, json_output, written)
 
-        written = [str(path) for path in write_comparison(results, rows, out, baseline)]
+
+def _compare(names: list[str], seeds: int, data_dir, group: str, fused: bool, allow_unchecked: bool, setup: dict):
+    """``actlab.compare`` with the command's settings (its one progress bar), Ctrl-C and SIGTERM interrupting it
+    quietly."""
+    from actlab.experiments.compare import compare as compare_models
+    from actlab.experiments.executors import exit_code, termination_interrupts
+
+    setup["thresholds"] = _thresholds(setup["thresholds"])
+    model, dataset = setup.pop("model"), setup.pop("dataset")
+    try:
+        with termination_interrupts():
+            return compare_models(model, dataset, names, seeds, allow_unchecked=allow_unchecked, data_dir=data_dir,
+                                  group=group, fused=fused, **setup)
+    except KeyboardInterrupt as interrupt:
+        errors.print("interrupted", highlight=False, markup=False)
+        raise typer.Exit(exit_code(interrupt)) from None
+
+
+def _print_comparison(comparison, baseline: str | None, wide: bool, json_output: bool, written: list[str]) -> None:
+    """The comparison's table, diagnostics and files written; or all of it as JSON."""
+    from actlab.report import tables
+
     if json_output:
-        payload = json.loads(tables.results_json(rows, results))
-        payload["baseline"] = baseline
-        payload["written"] = written
-        emit_json(payload)
+        payload = json.loads(tables.results_json(comparison.rows(baseline), comparison.results))
+        emit_json({**payload, "baseline": baseline, "written": written})
         return
-    first = configs[0]
-    _comparison_table(
-        rows,
-        baseline,
-        wide,
-        f"{len(rows)} activations × {seeds} seeds on {first.dataset} ({first.model}, "
-        f"{first.optimizer} lr {first.lr:g}{'' if first.schedule == 'constant' else f' ({first.schedule} schedule)'}, "
-        f"batch {first.batch_size}, {first.epochs} epochs): mean ± std",
-    )
-    _diagnosis(tables.group_by(results))
+    comparison.table(baseline, wide, console)
+    _diagnosis(tables.group_by(comparison.results))
     if written:
         console.print(f"wrote {', '.join(written)}", highlight=False)
 

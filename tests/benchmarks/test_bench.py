@@ -173,13 +173,24 @@ def test_command_cost_targets():
 
 
 def test_diagnostics_cost_times_the_probe_and_restores_the_trainer(monkeypatch):
-    from actlab.train import trainer
+    from actlab.train import stacked
     from benchmarks import diagnostics_cost
 
     monkeypatch.setattr(diagnostics_cost, "MODELS", 2)
-    original = trainer.Probe.measure
+    original = stacked.Probe.measure
     result = diagnostics_cost.measure(_tiny_mnist(), rounds=1)
-    assert trainer.Probe.measure is original
+    assert stacked.Probe.measure is original
     assert result["probe"] > 0 and result["plain"] > 0 and result["epoch"] > 0
     text = "\n".join(diagnostics_cost.markdown(result, 300))
     assert "## Diagnostics cost" in text and "% of an epoch (target under 10 %" in text
+
+
+def test_the_users_models_row_times_the_plain_loop_one_at_a_time_and_stacked(monkeypatch):
+    from benchmarks import user_models
+
+    monkeypatch.setattr(user_models, "MODELS", {"MLP": user_models.mlp})
+    (row,) = user_models.measure(rounds=1, epochs=1, seeds=2)
+    assert row["path"] == "stacked with torch.func (2 runs)" and row["accuracy"] > 0.2
+    assert all(row[key] > 0 for key in ("plain", "alone", "stacked"))
+    text = "\n".join(user_models.markdown([row], rounds=1, epochs=1, seeds=2))
+    assert "## Users' models: 2 seeds at once" in text and "| MLP |" in text and "stacked with torch.func" in text

@@ -278,3 +278,35 @@ def test_an_experiment_file_names_its_model_and_data_beside_it(tmp_path):
     report_json = tmp_path / "r" / "mine" / "report.json"
     again = runner.invoke(app, ["report", str(report_json), "-o", str(tmp_path / "r2"), "--json"])
     assert again.exit_code == 0, again.output
+
+
+def test_the_command_line_compare_is_actlab_compare(tmp_path):
+    """`actlab compare --out` and `actlab.compare(...).save` with the same settings: the same runs (keys and numbers),
+    the same title and the same files."""
+    quick = ["--activations", "relu,tanh", "--seeds", "2", "--epochs", "2", "--train-subset", "200"]
+    result = runner.invoke(app, ["compare", *quick, "--test-subset", "100", "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    cmp = actlab.compare(
+        "mlp:100,50",
+        "digits",
+        activations=["relu", "tanh"],
+        seeds=2,
+        epochs=2,
+        optimizer="sgd",
+        lr=0.1,
+        batch_size=50,
+        schedule="cosine",
+        device="cpu",
+        train_subset=200,
+        test_subset=100,
+        progress=False,
+    )
+    files = cmp.save(tmp_path / "python")
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == sorted(files)
+    assert cmp.description in result.stdout.replace("\n", " ") or cmp.description[:60] in result.stdout
+    saved = json.loads((tmp_path / "cli" / "report.json").read_text())
+    assert saved["description"] == cmp.description
+    assert [run["key"] for run in saved["runs"]] == [r.config.key() for r in cmp.results]
+    assert [[h["test_loss"] for h in run["history"]] for run in saved["runs"]] == [
+        [h.test_loss for h in r.history] for r in cmp.results
+    ]

@@ -21,7 +21,7 @@ def test_cnn_gradients_stay_channels_last():
     spec = parse_model("cnn:4,p,6,p,d8")
     shapes = weight_shapes(spec, (3, 16, 16), 10)
     for models in (1, 3):
-        weights = [init_weights(shapes, "he_normal", run_streams(s)[0]) for s in range(models)]
+        weights = [init_weights(shapes, "he_normal", run_streams(s).init) for s in range(models)]
         net = StackedNetwork(spec, shapes, [actlab.activation("relu")] * models, weights)
         seen = []
         original = torch.nn.functional.max_pool2d

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from actlab.cli import app
 from actlab.report import plots
-from actlab.report.experiment_report import write_comparison, write_report
+from actlab.report.experiment_report import write_report
 from actlab.report.stats import Estimate
 from actlab.report.tables import Row, build_rows
 from actlab.train.config import RunConfig
@@ -238,9 +238,10 @@ def test_parameter_curves_beyond_eight_lines_are_small_multiples():
 
 def test_the_summary_comes_first_in_reports_and_comparisons(tmp_path):
     results = fake_comparison(FINALS)
-    written = write_comparison(results, build_rows(results, baseline="relu"), tmp_path / "cmp", "relu")
-    figures = [p.name for p in written if p.suffix == ".png"]
-    assert figures[0] == "summary.png" and "p vs relu (Welch, Holm)" in (tmp_path / "cmp" / "results.md").read_text()
+    written = write_report(results, "compare", tmp_path / "cmp", "relu", activations=True)["files"]
+    figures = [name for name in written if name.endswith(".png")]
+    assert figures[0] == "summary.png" and "p vs relu (Welch, Holm)" in (tmp_path / "cmp" / "report.md").read_text()
+    assert "activations.png" in figures
     report = write_report(results, "four", tmp_path / "report", baseline="relu")
     assert next(iter(name for name in report["files"] if name.endswith(".png"))) == "summary.png"
     page = (tmp_path / "report" / "report.html").read_text()

@@ -228,7 +228,7 @@ def test_the_readme_s_example_model():
     _, report = swap(module.SmallCNN(), "mish")
     assert [r.old for r in report.replaced] == ["nn.ReLU(inplace=True)"] * 2 + ["F.relu", "nn.GELU(approximate='none')"]
     from actlab.backends.torch_module import ActivationModule
-    from actlab.train.user_trainer import ActivationFactory
+    from actlab.models.user_build import ActivationFactory
 
     built, calls = module.build(ActivationFactory(actlab.activation("mish"))), []
     for site in built.modules():

@@ -81,11 +81,12 @@ def test_gradient_norms_equal_autograd():
     """The hand-written backpropagation's measured gradients against autograd's for the same step."""
     from actlab.data.prepared import prepare_for
     from actlab.train.backprop import HandBackprop
-    from actlab.train.trainer import DeviceData, _build
+    from actlab.train.device import DeviceData
+    from actlab.train.stacked import build_network
 
     config = RunConfig(**QUICK, activation="tanh", dtype="float64", model="mlp:16,8")
     data = prepare_for(config)
-    net = _build([config, config], data, torch.float64, torch.device("cpu"), False)
+    net = build_network([config, config], data, torch.float64, torch.device("cpu"), False)
     tensors = DeviceData.of(data, torch.float64, torch.device("cpu"))
     x = tensors.x_rows[:32].expand(2, -1, -1).contiguous()
     y = tensors.y_train[:32].expand(2, -1)
@@ -191,8 +192,9 @@ def test_users_models_get_probe_statistics_per_activation_site():
 
 def test_the_weights_feeding_a_site_are_its_linear_or_convolution_not_a_normalisation():
     from actlab.activation import activation
+    from actlab.models.user_build import ActivationFactory
     from actlab.train.config import make_config
-    from actlab.train.user_trainer import ActivationFactory, SiteProbe
+    from actlab.train.user_engine import SiteProbe
 
     act = ActivationFactory(activation("tanh"))
     nn = torch.nn

@@ -198,18 +198,19 @@ def test_the_numpy_engine_has_no_bfloat16():
 
 
 def test_start_up_falls_on_no_run_s_epochs(monkeypatch):
-    """The process's one-off start-up (simulated: the first evaluation of an activation in the process sleeps
-    START_UP seconds) is paid by the warm-up, so the activation trained first is not charged for it in s/epoch,
-    and the warm-up changes no number."""
-    import time
+    """The process's one-off start-up (simulated: the first evaluation of an activation in the process costs START_UP
+    seconds on a fake clock that nothing else advances) is paid by the warm-up, so the activation trained first is
+    not charged for it in s/epoch, and the warm-up changes no number."""
+    from types import SimpleNamespace
 
     from actlab.models.batched import ModelActivations
+    from actlab.train import loop
 
-    START_UP = 3.0  # seconds: far beyond an epoch of this run
-    from actlab.train import trainer
-
+    START_UP = 3.0
     expected = [_histories(train_runs([RunConfig(**QUICK, activation=a, seed=0)])) for a in ("relu", "mish")]
-    monkeypatch.setattr(trainer, "_warmed", set())  # a fresh process: nothing warmed up yet
+    clock = [0.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(loop, "_warmed", set())  # a fresh process: nothing warmed up yet
     state = {"first": True}
     for method in ("forward", "value_and_derivative"):
         original = getattr(ModelActivations, method)
@@ -217,14 +218,11 @@ def test_start_up_falls_on_no_run_s_epochs(monkeypatch):
         def slow_once(self, *args, _original=original, **kwargs):
             if state["first"]:
                 state["first"] = False
-                time.sleep(START_UP)
+                clock[0] += START_UP
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(ModelActivations, method, slow_once)
     results = train_runs([RunConfig(**QUICK, activation=a, seed=0) for a in ("relu", "mish")])
     assert not state["first"]  # the start-up did happen
     assert [_histories([r]) for r in results] == expected
-    # an epoch here takes a fraction of a second, even on a loaded machine; one that held the start-up would not
-    assert all(h.seconds < START_UP - 0.5 for r in results for h in r.history), [
-        h.seconds for r in results for h in r.history
-    ]
+    assert all(h.seconds == 0.0 for r in results for h in r.history)

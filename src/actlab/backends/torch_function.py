@@ -106,13 +106,21 @@ def _sum_to(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 
 class SpecFunction(torch.autograd.Function):
-    """Forward from the spec; backward from its hand-derived derivative; saves the input only."""
+    """Forward from the spec; backward from its hand-derived derivative; saves the input only. Written in the form
+    torch.func transforms accept (``setup_context`` apart from ``forward``; a vmap rule generated from the two), so a
+    user's model with any catalog activation can be stacked with ``vmap``."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, evaluator: SpecEvaluator, x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+    def forward(evaluator: SpecEvaluator, x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+        return evaluator.forward(x, tensors)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: torch.Tensor) -> None:
+        evaluator, x, *tensors = inputs
         ctx.evaluator = evaluator
         ctx.save_for_backward(x, *tensors)
-        return evaluator.forward(x, tensors)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

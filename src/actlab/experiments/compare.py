@@ -10,12 +10,15 @@ statistics over seeds, tables, plots and the HTML report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.experiments.progress import epoch_callback, progress_bar
+from actlab.models.user_models import display
 from actlab.train.config import RunConfig, make_config
 from actlab.train.metrics import RunResult
 
@@ -36,13 +39,14 @@ class Comparison:
 
         return build_rows(self.results, None, baseline)
 
-    def table(self, baseline: str | None = None, wide: bool = True) -> None:
-        """Print the comparison table (as ``actlab compare`` does)."""
+    def table(self, baseline: str | None = None, wide: bool = True, console: Any = None) -> None:
+        """Print the comparison table (``actlab compare`` prints this one) on ``console`` (default: stdout's)."""
         from rich.console import Console
 
         from actlab.report.console import print_comparison
 
-        print_comparison(Console(), self.rows(baseline), baseline, wide, self.description or None)
+        title = f"{self.description}: mean ± std" if self.description else None
+        print_comparison(console or Console(), self.rows(baseline), baseline, wide, title)
 
     def markdown(self, baseline: str | None = None) -> str:
         from actlab.report.tables import markdown
@@ -53,10 +57,12 @@ class Comparison:
         return self.markdown()
 
     def save(self, out: str | Path, baseline: str | None = None) -> dict[str, Path]:
-        """Write report.{md,csv,json,html} and the figures into ``out`` as ``actlab report`` does; returns the files."""
+        """Write report.{md,csv,json,html}, the figures and the activations compared into ``out`` as ``actlab report``
+        does (``actlab compare --out`` writes these); returns the files by name."""
         from actlab.report.experiment_report import write_report
 
-        return write_report(self.results, EXPERIMENT, Path(out), baseline, self.description)["files"]
+        written = write_report(self.results, EXPERIMENT, Path(out), baseline, self.description, activations=True)
+        return written["files"]
 
 
 def _model_reference(model: Any, match: Any = None) -> str:
@@ -73,7 +79,8 @@ def _model_reference(model: Any, match: Any = None) -> str:
     if isinstance(model, str):
         return model
     from actlab.models import user_models
-    from actlab.train.user_trainer import fingerprint, from_template
+    from actlab.models.fingerprint import fingerprint
+    from actlab.models.user_build import from_template
 
     if isinstance(model, nn.Module):
         build = from_template(model, match)
@@ -111,6 +118,8 @@ def compare(
     progress: bool = True,
     allow_unchecked: bool = False,
     data_dir: str | Path | None = None,
+    group: str = "activation",
+    fused: bool = False,
     **settings: Any,
 ) -> Comparison:
     """Train ``model`` on ``data`` with each activation and seed; returns a :class:`Comparison`.
@@ -118,82 +127,55 @@ def compare(
     ``model``: an ``nn.Module`` (its activations — those ``match`` selects, as in :func:`actlab.swap`: default
     every one swap recognises, sigmoid and tanh gates too — swapped for each activation, and its modules that have
     ``reset_parameters`` re-initialised for each seed; parameters a module holds without one keep the model's
-    values), a ``build(act)`` function returning a new model in which
-    ``act()`` gives each activation module, or a model string (``mlp:100,50``, ``FILE.py:build``). ``data``:
-    ``(x_train, y_train, x_test, y_test)`` as arrays or tensors, ``(train_dataset, test_dataset)`` as torch Datasets,
-    or a dataset name (``mnist``, ``npz:PATH``, ``csv:PATH`` with ``target=``). ``loss``: ``cross_entropy``
+    values), a ``build(act)`` function returning a new model in which ``act()`` gives each activation module, or a
+    model string (``mlp:100,50``, ``FILE.py:build``). ``data``: ``(x_train, y_train, x_test, y_test)`` as arrays or
+    tensors, ``(train_dataset, test_dataset)`` as torch Datasets, or a dataset name (``mnist``, ``npz:PATH``,
+    ``csv:PATH`` with ``target=``). ``loss``: ``cross_entropy``
     (classification: accuracies and epochs to thresholds) or ``mse`` (regression: test losses). ``store``: a store
     file that keeps the runs (rerunning resumes; ``actlab report`` reads it); default, a temporary one.
     ``settings``: any other run setting (``weight_decay``, ``schedule``, ``flooding``, ``dtype``,
-    ``preprocessing`` — default ``none`` for arrays given here, which are taken as they are …).
+    ``preprocessing`` — default ``none`` for arrays given here, which are taken as they are …). ``group``: which
+    runs train together (``activation``, ``all``, ``none``: see :func:`actlab.train.grouping.group_runs`);
+    ``fused``: compiled kernels for activations without a native one. ``actlab compare`` calls this.
 
     Nothing is trained unless everything is valid: settings, activations (user-defined ones must pass
     ``actlab check`` unless ``allow_unchecked``), the model's build and its output shape against the labels.
     """
-    from actlab.experiments.checking import checked
     from actlab.experiments.oneoff import train_configs
-    from actlab.models.user_models import display
 
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list or not activations:
         raise ActlabError("compare needs at least one activation and one seed")
-    dataset = _data_reference(data, loss)
     if not isinstance(data, str):
         settings.setdefault("preprocessing", "none")
-    setup = dict(
-        model=_model_reference(model, match),
-        dataset=dataset,
-        epochs=epochs,
-        optimizer=optimizer,
-        lr=lr,
-        batch_size=batch_size,
-        loss=loss,
-        device=device,
-        **settings,
-    )
-    configs = [make_config(activation=a, seed=s, **setup) for a in activations for s in seed_list]
-    configs = checked(configs, allow_unchecked)
-    first = configs[0]
-    description = (
-        f"{len(activations)} activations × {len(seed_list)} seeds: {display(first.model)} on {display(first.dataset)} "
-        f"({first.optimizer} lr {first.lr:g}, batch {first.batch_size}, {first.epochs} epochs)"
-    )
-    with _progress_bar(progress, sum(c.epochs for c in configs)) as on_epoch:
+    dataset = _data_reference(data, loss)
+    setup = {"epochs": epochs, "optimizer": optimizer, "lr": lr, "batch_size": batch_size, "device": device}
+    setup.update(model=_model_reference(model, match), dataset=dataset, loss=loss, **settings)
+    configs = _checked_configs(activations, seed_list, setup, allow_unchecked)
+    description = title(configs, len(activations), len(seed_list))
+    total = sum(c.epochs for c in configs)
+    with progress_bar("epochs", total) if progress else contextlib.nullcontext() as update:
+        on_epoch = epoch_callback(update) if update is not None else None
         results = train_configs(
-            configs, data_dir, on_epoch=on_epoch, store=store, experiment=EXPERIMENT, description=description
+            configs, data_dir, group, fused, on_epoch, store=store, experiment=EXPERIMENT, description=description
         )
     return Comparison(results, description)
 
 
-class _progress_bar:
-    """A progress bar over epochs on stderr (rich), or nothing."""
+def _checked_configs(
+    activations: Sequence[str], seeds: list[int], setup: dict[str, Any], allow_unchecked: bool
+) -> list[RunConfig]:
+    """A run for every activation × seed; users' activations checked (:mod:`actlab.experiments.checking`)."""
+    from actlab.experiments.checking import checked
 
-    def __init__(self, show: bool, total: int) -> None:
-        self.show, self.total = show, total
-        self.bar: Any = None
+    return checked([make_config(activation=a, seed=s, **setup) for a in activations for s in seeds], allow_unchecked)
 
-    def __enter__(self) -> Callable | None:
-        if not self.show:
-            return None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task("epochs", total=self.total)
-
-        def on_epoch(config: RunConfig, metrics: Any) -> None:
-            self.bar.update(task, advance=1, description=f"{config.activation_label()} seed {config.seed}")
-
-        return on_epoch
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
+def title(configs: Sequence[RunConfig], activations: int, seeds: int) -> str:
+    """What a comparison is, in a line: its title in the terminal, the report and the store."""
+    first = configs[0]
+    schedule = "" if first.schedule == "constant" else f" ({first.schedule} schedule)"
+    return (
+        f"{activations} activations × {seeds} seeds: {display(first.model)} on {display(first.dataset)} "
+        f"({first.optimizer} lr {first.lr:g}{schedule}, batch {first.batch_size}, {first.epochs} epochs)"
+    )

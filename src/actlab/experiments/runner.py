@@ -173,9 +173,9 @@ def choose_executor(executor: str | Executor, workers: int = 1, fused: bool = Fa
 
 def preflight(configs, data_dir: str | Path | None = None) -> None:
     """Users' models built once per activation and scored on one batch before anything is trained or stored (see
-    :func:`actlab.train.user_trainer.preflight`); nothing is imported for actlab's own models."""
+    :func:`actlab.models.user_build.preflight`); nothing is imported for actlab's own models."""
     if any(config.is_user_model() for config in configs):
-        from actlab.train.user_trainer import preflight as check_models
+        from actlab.models.user_build import preflight as check_models
 
         check_models(configs, data_dir)
 

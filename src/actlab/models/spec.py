@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -168,8 +169,16 @@ def init_weights(shapes: Shapes, scheme: str, rng: np.random.Generator, dtype=np
     return weights
 
 
-def run_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent generators for one run: initial weights, data order, activation noise. Both engines
+class RunStreams(NamedTuple):
+    """A run's independent random streams (children of its seed's ``SeedSequence``)."""
+
+    init: np.random.Generator  # the initial weights of actlab's own models
+    order: np.random.Generator  # the order of the training examples, epoch after epoch
+    noise: np.random.Generator  # stochastic activations (the NumPy engine)
+
+
+def run_streams(seed: int) -> RunStreams:
+    """Independent generators for one run: initial weights, data order, activation noise. Every engine
     and every grouping of runs use these, so a run's numbers do not depend on what it was trained with."""
     init, order, noise = np.random.SeedSequence(seed).spawn(3)
-    return np.random.default_rng(init), np.random.default_rng(order), np.random.default_rng(noise)
+    return RunStreams(np.random.default_rng(init), np.random.default_rng(order), np.random.default_rng(noise))

@@ -5,7 +5,7 @@ registered for this process (``python:Net#3f2a…``).
 ``build(act)`` returns a new ``nn.Module``; ``act()`` returns a new activation module each time it is called, so every
 place the model applies an activation gets its own. A run's configuration names the model by a reference and keeps a
 hash of its source (the file's bytes and those of the local modules it imports, or a fingerprint of the registered
-object: :func:`actlab.train.user_trainer.fingerprint`), so a changed model is a new run.
+object: :func:`actlab.models.fingerprint.fingerprint`), so a changed model is a new run.
 
 This module is torch-free until a model is built (run configurations and the store read references only).
 """

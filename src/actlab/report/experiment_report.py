@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actlab import jsontext
+from actlab.activation import activation
 from actlab.report import plots
 from actlab.report.diagnostics_plots import diagnostics_figures
 from actlab.report.diagnostics_table import diagnostics_markdown
@@ -78,11 +79,13 @@ def write_report(
     description: str = "",
     incomplete: Incomplete | None = None,
     earlier: Sequence[RunResult] = (),
+    activations: bool = False,
 ) -> dict:
     """Write report.{md,csv,json,html} and the figures into ``out``; returns the files and the rows.
 
     ``incomplete``: runs left out, said in every rendering; ``earlier``: runs of earlier definitions of the
-    experiment, included and labelled as such."""
+    experiment, included and labelled as such; ``activations``: add a figure of the activations compared and their
+    derivatives (``activations.png``: a comparison's)."""
     from actlab.outputs import output_folder
     from actlab.report.html import render
 
@@ -115,6 +118,9 @@ def write_report(
         (out / name).write_text(text)
         files[name] = out / name
     figures = _report_figures(every, rows, out, label, baseline)
+    if activations:
+        compared = [activation(a) for a in dict.fromkeys(r.config.activation for r in every)]
+        figures["activations.png"] = plots.plot_activations(compared, out / "activations.png", derivative=True)
     files.update(figures)
     headers, body = cells(rows, baseline)
     page = render(experiment, headers, body, figures, baseline, description, notes, lead=SUMMARY)
@@ -149,32 +155,6 @@ def _report_figures(
     return figures
 
 
-def write_comparison(results: Sequence[RunResult], rows, out: Path, baseline: str | None = None) -> list[Path]:
-    """What `actlab compare --out` writes: results.{csv,md,json}, the summary of final test accuracies (significance
-    against ``baseline`` where one is given), the accuracy and loss curves, and the activations compared (with their
-    derivatives). ``rows`` come from :func:`build_rows` with the same ``baseline``."""
-    from actlab.activation import activation
-    from actlab.outputs import output_folder
-
-    output_folder(out)
-    written = []
-    for name, text in (
-        ("results.csv", csv_text(rows)),
-        ("results.md", markdown(rows, baseline) + _diagnostics_section(results)),
-        ("results.json", results_json(rows, results)),
-    ):
-        (out / name).write_text(text)
-        written.append(out / name)
-    written.append(plots.plot_summary(rows, results, out / SUMMARY, baseline=baseline))
-    if not (results and results[0].config.regression):
-        written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png", baseline=baseline))
-    written.append(plots.plot_loss_curves(results, out / "loss.png", baseline=baseline))
-    acts = [activation(a) for a in dict.fromkeys(r.config.activation for r in results)]
-    written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))
-    written.extend(diagnostics_figures(results, out).values())
-    return written
-
-
 def _notes(incomplete: Incomplete, earlier: Sequence[RunResult]) -> list[str]:
     notes = []
     if incomplete.counts:
@@ -199,13 +179,10 @@ def report_saved(path: str | Path, output: Path, baseline: str | None = None) ->
     if not results:
         raise ValueError(f"{path}: holds no runs")
     baseline = baseline if baseline is not None else payload.get("baseline")
-    if "experiment" not in payload:  # a comparison's results.json
-        rows = build_rows(results, baseline=baseline)
-        files = {p.name: str(p) for p in write_comparison(results, rows, output, baseline)}
-        return {path.stem: {"files": files, "rows": rows, "incomplete": Incomplete(), "baseline": baseline}}
     incomplete = Incomplete(payload.get("incomplete", {}))
-    name = payload["experiment"]
-    written = write_report(results, name, output, baseline, payload.get("description", ""), incomplete)
+    name = payload.get("experiment", "compare")  # a results.json of an earlier `compare --out` names none
+    compared = name == "compare"
+    written = write_report(results, name, output, baseline, payload.get("description", ""), incomplete, (), compared)
     return {name: {**written, "baseline": baseline}}
 
 

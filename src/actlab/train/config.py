@@ -248,6 +248,8 @@ class RunConfig(BaseModel):
             raise ValueError("the numpy backend trains MLPs only; use --backend torch for CNNs")
         if self.backend == "numpy" and self.device != "cpu":
             raise ValueError("the numpy backend runs on the CPU only")
+        if self.backend == "numpy" and self.regression:
+            raise ValueError("the numpy backend trains with cross-entropy only; use --backend torch for loss mse")
         if self.backend == "numpy" and self.dtype == "bfloat16":
             raise ValueError("the numpy backend has no bfloat16; use float32 or float64, or --backend torch")
         return self
@@ -257,7 +259,7 @@ class RunConfig(BaseModel):
         """A run as a store or a saved report holds it (its canonical JSON data), for reading its results: its
         user's model and data are not looked up again — their files may have moved since, a model given to
         ``actlab.compare`` lived in another process — so its references and hashes stay as stored. Training one
-        checks them (:func:`actlab.train.user_trainer.build_model`, :func:`actlab.data.prepared.prepare_for`)."""
+        checks them (:func:`actlab.models.user_build.build_model`, :func:`actlab.data.prepared.prepare_for`)."""
         return cls.model_validate(data, context={_STORED: True})
 
     # --- derived ---------------------------------------------------------------------------------------

@@ -111,21 +111,21 @@ def train_numpy(config: RunConfig, data: PreparedData, on_epoch=None, record_ste
     dtype = np.float64 if config.dtype == "float64" else np.float32
     spec = parse_model(config.model)
     shapes = weight_shapes(spec, data.input_shape, data.classes, config.expansion())
-    init_rng, order_rng, noise_rng = run_streams(config.seed)
+    streams = run_streams(config.seed)
     activation = on_features(config.activation_object(), -1)
-    net = NumpyMLP(init_weights(shapes, config.init_scheme(), init_rng), activation, dtype)
+    net = NumpyMLP(init_weights(shapes, config.init_scheme(), streams.init), activation, dtype)
     optimizer = NumpyOptimizer(config, net.parameters())
     x_train, y_train = data.x_train.astype(dtype), data.y_train
     x_test, y_test = data.x_test.astype(dtype), data.y_test
     n = len(x_train)
-    noise = noise_rng if activation.spec.stochastic is not None else None
+    noise = streams.noise if activation.spec.stochastic is not None else None
 
     log = EpochLog([config], on_epoch)
     step_losses: list[float] = []
     for epoch in range(config.epochs):
         started = time.perf_counter()
         optimizer.lr = config.lr * lr_factor(config, epoch)
-        order = order_rng.permutation(n)
+        order = streams.order.permutation(n)
         loss_sum, correct = 0.0, 0
         for start in range(0, n, config.batch_size):
             index = order[start : start + config.batch_size]

@@ -8,13 +8,15 @@ import textwrap
 import torch
 from torch import nn
 
-from actlab.train.user_trainer import fingerprint, from_template
+from actlab.models.fingerprint import fingerprint
+from actlab.models.user_build import from_template
 
 SCRIPT = textwrap.dedent(
     """
     import sys
     from torch import nn
-    from actlab.train.user_trainer import fingerprint, from_template
+    from actlab.models.fingerprint import fingerprint
+    from actlab.models.user_build import from_template
 
     WIDTH = int(sys.argv[1])
 
