@@ -49,9 +49,12 @@ FUNCTIONS_ELEMENTWISE: set[Callable] = {
     *FUNCTIONS,
 }
 METHODS_ELEMENTWISE = {*_TORCH_ELEMENTWISE, *METHODS}
-LINEAR_CALLS = {operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, torch.add, torch.sub,
-                torch.mul, torch.div, torch.neg}  # fmt: skip
-LINEAR_METHODS = {"add", "sub", "mul", "div", "neg"}
+# Calls that make a chain a candidate activation beside the named ones (F.relu, torch.tanh, …): those activations
+# are written with (a clamp in hard-mish, erf in GELU, exp in a hand-written sigmoid). Chains of other calls only —
+# rotary embeddings' cos and sin, a norm's rsqrt and pow — are no activation, and not looked at.
+_ANCHORS = ("clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "erf", "erfc", "exp", "expm1")
+ANCHOR_FUNCTIONS: set[Callable] = {getattr(torch, n) for n in _ANCHORS if hasattr(torch, n)} | {torch.special.erf}
+ANCHOR_METHODS = {*_ANCHORS, *(n + "_" for n in _ANCHORS)}
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,12 @@ class Chain:
     def output(self) -> fx.Node:
         return self.nodes[-1]
 
-    @property
-    def linear(self) -> bool:
-        """Only additions and multiplications: a scaling or a shift, never an activation."""
-        return all(
-            (n.op == "call_function" and n.target in LINEAR_CALLS) or (n.op == "call_method" and n.target in
-                                                                       LINEAR_METHODS)
+    def anchored(self, activation_call: Callable[[fx.Node], bool]) -> bool:
+        """Whether the chain applies an activation (``activation_call``) or a call activations are written with."""
+        return any(
+            activation_call(n)
+            or (n.op == "call_function" and n.target in ANCHOR_FUNCTIONS)
+            or (n.op == "call_method" and n.target in ANCHOR_METHODS)
             for n in self.nodes
         )
 

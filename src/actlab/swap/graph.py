@@ -97,10 +97,10 @@ def _single(traced: fx.GraphModule, node: fx.Node, calls: Counter, known: Known)
     return Site(f"{owner}.{node.name}" if owner else node.name, written, kind), inplace
 
 
-def _formula(traced: fx.GraphModule, chain: Chain, single: bool) -> Site | None:
+def _formula(traced: fx.GraphModule, chain: Chain, single: bool, known: Known) -> Site | None:
     """The site of a chain of calls (or of one call that is no activation by name, ``x.clamp(0, 6)``): recognised by
-    its values; an unrecognised one that applies an activation is kept, other arithmetic is no site."""
-    if chain.linear:
+    its values; an unrecognised one that applies an activation is kept; other chains are no site."""
+    if not chain.anchored(lambda node: _activation_call(node, known)):
         return None
     found = values(chain, traced)
     kind = recognise(found) if found is not None and not is_affine(found) else None
@@ -150,7 +150,7 @@ def graph_sites(traced: fx.GraphModule, known: Known) -> list[GraphSite]:
     sites = []
     for chain in found:
         single = _single(traced, chain.output, calls, known) if len(chain.nodes) == 1 else None
-        site, inplace = single if single is not None else (_formula(traced, chain, len(chain.nodes) == 1), False)
+        site, inplace = single if single is not None else (_formula(traced, chain, len(chain.nodes) == 1, known), False)
         if site is None:
             continue
         if site.keep is None and squashing(site.kind) and _gate(chain):
