@@ -22,10 +22,10 @@ from torch import nn
 
 from actlab.activation import Activation, activation
 from actlab.catalog.spec import ActivationError
+from actlab.recognise import squashing
 from actlab.swap import pretrained
 from actlab.swap.composite import composite_modules
 from actlab.swap.graph import Known, Maker, channel_axis, channel_count
-from actlab.swap.recognise import squashing
 from actlab.swap.sites import Match, Matcher, Site, module_kind
 from actlab.swap.tree import Context, Outcome, functional_calls, swap_tree
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from actlab.swap.recognise import GRID
+from actlab.recognise import GRID
 from actlab.swap.sites import FUNCTIONS, METHODS
 
 ARITHMETIC: dict[Callable, str] = {
@@ -135,7 +135,7 @@ def chains(traced: fx.GraphModule, leaf: Callable[[nn.Module], bool]) -> list[Ch
 
 
 def values(chain: Chain, traced: fx.GraphModule) -> np.ndarray | None:
-    """The chain's function on :data:`~actlab.swap.recognise.GRID` (float64), or None where it cannot be run apart."""
+    """The chain's function on :data:`~actlab.recognise.GRID` (float64), or None where it cannot be run apart."""
     env: dict[fx.Node, Any] = {chain.root: torch.from_numpy(GRID.copy())}
 
     def load(arg: fx.Node) -> Any:

@@ -1,17 +1,20 @@
 """A model's own activation classes: modules whose forward maps their input elementwise through primitives
 (transformers' ``NewGELUActivation``, a timm-style ``Swish`` computing ``x * x.sigmoid()``, ``GELUTanh`` calling
 ``functools.partial(F.gelu, approximate="tanh")``). Each is one site, recognised by its values
-(:mod:`actlab.swap.recognise`) and replaced whole, so that the primitives inside it are never swapped as if they were
+(:mod:`actlab.recognise`) and replaced whole, so that the primitives inside it are never swapped as if they were
 activations of their own, and the model keeps its classes."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
+import numpy as np
+import torch
 from torch import fx, nn
 
 from actlab.backends.torch_module import ActivationModule
-from actlab.swap.recognise import is_affine, module_values, recognise
+from actlab.recognise import GRID, is_affine, recognise
 from actlab.swap.sites import MODULE_KINDS
 
 UNRECOGNISED = "an elementwise function not recognised as a catalog activation: kept (match= selects it to replace)"
@@ -43,6 +46,29 @@ def _candidate(module: nn.Module, custom: tuple[type[nn.Module], ...]) -> bool:
     if any(type(c) not in MODULE_KINDS and not isinstance(c, ActivationModule) for c in module.children()):
         return False
     return all(t.numel() <= 1 for t in (*module.parameters(), *module.buffers()))
+
+
+def module_values(module: nn.Module) -> np.ndarray | None:
+    """``module``'s values on :data:`GRID` where it is an elementwise function of one tensor — the same values for the
+    grid shaped (5, 321) as flat and shuffled, deterministic — else None. Run on a float64 copy in eval mode."""
+    probe = copy.deepcopy(module).double().eval()
+    grid = torch.from_numpy(GRID.copy())
+    order = torch.from_numpy(np.random.default_rng(0).permutation(GRID.size))
+    try:
+        with torch.no_grad():
+            flat = probe(grid.clone())
+            shaped = probe(grid[order].reshape(5, -1).clone())
+            again = probe(grid.clone())
+    except Exception:  # it takes other inputs, or does not broadcast: no elementwise function
+        return None
+    tensors = (flat, shaped, again)
+    if not all(isinstance(t, torch.Tensor) and t.dtype == torch.float64 for t in tensors):
+        return None
+    if flat.shape != grid.shape or shaped.shape != (5, GRID.size // 5) or not torch.equal(flat, again):
+        return None
+    if not torch.allclose(shaped.reshape(-1), flat[order], rtol=1e-12, atol=1e-12, equal_nan=True):
+        return None
+    return flat.numpy()
 
 
 def composite_modules(model: nn.Module, custom: tuple[type[nn.Module], ...] = ()) -> dict[int, Composite]:

@@ -15,9 +15,9 @@ import torch
 from torch import fx, nn
 
 from actlab.backends.torch_module import ActivationModule
+from actlab.recognise import is_affine, recognise, squashing
 from actlab.swap.chains import Chain, chains, constant, expression, values
 from actlab.swap.composite import UNRECOGNISED
-from actlab.swap.recognise import is_affine, recognise, squashing
 from actlab.swap.sites import METHODS, Site, describe_module, function_kind, module_kind
 
 # Makes the replacement for a site, given the shape of the site's input where known (from an example run)

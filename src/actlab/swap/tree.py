@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch import fx, nn
 
+from actlab.recognise import squashing
 from actlab.swap.graph import Known, Maker, graph_sites, needs_graph, rewrite, trace
-from actlab.swap.recognise import squashing
 from actlab.swap.sites import FUNCTION_KINDS, METHODS, Matcher, Site, describe_module, module_kind
 
 SQUASHING = "squashing, beside the model's other activations: a gate, pooler or output (match= selects it)"

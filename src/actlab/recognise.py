@@ -3,27 +3,26 @@
 with every catalog activation on a grid, at the catalog's default parameters and, for the parameters that are
 commonly written out (swish's β, leaky ReLU's slope), at the value the formula uses.
 
-A function matches when ``max |f − g| ≤ 1e-7 · max(1, max |g|)`` on the grid (float64), ``−8 … 8`` in steps of 0.01
-and ``±12, ±20``: tight enough to tell GELU's erf form from its tanh form (4.7e-4 apart), loose enough for constants
-written with ten digits (FastGELU's 0.7978845608).
+A function matches when ``max |f − g| ≤ tolerance · max(1, max |g|)`` on the grid, ``−8 … 8`` in steps of 0.01 and
+``±12, ±20``; the tolerance is 1e-7 for values computed in float64 (PyTorch), 1e-6 for float32 ones (Keras layers):
+tight enough to tell GELU's erf form from its tanh form (4.7e-4 apart), loose enough for constants written with ten
+digits (FastGELU's 0.7978845608). Used by :func:`actlab.swap` and :func:`actlab.keras.swap`; NumPy only.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from collections.abc import Callable
 
 import numpy as np
-import torch
-from torch import nn
 
 from actlab.activation import activation, names
 from actlab.catalog import REGISTRY
 
 GRID = np.concatenate([np.linspace(-8.0, 8.0, 1601), [-20.0, -12.0, 12.0, 20.0]])
 TOLERANCE = 1e-7
+FLOAT32_TOLERANCE = 1e-6
 # Where two catalog functions are equal (silu and swish at β = 1), the first listed here is the name reported
 PREFERRED = ("relu", "gelu", "gelu_tanh", "silu", "quick_gelu", "mish", "hard_swish", "hard_sigmoid", "hard_mish")
 
@@ -47,12 +46,12 @@ def _catalog() -> tuple[tuple[str, np.ndarray], ...]:
     return tuple(found)
 
 
-def _close(values: np.ndarray, reference: np.ndarray) -> bool:
+def _close(values: np.ndarray, reference: np.ndarray, tolerance: float = TOLERANCE) -> bool:
     if not np.array_equal(np.isfinite(values), np.isfinite(reference)):
         return False
     finite = np.isfinite(reference)
     scale = max(1.0, float(np.max(np.abs(reference[finite]), initial=0.0)))
-    return bool(np.max(np.abs(values[finite] - reference[finite]), initial=0.0) <= TOLERANCE * scale)
+    return bool(np.max(np.abs(values[finite] - reference[finite]), initial=0.0) <= tolerance * scale)
 
 
 def _at(values: np.ndarray, x: float) -> float:
@@ -70,11 +69,12 @@ FITS: dict[str, tuple[str, Callable[[np.ndarray], float]]] = {
 }
 
 
-def recognise(values: np.ndarray) -> str | None:
+def recognise(values: np.ndarray, tolerance: float = TOLERANCE) -> str | None:
     """The catalog activation (``"gelu_tanh"``, ``"swish:beta=1.5"``) whose values on :data:`GRID` are ``values``,
     or None."""
+    values = np.asarray(values, dtype=np.float64)
     for name, reference in _catalog():
-        if _close(values, reference):
+        if _close(values, reference, tolerance):
             return name
     for name, (param, estimate) in FITS.items():
         value = estimate(values)
@@ -83,17 +83,18 @@ def recognise(values: np.ndarray) -> str | None:
         candidate = activation(name, **{param: round(value, 9)})
         with np.errstate(all="ignore"):
             reference = np.asarray(candidate(GRID), dtype=np.float64)
-        if _close(values, reference):
+        if _close(values, reference, tolerance):
             return candidate.text
     return None
 
 
-def is_affine(values: np.ndarray) -> bool:
+def is_affine(values: np.ndarray, tolerance: float = TOLERANCE) -> bool:
     """Whether ``values`` are ``a·x + b`` on the grid (a scaling, a shift: no activation)."""
+    values = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
         return False
     slope, intercept = np.polyfit(GRID, values, 1)
-    return _close(values, slope * GRID + intercept)
+    return _close(values, slope * GRID + intercept, tolerance)
 
 
 def squashing(kind: str) -> bool:
@@ -105,26 +106,3 @@ def squashing(kind: str) -> bool:
         return False
     low, high = spec.properties.range if spec.properties else (-math.inf, math.inf)
     return math.isfinite(low) and math.isfinite(high)
-
-
-def module_values(module: nn.Module) -> np.ndarray | None:
-    """``module``'s values on :data:`GRID` where it is an elementwise function of one tensor — the same values for the
-    grid shaped (5, 321) as flat and shuffled, deterministic — else None. Run on a float64 copy in eval mode."""
-    probe = copy.deepcopy(module).double().eval()
-    grid = torch.from_numpy(GRID.copy())
-    order = torch.from_numpy(np.random.default_rng(0).permutation(GRID.size))
-    try:
-        with torch.no_grad():
-            flat = probe(grid.clone())
-            shaped = probe(grid[order].reshape(5, -1).clone())
-            again = probe(grid.clone())
-    except Exception:  # it takes other inputs, or does not broadcast: no elementwise function
-        return None
-    tensors = (flat, shaped, again)
-    if not all(isinstance(t, torch.Tensor) and t.dtype == torch.float64 for t in tensors):
-        return None
-    if flat.shape != grid.shape or shaped.shape != (5, GRID.size // 5) or not torch.equal(flat, again):
-        return None
-    if not torch.allclose(shaped.reshape(-1), flat[order], rtol=1e-12, atol=1e-12, equal_nan=True):
-        return None
-    return flat.numpy()

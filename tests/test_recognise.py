@@ -1,4 +1,4 @@
-"""actlab.swap.recognise: a function known by its values on a grid."""
+"""actlab.recognise: a function known by its values on a grid."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab.swap.recognise import GRID, is_affine, recognise, squashing
+from actlab.recognise import GRID, is_affine, recognise, squashing
 
 
 def sigmoid(x):
