@@ -156,6 +156,8 @@ def _formulas(hand: bool) -> keras.Model:
     h = layers.Multiply(name="se")([h, gate]) * 2.0
     h = layers.Dense(6, name="d3")(h)
     h = layers.ReLU(name="odd")(h) * 2.0 + h
+    h = layers.Dense(6, name="d4")(h)
+    h = ak.Activation("mish")(h) if hand else layers.ReLU(name="scaled")(h * 1.0)  # a formula ending in a layer
     return keras.Model(inputs, layers.Dense(2, name="out")(h))
 
 
@@ -165,7 +167,8 @@ def test_activations_written_with_operators_are_one_site_and_gates_are_kept():
     model = _formulas(hand=False)
     swapped, report = ak.swap(model, "mish")
     assert [str(site) for site in report.replaced] == [
-        "add+re_lu+multiply+hswish: x * (ReLU(6)(x + 3) * 0.166667) (≈ hard_swish) → mish (as layer hswish_mish)"
+        "add+re_lu+multiply+hswish: x * (ReLU(6)(x + 3) * 0.166667) (≈ hard_swish) → mish (as layer hswish_mish)",
+        "multiply_4+scaled: ReLU(x * 1) (≈ relu) → mish (as layer scaled_mish)",
     ]
     assert [str(site) for site in report.kept] == [
         "add_1+r6+multiply_1: ReLU(6)(x + 3) * 0.166667 (≈ hard_sigmoid) kept (a gate: its output multiplies another "

@@ -207,7 +207,8 @@ class _Rewriter:
         None."""
         if isinstance(layer, keras.Model):
             return self.rewrite(layer, f"{prefix}{layer.name}/", keep_outputs=id(layer) in outputs), None
-        site = _site(layer) if id(layer) not in self.frozen | self.through else None
+        inside = id(layer) in self.frozen or id(layer) in self.through or id(layer) in self.ends  # of a formula
+        site = _site(layer) if not inside else None
         where = f"{prefix}{layer.name}"
         if site is not None:
             kind, old, elementwise = site

@@ -141,8 +141,8 @@ def values(chain: Chain, traced: fx.GraphModule) -> np.ndarray | None:
     def load(arg: fx.Node) -> Any:
         if arg in env:
             return env[arg]
-        value = _attribute(traced, str(arg.target))  # a constant (see _constant)
-        return value.detach().double() if isinstance(value, torch.Tensor) else value
+        value = _attribute(traced, str(arg.target))  # a constant (see constant)
+        return value.detach().to("cpu", torch.float64) if isinstance(value, torch.Tensor) else value
 
     try:
         with torch.no_grad():
@@ -163,7 +163,7 @@ def values(chain: Chain, traced: fx.GraphModule) -> np.ndarray | None:
 
 
 def _float64(module: nn.Module) -> nn.Module:
-    return copy.deepcopy(module).double().eval()
+    return copy.deepcopy(module).to("cpu", torch.float64).eval()  # the grid is on the CPU
 
 
 def expression(chain: Chain, traced: fx.GraphModule) -> str:

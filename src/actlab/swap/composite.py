@@ -50,8 +50,9 @@ def _candidate(module: nn.Module, custom: tuple[type[nn.Module], ...]) -> bool:
 
 def module_values(module: nn.Module) -> np.ndarray | None:
     """``module``'s values on :data:`GRID` where it is an elementwise function of one tensor — the same values for the
-    grid shaped (5, 321) as flat and shuffled, deterministic — else None. Run on a float64 copy in eval mode."""
-    probe = copy.deepcopy(module).double().eval()
+    grid shaped (5, 321) as flat and shuffled, deterministic — else None. Run on a float64 copy on the CPU, in eval
+    mode."""
+    probe = copy.deepcopy(module).to("cpu", torch.float64).eval()
     grid = torch.from_numpy(GRID.copy())
     order = torch.from_numpy(np.random.default_rng(0).permutation(GRID.size))
     try:
