@@ -157,6 +157,25 @@ def test_gates_are_kept_and_a_match_still_selects_them():
     assert not gated.replaced and [(k.old, k.reason.split(":")[0]) for k in gated.kept] == [("torch.sigmoid", "a gate")]
 
 
+class Pooled(nn.Module):
+    """CLIP-style: QuickGELU written inline in the MLP, a pooler's tanh on the first token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.pool = nn.Linear(4, 8), nn.Linear(8, 4), nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        h = self.fc2(h * torch.sigmoid(1.702 * h))
+        return torch.tanh(self.pool(h[:, 0]))
+
+
+def test_a_pooler_s_tanh_beside_a_formula_is_kept():
+    _, report = swap(Pooled(), "mish")
+    assert [r.old for r in report.replaced] == ["x * torch.sigmoid(1.702 * x) (≈ quick_gelu)"]
+    assert [(k.old, k.reason.split(",")[0]) for k in report.kept] == [("torch.tanh", "squashing")]
+
+
 class Block(nn.Module):
     def __init__(self, dim: int, act: type[nn.Module]) -> None:
         super().__init__()

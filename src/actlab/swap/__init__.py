@@ -25,7 +25,7 @@ from actlab.catalog.spec import ActivationError
 from actlab.recognise import squashing
 from actlab.swap import pretrained
 from actlab.swap.composite import composite_modules
-from actlab.swap.graph import Known, Maker, channel_axis, channel_count
+from actlab.swap.graph import Known, Maker, channel_axis, channel_count, graph_sites, trace
 from actlab.swap.sites import Match, Matcher, Site, module_kind
 from actlab.swap.tree import Context, Outcome, functional_calls, swap_tree
 
@@ -171,8 +171,9 @@ def _probe(model: nn.Module, example: tuple[tuple, dict] | None) -> tuple[dict[i
 
 
 def _has_hidden(model: nn.Module, known: Known) -> bool:
-    """Whether ``model`` applies an activation that is not squashing (relu, gelu, a formula of its own…) — its
-    modules, and the functional calls written in its modules' forward methods."""
+    """Whether ``model`` applies an activation that is not squashing (relu, gelu, a formula of its own…): its
+    modules, the functional calls written in its modules' forward methods, and — where those show none and the model
+    traces — the formulas of its graph (``x * torch.sigmoid(1.702 * x)``)."""
     seen: set[type] = set()
     for module in model.modules():
         kind = module_kind(module, known.custom, known.composites)
@@ -183,7 +184,11 @@ def _has_hidden(model: nn.Module, known: Known) -> bool:
         seen.add(type(module))
         if any(not squashing(site.kind) for site in functional_calls(module, "")):
             return True
-    return False
+    try:
+        traced = trace(model, known.custom, known.composites)
+    except Exception:  # fx raises many kinds; a model that does not trace has its activations as modules or calls
+        return False
+    return any(found.site.keep is None and not squashing(found.site.kind) for found in graph_sites(traced, known))
 
 
 def swap(
