@@ -151,7 +151,7 @@ def _formulas(hand: bool) -> keras.Model:
     inputs = keras.Input((4,))
     h = layers.Dense(6, name="d1")(inputs)
     h = ak.Activation("mish")(h) if hand else layers.Multiply(name="hswish")([h, layers.ReLU(6.0)(h + 3.0) * (1 / 6)])
-    h = layers.Dense(6, name="d2")(h)
+    h = layers.Dense(6, name="d2", activation=ak.activation("mish") if hand else "relu")(h)
     gate = layers.ReLU(6.0, name="r6")(layers.Dense(6, name="dg")(h) + 3.0) * (1.0 / 6.0)
     h = layers.Multiply(name="se")([h, gate]) * 2.0
     h = layers.Dense(6, name="d3")(h)
@@ -168,6 +168,7 @@ def test_activations_written_with_operators_are_one_site_and_gates_are_kept():
     swapped, report = ak.swap(model, "mish")
     assert [str(site) for site in report.replaced] == [
         "add+re_lu+multiply+hswish: x * (ReLU(6)(x + 3) * 0.166667) (≈ hard_swish) → mish (as layer hswish_mish)",
+        "d2: relu → mish",  # in the order of the model's layers
         "multiply_4+scaled: ReLU(x * 1) (≈ relu) → mish (as layer scaled_mish)",
     ]
     assert [str(site) for site in report.kept] == [

@@ -186,6 +186,7 @@ class _Rewriter:
         self.frozen: set[int] = set()  # operations inside a formula that is kept: cloned as they are
         self.through: set[int] = set()  # operations inside a formula replaced: their clones pass the input on
         self.ends: dict[int, str] = {}  # the last operation of a formula replaced → the name of its new layer
+        self.pending: dict[int, Site] = {}  # a formula's site, reported when its first operation is cloned
 
     def _layer(self, name: str, dtype: Any) -> ActivationLayer:
         return ActivationLayer(
@@ -205,6 +206,9 @@ class _Rewriter:
     def _clone(self, layer: keras.layers.Layer, prefix: str, outputs: set[int]) -> tuple[Any, Any]:
         """The layer of the new model for ``layer`` (weights copied), and the activation layer to apply after it or
         None."""
+        if id(layer) in self.pending:  # the report lists sites in the order of the model's layers
+            site = self.pending.pop(id(layer))
+            (self.kept if site.new is None else self.replaced).append(site)
         if isinstance(layer, keras.Model):
             return self.rewrite(layer, f"{prefix}{layer.name}/", keep_outputs=id(layer) in outputs), None
         inside = id(layer) in self.frozen or id(layer) in self.through or id(layer) in self.ends  # of a formula
@@ -277,12 +281,13 @@ class _Rewriter:
             )
             if reason is not None:
                 self.frozen |= members
-                self.kept.append(Site(where, old, None, reason))
+                self.pending[id(chain.nodes[0].operation)] = Site(where, old, None, reason)
                 continue
             end = chain.output.operation
             self.through |= members - {id(end)}
             self.ends[id(end)] = f"{end.name}_{self.target.spec.name}"
-            self.replaced.append(Site(where, old, self.target.text, f"as layer {self.ends[id(end)]}"))
+            note = f"as layer {self.ends[id(end)]}"
+            self.pending[id(chain.nodes[0].operation)] = Site(where, old, self.target.text, note)
 
     def _functional(self, model: keras.Model, prefix: str, keep_outputs: bool) -> keras.Model:
         outputs = _output_path(model) if keep_outputs else set()
