@@ -220,6 +220,14 @@ def test_bad_input():
         swap(lambda x: x, "mish")
     with pytest.raises(actlab.ActivationError, match="not an nn.Module class"):
         swap(Net(), "mish", match=int)
+    with pytest.raises(actlab.ActivationError, match="channel_axis must be an int"):
+        swap(Net(), "prelu", channel_axis="last")
+    with pytest.raises(actlab.ActivationError, match=r"channel_axis=4 is out of range .* shape \(5, 4, 6, 6\)"):
+        swap(Net(), "prelu", example=inputs(), channel_axis=4)
+    untouched = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 4), nn.ReLU())
+    with pytest.raises(actlab.ActivationError, match=r"channel_axis=3 is out of range .* shape \(5, 4\)"):
+        swap(untouched, "prelu", example=inputs(), channel_axis=3, inplace=True)  # valid for the first site only
+    assert isinstance(untouched[1], nn.ReLU)  # nothing half-swapped
 
 
 def test_the_readme_s_example_model():

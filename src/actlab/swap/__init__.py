@@ -27,7 +27,7 @@ from actlab.swap import pretrained
 from actlab.swap.composite import composite_modules
 from actlab.swap.graph import Known, Maker, channel_axis, channel_count, graph_sites, trace
 from actlab.swap.sites import Match, Matcher, Site, module_kind
-from actlab.swap.tree import Context, Outcome, functional_calls, swap_tree
+from actlab.swap.tree import Context, Outcome, first_shape, functional_calls, swap_tree
 
 __all__ = ["Kept", "SwapReport", "Swapped", "Unreachable", "swap"]
 
@@ -226,11 +226,16 @@ def swap(
     if not isinstance(model, nn.Module):
         raise ActivationError(f"swap takes an nn.Module, got {type(model).__name__}")
     act = _target(to)
+    if channel_axis is not None and (isinstance(channel_axis, bool) or not isinstance(channel_axis, int)):
+        raise ActivationError(f"channel_axis must be an int (or None for the default), got {channel_axis!r}")
     matcher = Matcher(match)
     arguments = _arguments(example)
     work = model if inplace else copy.deepcopy(model)
     known = Known(matcher.classes, composite_modules(work, matcher.classes))
     inputs, calls = _probe(work, arguments)
+    for module in work.modules() if inplace else ():  # a bad channel_axis raises before the model is changed
+        if module_kind(module, known.custom, known.composites) is not None:
+            channel_count(first_shape(inputs.get(id(module))), channel_axis)
     context = Context(
         matcher=matcher,
         known=known,

@@ -15,6 +15,7 @@ import torch
 from torch import fx, nn
 
 from actlab.backends.torch_module import ActivationModule
+from actlab.catalog.spec import ActivationError
 from actlab.recognise import is_affine, recognise, squashing
 from actlab.swap.chains import Chain, chains, constant, expression, values
 from actlab.swap.composite import UNRECOGNISED
@@ -204,8 +205,10 @@ def channel_count(shape: tuple[int, ...] | None, axis: int | None) -> int | None
     """The number of channels of a site's input of ``shape`` (see :func:`channel_axis`), None where unknown."""
     if shape is None or len(shape) < 2:
         return None
-    axis = channel_axis(shape, axis)
-    return int(shape[axis]) if -len(shape) <= axis < len(shape) else None
+    along = channel_axis(shape, axis)
+    if not -len(shape) <= along < len(shape):
+        raise ActivationError(f"channel_axis={axis} is out of range for a site's input of shape {tuple(shape)}")
+    return int(shape[along])
 
 
 def _shape(node: Any) -> tuple[int, ...] | None:

@@ -115,7 +115,7 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
         if not context.decide(site, outcome):
             continue
         inputs = context.inputs(child)
-        new = context.make(site, _first_shape(inputs))
+        new = context.make(site, first_shape(inputs))
         setattr(module, name, new)
         outcome.replaced.append((site, new))
         if context.calls(child) > 1:
@@ -126,7 +126,7 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
     return module
 
 
-def _first_shape(inputs: tuple[tuple, dict] | None) -> tuple[int, ...] | None:
+def first_shape(inputs: tuple[tuple, dict] | None) -> tuple[int, ...] | None:
     """The shape of a module's first tensor input in the example run."""
     if inputs is None:
         return None
