@@ -1,11 +1,15 @@
 """Swap the activations of any PyTorch model for a catalog (or user-defined) activation.
 
-``new_model, report = actlab.swap(model, "mish")`` replaces every activation it recognises — torch.nn's activation
-modules and actlab's own, functional calls (``F.relu``, ``torch.tanh``, ``x.relu()``, in-place variants too) — with a
-fresh module per call site, on the model's device and dtype. Where the model traces with ``torch.fx`` the result is a
-``GraphModule`` (the same submodules, parameters and plain attributes; a module called twice becomes two); where it
-does not, submodules are traced one by one and activation modules replaced in place, and ``report.unreachable``
-names every call that could not be rewritten and why. Nothing is left out silently.
+``new_model, report = actlab.swap(model, "mish")`` replaces every activation site — torch.nn's activation modules and
+actlab's own, functional calls (``F.relu``, ``torch.tanh``, ``x.relu()``, in-place variants too), a model's own
+elementwise classes (transformers' ``NewGELUActivation``) and formulas of calls (``x * torch.sigmoid(1.702 * x)``),
+the last two recognised by their values as the catalog activation they compute — with a fresh module per site, on the
+model's device and dtype. Where module replacement reaches every site the model keeps its class; where calls must be
+rewritten and the model traces with ``torch.fx`` the result is a ``GraphModule`` (the same submodules, parameters and
+plain attributes; a module called twice becomes two); where it does not, submodules are traced one by one and
+activation modules replaced in place, and ``report.unreachable`` names every call that could not be rewritten and
+why. Gates, squashing activations beside others and unrecognised formulas are kept and listed in ``report.kept``.
+Nothing is left out silently.
 """
 
 from __future__ import annotations
