@@ -111,3 +111,15 @@ def test_save_pretrained_after_a_swap_rebuilds_the_swapped_model(tmp_path):
         partly.save_pretrained(tmp_path / "partly")
     assert any("only some of its activations" in str(w.message) for w in caught)
     assert partly.config.hidden_act == "silu"
+
+
+def test_an_activation_left_unrecognised_keeps_the_config_as_it_was(tmp_path):
+    torch.manual_seed(0)
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(activation_function="gelu_10", **GPT2)).eval()
+    gpt2.transformer.h[0].mlp.act = transformers.activations.NewGELUActivation()  # one site recognised, one not
+    swapped, report = swap(gpt2, "mish")
+    assert [r.site for r in report.replaced] == ["transformer.h.0.mlp.act"]
+    assert [(k.site, k.old) for k in report.kept] == [("transformer.h.1.mlp.act", "ClippedGELUActivation")]
+    assert swapped.config.activation_function == "gelu_10"
+    with pytest.warns(SwapWarning, match="did not recognise"):
+        swapped.save_pretrained(tmp_path)

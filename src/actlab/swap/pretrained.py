@@ -11,6 +11,7 @@ from typing import Any
 from torch import nn
 
 from actlab.activation import Activation
+from actlab.swap.composite import UNRECOGNISED
 
 # The config fields transformers models build their hidden activation from (``ACT2FN[config.hidden_act]``)
 CONFIG_FIELDS = ("hidden_act", "activation_function", "hidden_activation")
@@ -61,7 +62,8 @@ def follow(model: nn.Module, act: Activation, report: Any, complete: bool) -> No
     config = getattr(model, "config", None)
     fields = [f for f in CONFIG_FIELDS if isinstance(getattr(config, f, None), str)]
     name = transformers_name(act)
-    if complete and not report.unreachable and fields and name is not None:
+    unrecognised = any(k.reason == UNRECOGNISED for k in report.kept)  # an activation of the model left as it was
+    if complete and not report.unreachable and not unrecognised and fields and name is not None:
         for field in fields:
             setattr(config, field, name)
         return
@@ -70,7 +72,7 @@ def follow(model: nn.Module, act: Activation, report: Any, complete: bool) -> No
     elif not fields:
         why = f"its config names no activation ({', '.join(CONFIG_FIELDS)})"
     else:
-        why = "only some of its activations were swapped (a match, or sites it could not reach)"
+        why = "only some of its activations were swapped (a match, sites it could not reach or did not recognise)"
     message = (
         f"{type(model).__name__} was swapped to {act.text}, but {why}: from_pretrained will rebuild its old "
         f"activations. Load it with from_pretrained and swap again (actlab.swap(model, {act.text!r}, ...): the weights "
