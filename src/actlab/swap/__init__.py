@@ -29,7 +29,8 @@ from actlab.catalog.spec import ActivationError
 from actlab.recognise import squashing
 from actlab.swap import pretrained
 from actlab.swap.composite import composite_modules
-from actlab.swap.graph import Known, Maker, channel_axis, channel_count, graph_sites, trace
+from actlab.swap.graph import Maker, channel_axis, channel_count, trace
+from actlab.swap.graph_sites import Known, graph_sites
 from actlab.swap.sites import Match, Matcher, Site, module_kind
 from actlab.swap.tree import Context, Outcome, first_shape, functional_calls, swap_tree
 

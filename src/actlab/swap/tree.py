@@ -14,7 +14,8 @@ import torch
 from torch import fx, nn
 
 from actlab.recognise import squashing
-from actlab.swap.graph import Known, Maker, graph_sites, needs_graph, rewrite, trace
+from actlab.swap.graph import Maker, rewrite, trace
+from actlab.swap.graph_sites import Known, graph_sites, needs_graph
 from actlab.swap.sites import FUNCTION_KINDS, METHODS, Matcher, Site, describe_module, module_kind
 
 SQUASHING = "squashing, beside the model's other activations: a gate, pooler or output (match= selects it)"
