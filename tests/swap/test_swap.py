@@ -189,6 +189,7 @@ def test_an_untraceable_model_is_swapped_where_it_can_be_and_names_what_it_canno
     assert [u.old for u in default.unreachable] == ["F.relu"]
     kept = {k.old: k.reason.split(",")[0] for k in default.kept}
     assert kept == {"nn.Tanh()": "squashing", "torch.sigmoid": "squashing"}
+    assert "does not trace with torch.fx" in default.kept[0].reason  # the sigmoid, read from the source only
 
 
 def test_inplace_modifies_the_model_and_reports_what_needs_a_graph():

@@ -96,8 +96,11 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
     graph, so neither do its children."""
     if reason is not None:
         for site in functional_calls(module, path):
-            if context.decide(site, outcome):
-                outcome.unreachable.append((site, f"{path or 'the model'}: {reason}"))
+            where = f"{path or 'the model'}: {reason}"
+            if context.selected(site):
+                outcome.unreachable.append((site, where))
+            elif (why := context.kept(site)) is not None:  # read from the source: a formula around it is unseen
+                outcome.kept.append((site, f"{why}; {where}"))
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
         kind = module_kind(child, context.known.custom, context.known.composites)
