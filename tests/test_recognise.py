@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import actlab
-from actlab.recognise import GRID, is_affine, recognise, squashing
+from actlab.recognise import GRID, is_affine, recognise, same_function, squashing
 
 
 def sigmoid(x):
@@ -46,3 +46,8 @@ def test_affine_and_squashing():
     assert is_affine(3 * GRID - 1) and not is_affine(np.maximum(GRID, 0))
     assert squashing("sigmoid") and squashing("tanh") and squashing("hard_sigmoid")
     assert not squashing("relu") and not squashing("gelu") and not squashing("MyOwnClass")
+
+
+def test_same_function():
+    assert same_function("silu") == same_function("swish") == {"silu", "swish"}
+    assert same_function("gelu") == {"gelu"} and same_function("rrelu") == {"rrelu"}  # stochastic: not on the grid

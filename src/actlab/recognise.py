@@ -46,6 +46,15 @@ def _catalog() -> tuple[tuple[str, np.ndarray], ...]:
     return tuple(found)
 
 
+def same_function(name: str) -> frozenset[str]:
+    """The catalog names computing the same function as ``name`` at their defaults (``silu`` and ``swish``): a
+    ``match`` naming one selects sites recognised as another."""
+    values = dict(_catalog())
+    if name not in values:
+        return frozenset({name})
+    return frozenset(other for other, reference in values.items() if _close(reference, values[name]))
+
+
 def _close(values: np.ndarray, reference: np.ndarray, tolerance: float = TOLERANCE) -> bool:
     if not np.array_equal(np.isfinite(values), np.isfinite(reference)):
         return False

@@ -72,6 +72,7 @@ def test_a_model_s_own_activation_classes_are_recognised_and_replaced_whole():
     torch.testing.assert_close(swapped(x), by_hand(x))
     assert type(swapped) is nn.Sequential
     assert [r.site for r in swap(original, "elu", match="mish")[1].replaced] == ["5"]
+    assert [r.site for r in swap(original, "elu", match="swish")[1].replaced] == ["1"]  # swish at β = 1 is silu
     half = swap(stack().to(torch.bfloat16), "elu")[1]  # recognised from a float64 copy, whatever the model's dtype
     assert [r.old for r in half.replaced] == [r.old for r in report.replaced]
 

@@ -21,6 +21,7 @@ from torch import nn
 from actlab.backends.torch_module import ActivationModule
 from actlab.catalog import REGISTRY
 from actlab.catalog.spec import ActivationError
+from actlab.recognise import same_function
 
 # torch.nn's elementwise activation layers (Softmax, LogSoftmax, Softmin, GLU and MultiheadAttention are not swapped:
 # they normalise, gate or attend across a dimension, and replacing them changes what the model computes or its shapes)
@@ -190,8 +191,8 @@ class Matcher:
             pattern = re.compile(item[3:])
             return lambda site: pattern.search(site.name) is not None
         if isinstance(item, str):
-            kind = REGISTRY.get(item).name  # unknown names raise the catalog's error, with suggestions
-            return lambda site: site.kind == kind
+            kinds = same_function(REGISTRY.get(item).name)  # unknown names raise the catalog's error, with suggestions
+            return lambda site: site.kind in kinds
         if isinstance(item, type):
             if not issubclass(item, nn.Module):
                 raise ActivationError(f"match: {item.__name__} is not an nn.Module class")
