@@ -93,12 +93,14 @@ class Activation:
         dtype: Any = None,
         device: Any = None,
         fused: bool = False,
+        channel_axis: int = 1,
     ):
         """A ``torch.nn.Module`` computing this activation.
 
         ``learnable``: None learns the spec's default learnable parameters, True every parameter that can
         be learned, False none, or an iterable of names. ``num_parameters`` > 1 learns one value of each
-        scalar learned parameter per channel (dimension 1), like ``nn.PReLU(num_parameters)``.
+        scalar learned parameter per channel (along ``channel_axis``: dimension 1, like ``nn.PReLU(num_parameters)``,
+        or ``-1`` for the last).
         ``dtype``/``device`` place the learned parameters (created from the exact values, so float64
         parameters are not float32 values widened). ``fused``: compile the spec's forward and backward
         into one kernel each (TorchInductor; seconds per activation, once per process), where PyTorch has
@@ -112,7 +114,8 @@ class Activation:
         if num_parameters > 1 and not learned:
             raise ActivationError(f"{self.name}: num_parameters > 1 needs at least one learned parameter")
         return ActivationModule(
-            self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused
+            self.spec, self.params, learned, num_parameters, dtype=dtype, device=device, fused=fused,
+            channel_axis=channel_axis,
         )
 
     def learned(self, learnable: bool | Iterable[str] | None) -> tuple[str, ...]:

@@ -76,6 +76,27 @@ def test_gradcheck_channel_wise_parameters(name):
     assert all(p.shape == (3,) for p in module.parameters())
 
 
+@pytest.mark.parametrize("name", ["prelu", "snake"])
+def test_channel_wise_parameters_along_the_last_axis(name):
+    """channel_axis=-1: one parameter per feature of (batch, tokens, features), the same function as along dimension 1
+    of the transposed input, and gradients to each."""
+    act = actlab.activation(name)
+    last = act.module(learnable=True, num_parameters=3, dtype=torch.float64, channel_axis=-1)
+    first = act.module(learnable=True, num_parameters=3, dtype=torch.float64)
+    with torch.no_grad():
+        for a, b in zip(last.parameters(), first.parameters(), strict=True):
+            a.copy_(torch.tensor([0.1, 0.5, 2.0], dtype=torch.float64))
+            b.copy_(a)
+    x = torch.linspace(-3, 3, 24, dtype=torch.float64).reshape(2, 4, 3).requires_grad_()
+    torch.testing.assert_close(last(x), first(x.transpose(1, 2)).transpose(1, 2))
+    assert torch.autograd.gradcheck(lambda x, *ps: last(x), (x, *last.parameters()))
+    state = last.__getstate__()
+    del state["channel_axis"]  # a module pickled before channel_axis existed broadcasts along dimension 1
+    old = type(last).__new__(type(last))
+    old.__setstate__(state)
+    torch.testing.assert_close(old(x.transpose(1, 2)), first(x.transpose(1, 2)))
+
+
 def _saved_tensors(fn, x):
     saved = []
 

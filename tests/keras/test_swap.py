@@ -142,3 +142,57 @@ def test_what_swap_refuses():
 
     with pytest.raises(ak.SwapError, match="subclassed model"):
         ak.swap(Custom(), "mish")
+
+
+def _formulas(hand: bool) -> keras.Model:
+    """MobileNetV3's ways of writing activations with operators on KerasTensors: hard-swish as
+    ``Multiply()([x, ReLU(6.)(x + 3.) * (1. / 6.)])`` (one site), a hard-sigmoid gate (kept), a scaling (no site), an
+    unrecognised formula (kept); ``hand``: the model swap should give, mish in the hard-swish's place."""
+    inputs = keras.Input((4,))
+    h = layers.Dense(6, name="d1")(inputs)
+    h = ak.Activation("mish")(h) if hand else layers.Multiply(name="hswish")([h, layers.ReLU(6.0)(h + 3.0) * (1 / 6)])
+    h = layers.Dense(6, name="d2", activation=ak.activation("mish") if hand else "relu")(h)
+    gate = layers.ReLU(6.0, name="r6")(layers.Dense(6, name="dg")(h) + 3.0) * (1.0 / 6.0)
+    h = layers.Multiply(name="se")([h, gate]) * 2.0
+    h = layers.Dense(6, name="d3")(h)
+    h = layers.ReLU(name="odd")(h) * 2.0 + h
+    h = layers.Dense(6, name="d4")(h)
+    h = ak.Activation("mish")(h) if hand else layers.ReLU(name="scaled")(h * 1.0)  # a formula ending in a layer
+    return keras.Model(inputs, layers.Dense(2, name="out")(h))
+
+
+def test_activations_written_with_operators_are_one_site_and_gates_are_kept():
+    keras.backend.clear_session()  # the layers' automatic names (add_1, …) do not depend on the tests run before
+    keras.utils.set_random_seed(2)
+    model = _formulas(hand=False)
+    swapped, report = ak.swap(model, "mish")
+    assert [str(site) for site in report.replaced] == [
+        "add+re_lu+multiply+hswish: x * (ReLU(6)(x + 3) * 0.166667) (≈ hard_swish) → mish (as layer hswish_mish)",
+        "d2: relu → mish",  # in the order of the model's layers
+        "multiply_4+scaled: ReLU(x * 1) (≈ relu) → mish (as layer scaled_mish)",
+    ]
+    assert [str(site) for site in report.kept] == [
+        "add_1+r6+multiply_1: ReLU(6)(x + 3) * 0.166667 (≈ hard_sigmoid) kept (a gate: its output multiplies another "
+        "tensor)",
+        "odd+multiply_3+add_2: (ReLU(x) * 2) + x kept (not recognised as a catalog activation)",
+    ]
+    by_hand = _formulas(hand=True)
+    _copy_by_name(model, by_hand)
+    np.testing.assert_allclose(_out(swapped), _out(by_hand), rtol=1e-6, atol=1e-6)
+
+
+def test_mobilenet_v3_swaps_and_keeps_its_squeeze_and_excitation_gates():
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(3)
+    model = keras.applications.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=10)
+    swapped, report = ak.swap(model, "mish")
+    olds = [site.old for site in report.replaced]
+    assert set(olds) == {"ReLU", "hard_silu"} and len(olds) == 33
+    gates = [site for site in report.kept if site.note.startswith("a gate")]
+    assert len(gates) == 9 and all(site.old.endswith("(≈ hard_sigmoid)") for site in gates)
+    assert all("re_lu_1" not in site.layer for site in report.replaced)  # the ReLU(6.) inside a gate is no site
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype(np.float32)
+    assert tuple(swapped(x).shape) == (2, 10)
+    for layer in (layer for layer in model.layers if layer.weights):  # every weight copied
+        for mine, theirs in zip(swapped.get_layer(layer.name).weights, layer.weights, strict=True):
+            np.testing.assert_array_equal(*(w.value.detach().numpy() for w in (mine, theirs)))

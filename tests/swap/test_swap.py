@@ -114,7 +114,7 @@ def test_match_selects_sites():
 
 
 class SiLUByHand(nn.Module):
-    """A model's own activation class: swap does not know it, and its sigmoid is no gate to swap."""
+    """A model's own activation class: swap recognises it as silu, and its sigmoid is no site of its own."""
 
     def forward(self, x):
         return x * torch.sigmoid(x)
@@ -134,8 +134,11 @@ class Gated(nn.Module):
 
 @pytest.mark.parametrize("inplace", [False, True])
 def test_match_names_a_model_s_own_activation_class_replaced_whole(inplace):
-    everything = {r.site for r in swap(Gated(), "gelu")[1].replaced}
-    assert everything == {"act.sigmoid", "relu", "sigmoid_1"}  # by default its insides and the gate are swapped too
+    _, default = swap(Gated(), "gelu")
+    # by default the class is recognised as silu and replaced whole; the gate is kept, and says why
+    assert [(r.site, r.old) for r in default.replaced] == [("act", "SiLUByHand (≈ silu)"), ("relu", "nn.ReLU()")]
+    assert [(k.site, k.old) for k in default.kept] == [("sigmoid", "torch.sigmoid")]
+    assert "a gate" in default.kept[0].reason
     model = Gated()
     swapped, report = swap(model, "gelu", match=[SiLUByHand, "relu"], inplace=inplace)
     assert [(r.site, r.old) for r in report.replaced] == [("act", "SiLUByHand()"), ("relu", "nn.ReLU()")]
@@ -170,7 +173,7 @@ class Functional(nn.Module):
 
 
 def test_an_untraceable_model_is_swapped_where_it_can_be_and_names_what_it_cannot():
-    swapped, report = swap(Untraceable(), "mish")
+    swapped, report = swap(Untraceable(), "mish", match="re:.")  # every site, the squashing ones too
     assert {r.site for r in report.replaced} == {"inner.1", "block.silu", "act"}
     unreachable = {(u.old, u.site.split(":")[0]) for u in report.unreachable}
     assert unreachable == {("F.relu", "<model>"), ("torch.sigmoid", "<model>")}
@@ -180,6 +183,13 @@ def test_an_untraceable_model_is_swapped_where_it_can_be_and_names_what_it_canno
     x = torch.randn(3, 4)
     swapped(x)  # runs
     assert "could not reach 2" in str(report)
+    # by default the tanh and sigmoid beside relu and silu are kept (listed, with why), not unreachable
+    _, default = swap(Untraceable(), "mish")
+    assert {r.site for r in default.replaced} == {"inner.1", "block.silu"}
+    assert [u.old for u in default.unreachable] == ["F.relu"]
+    kept = {k.old: k.reason.split(",")[0] for k in default.kept}
+    assert kept == {"nn.Tanh()": "squashing", "torch.sigmoid": "squashing"}
+    assert "does not trace with torch.fx" in default.kept[0].reason  # the sigmoid, read from the source only
 
 
 def test_inplace_modifies_the_model_and_reports_what_needs_a_graph():
@@ -211,6 +221,14 @@ def test_bad_input():
         swap(lambda x: x, "mish")
     with pytest.raises(actlab.ActivationError, match="not an nn.Module class"):
         swap(Net(), "mish", match=int)
+    with pytest.raises(actlab.ActivationError, match="channel_axis must be an int"):
+        swap(Net(), "prelu", channel_axis="last")
+    with pytest.raises(actlab.ActivationError, match=r"channel_axis=4 is out of range .* shape \(5, 4, 6, 6\)"):
+        swap(Net(), "prelu", example=inputs(), channel_axis=4)
+    untouched = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 4), nn.ReLU())
+    with pytest.raises(actlab.ActivationError, match=r"channel_axis=3 is out of range .* shape \(5, 4\)"):
+        swap(untouched, "prelu", example=inputs(), channel_axis=3, inplace=True)  # valid for the first site only
+    assert isinstance(untouched[1], nn.ReLU)  # nothing half-swapped
 
 
 def test_the_readme_s_example_model():

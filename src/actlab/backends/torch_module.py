@@ -34,9 +34,11 @@ class ActivationModule(nn.Module):
         dtype: torch.dtype | None = None,
         device: Any = None,
         fused: bool = False,
+        channel_axis: int = 1,
     ) -> None:
         super().__init__()
         self.spec = spec
+        self.channel_axis = channel_axis
         self.name = spec.name
         self.learned = tuple(learnable)
         self.static = {k: v for k, v in params.items() if k not in self.learned}
@@ -82,6 +84,12 @@ class ActivationModule(nn.Module):
         return values
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axis = getattr(self, "channel_axis", 1)  # modules pickled before channel_axis existed broadcast along dim 1
+        if axis != 1 and x.dim() > 2 and self._choice[1]:
+            return self._forward(x.movedim(axis, 1)).movedim(1, axis)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         compute_dtype(x)
         if self.training and self.spec.stochastic is not None:
             return stochastic_train(self.spec, self.static, x, None)

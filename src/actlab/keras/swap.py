@@ -12,9 +12,10 @@ import keras
 
 from actlab.activation import Activation as CatalogActivation
 from actlab.errors import ActlabError
-from actlab.keras import reference
+from actlab.keras import chains, reference
 from actlab.keras.function import ActivationFunction
 from actlab.keras.layer import Activation as ActivationLayer
+from actlab.recognise import squashing
 
 # Layers that are an activation and nothing else; Softmax is one, but is never swapped (see NOT_ELEMENTWISE).
 ACTIVATION_LAYERS = (
@@ -85,6 +86,13 @@ def swap(
       sparsemax), wherever they are: they compute a distribution or change the shape;
     - ``linear`` (no activation) is not a site at all.
 
+    In a Functional model an activation written with operators on KerasTensors (MobileNetV3's hard-sigmoid
+    ``ReLU(6.)(x + 3.) * (1. / 6.)``, a hard-swish ``Multiply()([x, hard_sigmoid(x)])``) is one site, recognised by
+    its values as a catalog activation (:mod:`actlab.recognise`) and replaced whole by an
+    :class:`actlab.keras.Activation` layer named ``<last operation>_<activation>``; the layers inside it are never
+    swapped on their own. Kept whole, and listed: such a formula used as a gate (a squashing one multiplying another
+    tensor, as in squeeze-and-excitation), on an output's path, or not recognised as a catalog activation.
+
     An activation layer becomes an :class:`actlab.keras.Activation` layer of the same name (PReLU's learned slopes
     are dropped: the new activation starts from its own parameters). An ``activation=`` argument becomes the function
     :func:`actlab.keras.activation`; where ``to`` learns parameters (``learnable``, ``channel_wise`` as for the
@@ -103,8 +111,8 @@ def swap(
     target.learned(learnable)  # a wrong name is an error before any work
     rewriter = _Rewriter(target, learnable, channel_wise)
     new_model = rewriter.rewrite(model, prefix="", keep_outputs=True)
-    for source, clone in rewriter.copies:  # now that the new model has built every layer
-        for mine, theirs in zip(clone.weights, source.weights, strict=True):
+    for source, clone in rewriter.copies:  # now that the new model has built every layer (operations have no weights)
+        for mine, theirs in zip(getattr(clone, "weights", ()), getattr(source, "weights", ()), strict=True):
             mine.assign(theirs.value)  # on the device, no round trip through NumPy
     return new_model, SwapReport(tuple(rewriter.replaced), tuple(rewriter.kept))
 
@@ -158,7 +166,7 @@ def _output_path(model: keras.Model) -> set[int]:
             if _site(layer) is not None or isinstance(layer, keras.Model):
                 found.add(id(layer))
                 break
-            if layer.weights:
+            if getattr(layer, "weights", None):
                 break
             layer = previous.get(id(layer)) if previous is not None else _inbound_layer(layer)
     return found
@@ -175,6 +183,10 @@ class _Rewriter:
         self.replaced: list[Site] = []
         self.kept: list[Site] = []
         self.copies: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []  # (source, clone) to copy weights
+        self.frozen: set[int] = set()  # operations inside a formula that is kept: cloned as they are
+        self.through: set[int] = set()  # operations inside a formula replaced: their clones pass the input on
+        self.ends: dict[int, str] = {}  # the last operation of a formula replaced → the name of its new layer
+        self.pending: dict[int, Site] = {}  # a formula's site, reported when its first operation is cloned
 
     def _layer(self, name: str, dtype: Any) -> ActivationLayer:
         return ActivationLayer(
@@ -194,9 +206,13 @@ class _Rewriter:
     def _clone(self, layer: keras.layers.Layer, prefix: str, outputs: set[int]) -> tuple[Any, Any]:
         """The layer of the new model for ``layer`` (weights copied), and the activation layer to apply after it or
         None."""
+        if id(layer) in self.pending:  # the report lists sites in the order of the model's layers
+            site = self.pending.pop(id(layer))
+            (self.kept if site.new is None else self.replaced).append(site)
         if isinstance(layer, keras.Model):
             return self.rewrite(layer, f"{prefix}{layer.name}/", keep_outputs=id(layer) in outputs), None
-        site = _site(layer)
+        inside = id(layer) in self.frozen or id(layer) in self.through or id(layer) in self.ends  # of a formula
+        site = _site(layer) if not inside else None
         where = f"{prefix}{layer.name}"
         if site is not None:
             kind, old, elementwise = site
@@ -242,25 +258,73 @@ class _Rewriter:
         inputs = keras.Input(batch_shape=spec.shape, dtype=spec.dtype)
         return keras.Sequential([inputs, *layers], name=model.name, trainable=model.trainable)
 
+    def _formulas(self, model: keras.Model, prefix: str, outputs: set[int]) -> None:
+        """Find the activations written as formulas of operations (MobileNetV3's ``ReLU(6.)(x + 3.) * (1. / 6.)``),
+        each one site: replaced whole, or kept whole with why."""
+        for chain in chains.chains(model, _elementwise_layer):
+            if len(chain.nodes) == 1 and _elementwise_layer(chain.output.operation):
+                continue  # an activation layer on its own: a site of its own (see _clone)
+            if not chains.anchored(chain, _elementwise_layer):
+                continue
+            kind = chains.recognised(chain)
+            members = {id(n.operation) for n in chain.nodes}
+            where = prefix + "+".join(n.operation.name for n in chain.nodes)
+            old = chains.formula(chain) + (f" (≈ {kind})" if kind else "")
+            reason = (
+                "not recognised as a catalog activation"
+                if kind is None
+                else "output activation"
+                if members & outputs
+                else "a gate: its output multiplies another tensor"
+                if squashing(kind) and chains.gate(chain, model)
+                else None
+            )
+            if reason is not None:
+                self.frozen |= members
+                self.pending[id(chain.nodes[0].operation)] = Site(where, old, None, reason)
+                continue
+            end = chain.output.operation
+            self.through |= members - {id(end)}
+            self.ends[id(end)] = f"{end.name}_{self.target.spec.name}"
+            note = f"as layer {self.ends[id(end)]}"
+            self.pending[id(chain.nodes[0].operation)] = Site(where, old, self.target.text, note)
+
     def _functional(self, model: keras.Model, prefix: str, keep_outputs: bool) -> keras.Model:
         outputs = _output_path(model) if keep_outputs else set()
+        self._formulas(model, prefix, outputs)
         after: dict[int, Any] = {}
+        through: set[int] = set()
+        ends: dict[int, Any] = {}
 
         def clone_function(layer: keras.layers.Layer) -> Any:
             clone, follow = self._clone(layer, prefix, outputs)
             if follow is not None:
                 after[id(clone)] = follow
+            if id(layer) in self.through:
+                through.add(id(clone))
+            if id(layer) in self.ends:
+                ends[id(clone)] = self._layer(self.ends[id(layer)], getattr(layer, "dtype_policy", None))
             return clone
 
         def call_function(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
+            if id(layer) in through or id(layer) in ends:  # a formula's input flows to its new layer
+                root = next(t for t in keras.tree.flatten((args, kwargs)) if isinstance(t, keras.KerasTensor))
+                return ends[id(layer)](root) if id(layer) in ends else root
             out = layer(*args, **kwargs)
             return after[id(layer)](out) if id(layer) in after else out
 
         if "call_function" in inspect.signature(keras.models.clone_model).parameters:
             return keras.models.clone_model(model, clone_function=clone_function, call_function=call_function)
         new_model = keras.models.clone_model(model, clone_function=clone_function)
-        if after:  # Keras < 3.4 cannot insert layers into a Functional model
+        if after or ends:  # Keras < 3.4 cannot insert layers into a Functional model
             raise SwapError(
                 f"putting {self.target.spec.name}'s own layer after a layer of a Functional model needs Keras >= 3.4"
             )
         return new_model
+
+
+def _elementwise_layer(layer: Any) -> bool:
+    """Whether ``layer`` is an activation layer acting elementwise (not an ``activation=`` argument of a layer with
+    weights, not softmax)."""
+    site = _site(layer) if isinstance(layer, keras.layers.Layer) else None
+    return site is not None and site[0] == "layer" and site[2]

@@ -1,17 +1,23 @@
 """Swap the activations of any PyTorch model for a catalog (or user-defined) activation.
 
-``new_model, report = actlab.swap(model, "mish")`` replaces every activation it recognises — torch.nn's activation
-modules and actlab's own, functional calls (``F.relu``, ``torch.tanh``, ``x.relu()``, in-place variants too) — with a
-fresh module per call site, on the model's device and dtype. Where the model traces with ``torch.fx`` the result is a
-``GraphModule`` (the same submodules, parameters and plain attributes; a module called twice becomes two); where it
-does not, submodules are traced one by one and activation modules replaced in place, and ``report.unreachable``
-names every call that could not be rewritten and why. Nothing is left out silently.
+``new_model, report = actlab.swap(model, "mish")`` replaces every activation site — torch.nn's activation modules and
+actlab's own, functional calls (``F.relu``, ``torch.tanh``, ``x.relu()``, in-place variants too), a model's own
+elementwise classes (transformers' ``NewGELUActivation``) and formulas of calls (``x * torch.sigmoid(1.702 * x)``),
+the last two recognised by their values as the catalog activation they compute — with a fresh module per site, on the
+model's device and dtype. Where module replacement reaches every site the model keeps its class; where calls must be
+rewritten and the model traces with ``torch.fx`` the result is a ``GraphModule`` (the same submodules, parameters and
+plain attributes; a module called twice becomes two); where it does not, submodules are traced one by one and
+activation modules replaced in place, and ``report.unreachable`` names every call that could not be rewritten and
+why. Gates, squashing activations beside others and unrecognised formulas are kept and listed in ``report.kept``.
+Nothing is left out silently.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +26,15 @@ from torch import nn
 
 from actlab.activation import Activation, activation
 from actlab.catalog.spec import ActivationError
-from actlab.swap.sites import Match, Matcher, Site
-from actlab.swap.tree import Context, Outcome, swap_tree
+from actlab.recognise import squashing
+from actlab.swap import pretrained
+from actlab.swap.composite import composite_modules
+from actlab.swap.graph import Maker, channel_axis, channel_count, trace
+from actlab.swap.graph_sites import Known, graph_sites
+from actlab.swap.sites import Match, Matcher, Site, module_kind
+from actlab.swap.tree import Context, Outcome, first_shape, functional_calls, swap_tree
 
-__all__ = ["SwapReport", "Swapped", "Unreachable", "swap"]
+__all__ = ["Kept", "SwapReport", "Swapped", "Unreachable", "swap"]
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,21 @@ class Unreachable:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A site left as it is by default (no ``match`` given), and why: a gate, a squashing activation beside the
+    model's others, a formula not recognised as a catalog activation. A ``match`` selecting it replaces it."""
+
+    site: str
+    old: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SwapReport:
     replaced: tuple[Swapped, ...]
     unreachable: tuple[Unreachable, ...]
     traced: tuple[str, ...]  # the (sub)modules rewritten as torch.fx GraphModules
+    kept: tuple[Kept, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"replaced {len(self.replaced)} activation site(s)" + (":" if self.replaced else "")]
@@ -57,12 +79,16 @@ class SwapReport:
         if self.unreachable:
             lines.append(f"could not reach {len(self.unreachable)}:")
             lines += [f"  {u.site}: {u.old} ({u.reason})" for u in self.unreachable]
+        if self.kept:
+            lines.append(f"kept {len(self.kept)}:")
+            lines += [f"  {k.site}: {k.old} ({k.reason})" for k in self.kept]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "replaced": [vars(r) for r in self.replaced],
             "unreachable": [vars(u) for u in self.unreachable],
+            "kept": [vars(k) for k in self.kept],
             "traced": list(self.traced),
         }
 
@@ -86,14 +112,16 @@ def _placement(model: nn.Module) -> dict[str, Any]:
     return {}
 
 
-def maker(act: Activation, model: nn.Module) -> Callable[[Site, int | None], nn.Module]:
+def maker(act: Activation, model: nn.Module, axis: int | None = None) -> Maker:
     """Fresh modules of ``act``: learnable parameters per site, per channel where the count is known (the replaced
-    PReLU's, or dimension 1 of the site's input in the example run) and the activation has scalar ones to spread."""
+    PReLU's, or the channel axis of the site's input in the example run: see
+    :func:`~actlab.swap.graph.channel_axis`) and the activation has scalar ones to spread."""
     placement = _placement(model)
     spreads = any(not isinstance(act.params[n], tuple) for n in act.learned_params)
 
-    def make(site: Site, channels: int | None) -> nn.Module:
+    def make(site: Site, shape: tuple[int, ...] | None) -> nn.Module:
         old = site.module
+        channels = channel_count(shape, axis)
         if isinstance(old, nn.PReLU) and old.num_parameters > 1:
             channels = old.num_parameters
         where = dict(placement)
@@ -101,7 +129,8 @@ def maker(act: Activation, model: nn.Module) -> Callable[[Site, int | None], nn.
             where = {"dtype": tensor.dtype, "device": tensor.device}
             break
         count = channels if spreads and channels else 1
-        new = act.module(num_parameters=count, **where)
+        along = channel_axis(shape, axis) if shape is not None else 1
+        new = act.module(num_parameters=count, channel_axis=along, **where)
         if old is not None:
             new.train(old.training)
         return new
@@ -109,30 +138,62 @@ def maker(act: Activation, model: nn.Module) -> Callable[[Site, int | None], nn.
     return make
 
 
-def _probe(model: nn.Module, example: tuple | None) -> tuple[dict[int, tuple], dict[int, int]]:
-    """Each module's inputs at its first call and its number of calls, from one run of ``example`` (in eval mode and
-    without gradients, so that batch-norm statistics and the like are left as they were)."""
+def _arguments(example: Any) -> tuple[tuple, dict] | None:
+    """``example`` as (positional, keyword) inputs: a mapping (a dict, transformers' ``BatchEncoding``) is keyword
+    inputs, a tuple positional ones, anything else the one input."""
+    if example is None:
+        return None
+    if isinstance(example, Mapping):
+        return (), dict(example)
+    return (example if isinstance(example, tuple) else (example,)), {}
+
+
+def _probe(model: nn.Module, example: tuple[tuple, dict] | None) -> tuple[dict[int, tuple], dict[int, int]]:
+    """Each module's (positional, keyword) inputs at its first call and its number of calls, from one run of
+    ``example`` (in eval mode and without gradients, so that batch-norm statistics and the like are left as they
+    were)."""
     inputs: dict[int, tuple] = {}
     calls: dict[int, int] = {}
     if example is None:
         return inputs, calls
 
-    def record(module: nn.Module, args: tuple) -> None:
-        inputs.setdefault(id(module), args)
+    def record(module: nn.Module, args: tuple, kwargs: dict) -> None:
+        inputs.setdefault(id(module), (args, kwargs))
         calls[id(module)] = calls.get(id(module), 0) + 1
 
     modes = {m: m.training for m in model.modules()}
-    handles = [m.register_forward_pre_hook(record) for m in model.modules()]
+    handles = [m.register_forward_pre_hook(record, with_kwargs=True) for m in model.modules()]
     try:
         model.eval()
         with torch.no_grad():
-            model(*example)
+            model(*example[0], **example[1])
     finally:
         for handle in handles:
             handle.remove()
         for m, mode in modes.items():
             m.train(mode)
     return inputs, calls
+
+
+def _has_hidden(model: nn.Module, known: Known) -> bool:
+    """Whether ``model`` applies an activation that is not squashing (relu, gelu, a formula of its own…): its
+    modules, the functional calls written in its modules' forward methods, and — where those show none and the model
+    traces — the formulas of its graph (``x * torch.sigmoid(1.702 * x)``)."""
+    seen: set[type] = set()
+    for module in model.modules():
+        kind = module_kind(module, known.custom, known.composites)
+        if kind is not None and not squashing(kind):
+            return True
+        if type(module) in seen:
+            continue
+        seen.add(type(module))
+        if any(not squashing(site.kind) for site in functional_calls(module, "")):
+            return True
+    try:
+        traced = trace(model, known.custom, known.composites)
+    except Exception:  # fx raises many kinds; a model that does not trace has its activations as modules or calls
+        return False
+    return any(found.site.keep is None and not squashing(found.site.kind) for found in graph_sites(traced, known))
 
 
 def swap(
@@ -142,31 +203,52 @@ def swap(
     match: Match = None,
     inplace: bool = False,
     example: Any = None,
+    channel_axis: int | None = None,
 ) -> tuple[nn.Module, SwapReport]:
     """Replace the activations of ``model`` with ``to`` (a name with parameters, ``"hard_swish:n=4"``, a user-defined
     one, or an :class:`~actlab.activation.Activation`); returns the new model and a :class:`SwapReport`.
 
-    ``match`` selects the sites (default: every activation recognised): a name (``"relu"``, also an alias such as
-    ``"ReLU"``: sites of that kind, modules and functional calls alike), an ``nn.Module`` class, ``"re:PATTERN"`` on
-    the qualified site name, a predicate on it, or a list of these. ``inplace=True`` modifies ``model`` itself by
-    module replacement only (functional calls and modules called twice are then reported as unreachable);
-    otherwise ``model`` is left untouched. ``example``: an input (or a tuple of inputs) run once, without gradients
-    and in eval mode, to learn each site's channel count (learnable parameters then get one value per channel) and
-    to find modules called more than once where the model does not trace.
+    A site is the whole elementwise function of one tensor: an activation module, a functional call, a model's own
+    elementwise class (transformers' ``NewGELUActivation``) or a formula of calls (``x * torch.sigmoid(1.702 * x)``),
+    recognised by its values as a catalog activation and replaced whole — the primitives inside it never on their
+    own. ``match`` selects the sites: a name (``"relu"``, also an alias such as ``"ReLU"``: sites of that kind,
+    modules, calls and formulas alike), an ``nn.Module`` class, ``"re:PATTERN"`` on the qualified site name, a
+    predicate on it, or a list of these. Without ``match``, every site is replaced but those kept, each listed in
+    ``report.kept`` with why: a squashing activation (sigmoid, tanh, hard_sigmoid, …) that gates another tensor, or
+    that sits beside other activations (a pooler's tanh, a squeeze-and-excitation gate), and a formula that applies
+    an activation but is not recognised as one of the catalog's. ``inplace=True`` modifies ``model`` itself by module
+    replacement only (functional calls and modules called twice are then reported as unreachable); otherwise
+    ``model`` is left untouched. ``example``: an input, a tuple of inputs or a mapping of keyword inputs (a dict,
+    transformers' ``BatchEncoding``), run once without gradients and in eval mode, to learn each site's channel count
+    (learnable parameters then get one value per channel) and to find modules called more than once where the model
+    does not trace. ``channel_axis``: the axis of a site's input holding its channels; by default dimension 1 of 2-D
+    and of 4-D and larger inputs (batch, channels, …), the last one of 3-D inputs (batch, tokens, features).
+
+    A transformers model's config names its activation (``hidden_act``, ``activation_function``): where every site
+    was replaced and transformers knows ``to`` by a name, the config is set to it, so that ``save_pretrained`` →
+    ``from_pretrained`` rebuilds the swapped model; otherwise ``save_pretrained`` warns that it would not.
     """
     if not isinstance(model, nn.Module):
         raise ActivationError(f"swap takes an nn.Module, got {type(model).__name__}")
     act = _target(to)
+    if channel_axis is not None and (isinstance(channel_axis, bool) or not isinstance(channel_axis, int)):
+        raise ActivationError(f"channel_axis must be an int (or None for the default), got {channel_axis!r}")
     matcher = Matcher(match)
+    arguments = _arguments(example)
     work = model if inplace else copy.deepcopy(model)
-    example = None if example is None else example if isinstance(example, tuple) else (example,)
-    inputs, calls = _probe(work, example)
+    known = Known(matcher.classes, composite_modules(work, matcher.classes))
+    inputs, calls = _probe(work, arguments)
+    for module in work.modules() if inplace else ():  # a bad channel_axis raises before the model is changed
+        if module_kind(module, known.custom, known.composites) is not None:
+            channel_count(first_shape(inputs.get(id(module))), channel_axis)
     context = Context(
         matcher=matcher,
-        make=maker(act, work),
+        known=known,
+        make=maker(act, work, channel_axis),
         inplace=inplace,
         inputs=lambda m: inputs.get(id(m)),
         calls=lambda m: calls.get(id(m), 0),
+        squash=matcher.default and _has_hidden(work, known),
     )
     outcome = Outcome()
     result = swap_tree(work, "", context, outcome)
@@ -175,5 +257,18 @@ def swap(
         replaced=tuple(Swapped(site.name, site.written, label) for site, _ in outcome.replaced),
         unreachable=tuple(Unreachable(site.name, site.written, why) for site, why in outcome.unreachable),
         traced=tuple(outcome.traced),
+        kept=tuple(Kept(site.name, site.written, why) for site, why in outcome.kept),
     )
+    pretrained.follow(result, act, report, complete=matcher.default)
     return result, report
+
+
+class _CallableModule(types.ModuleType):
+    """``import actlab.swap`` makes ``actlab.swap`` this module (Python sets a package's attribute to its imported
+    subpackage): calling it calls :func:`swap`, so that ``actlab.swap(model, "mish")`` works either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[nn.Module, SwapReport]:
+        return swap(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,39 +1,50 @@
 """Rewriting a traced model: every activation site of a ``torch.fx`` graph — module calls, functional calls, tensor
-methods — replaced by a fresh module of its own (so a module called twice becomes two)."""
+methods, activations written as formulas of them — replaced by a fresh module of its own (so a module called twice
+becomes two, and ``x * torch.sigmoid(x)`` one module)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import fx, nn
 
 from actlab.backends.torch_module import ActivationModule
-from actlab.swap.sites import METHODS, Matcher, Site, describe_module, function_kind, module_kind
+from actlab.catalog.spec import ActivationError
+from actlab.swap.chains import constant
+from actlab.swap.graph_sites import GraphSite, owner_of
+from actlab.swap.sites import Site
 
-# Makes the replacement for a site; the int is the site's channel count where known (dimension 1 of its input)
-Maker = Callable[[Site, "int | None"], nn.Module]
+# Makes the replacement for a site, given the shape of the site's input where known (from an example run)
+Maker = Callable[[Site, "tuple[int, ...] | None"], nn.Module]
 
 
 class _Tracer(fx.Tracer):
-    """fx's tracer, keeping actlab's activation modules and those of the ``leaves`` classes whole (their autograd
-    Function, or the custom activation a match names, is not traced into)."""
+    """fx's tracer, keeping actlab's activation modules, those of the ``leaves`` classes and the model's own
+    elementwise modules (``composites``, by id) whole: their insides are not traced into."""
 
-    def __init__(self, leaves: tuple[type[nn.Module], ...] = ()) -> None:
+    def __init__(self, leaves: tuple[type[nn.Module], ...] = (), composites: Mapping[int, Any] | None = None) -> None:
         super().__init__()
         self.leaves = leaves
+        self.composites = composites or {}
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, (ActivationModule, *self.leaves)) or super().is_leaf_module(m, module_qualified_name)
+        return (
+            isinstance(m, (ActivationModule, *self.leaves))
+            or id(m) in self.composites
+            or super().is_leaf_module(m, module_qualified_name)
+        )
 
 
-def trace(module: nn.Module, leaves: tuple[type[nn.Module], ...] = ()) -> fx.GraphModule:
+def trace(
+    module: nn.Module, leaves: tuple[type[nn.Module], ...] = (), composites: Mapping[int, Any] | None = None
+) -> fx.GraphModule:
     """``module`` as a GraphModule (raises what fx raises when it cannot be traced), modules of the ``leaves``
-    classes kept whole. Its plain attributes (sizes, flags that other code may read) are carried over; its class
-    name is kept for printing."""
-    tracer = _Tracer(leaves)
+    classes and the ``composites`` kept whole. Its plain attributes (sizes, flags that other code may read) are
+    carried over; its class name is kept for printing."""
+    tracer = _Tracer(leaves, composites)
     graph = tracer.trace(module)
     traced = fx.GraphModule(tracer.root, graph, class_name=type(module).__name__)
     for key, value in vars(module).items():
@@ -42,64 +53,27 @@ def trace(module: nn.Module, leaves: tuple[type[nn.Module], ...] = ()) -> fx.Gra
     return traced
 
 
-def _owner(node: fx.Node) -> str:
-    stack = node.meta.get("nn_module_stack") or {}
-    return next(reversed(stack), "").partition("@")[0] if stack else ""
+def channel_axis(shape: tuple[int, ...], axis: int | None) -> int:
+    """The channel axis of a site's input of ``shape``: ``axis``, or where it is None, dimension 1 of 2-D inputs
+    (batch, features) and of 4-D and larger ones (batch, channels, height, width, …), the last dimension of 3-D ones
+    (batch, tokens, features: transformers; give ``channel_axis=1`` for a Conv1d's (batch, channels, length))."""
+    return axis if axis is not None else -1 if len(shape) == 3 else 1
 
 
-def _site(
-    traced: fx.GraphModule, node: fx.Node, calls: Counter, custom: tuple[type[nn.Module], ...] = ()
-) -> tuple[Site, bool] | None:
-    """The site at ``node`` and whether it works in place, or None when the node is no activation (``custom``: see
-    :func:`~actlab.swap.sites.module_kind`)."""
-    if node.op == "call_module":
-        module = traced.get_submodule(node.target)
-        kind = module_kind(module, custom)
-        if kind is None:
-            return None
-        calls[node.target] += 1
-        name = node.target if calls[node.target] == 1 else f"{node.target}@{calls[node.target] - 1}"
-        return Site(name, describe_module(module), kind, module), bool(getattr(module, "inplace", False))
-    owner = _owner(node)
-    if node.op == "call_function":
-        found = function_kind(node.target, node.kwargs)
-        if found is None:
-            return None
-        written, kind, inplace = found
-    elif node.op == "call_method" and node.target in METHODS:
-        kind, inplace = METHODS[node.target]
-        written = f"Tensor.{node.target}"
-    else:
+def channel_count(shape: tuple[int, ...] | None, axis: int | None) -> int | None:
+    """The number of channels of a site's input of ``shape`` (see :func:`channel_axis`), None where unknown."""
+    if shape is None or len(shape) < 2:
         return None
-    return Site(f"{owner}.{node.name}" if owner else node.name, written, kind), inplace
+    along = channel_axis(shape, axis)
+    if not -len(shape) <= along < len(shape):
+        raise ActivationError(f"channel_axis={axis} is out of range for a site's input of shape {tuple(shape)}")
+    return int(shape[along])
 
 
-def needs_graph(traced: fx.GraphModule, matcher: Matcher) -> bool:
-    """Whether swapping the selected sites needs the graph rewritten: a functional call or tensor method, a module
-    called more than once, or an in-place module whose input is read again after it. Otherwise replacing modules
-    keeps the model's own classes, which is better."""
-    calls: Counter = Counter()
-    found = [(node, _site(traced, node, calls, matcher.classes)) for node in traced.graph.nodes]
-    order = {node: i for i, node in enumerate(traced.graph.nodes)}
-    for node, site_inplace in found:
-        if site_inplace is None or not matcher(site_inplace[0]):
-            continue
-        if node.op != "call_module" or calls[node.target] > 1:
-            return True
-        source = _input(node)
-        if site_inplace[1] and isinstance(source, fx.Node) and any(order[u] > order[node] for u in source.users):
-            return True
-    return False
-
-
-def _input(node: fx.Node) -> Any:
-    return node.args[0] if node.args else node.kwargs.get("input", node.kwargs.get("self"))
-
-
-def _channels(node: fx.Node) -> int | None:
-    meta = getattr(_input(node), "meta", {}).get("tensor_meta")
+def _shape(node: Any) -> tuple[int, ...] | None:
+    meta = getattr(node, "meta", {}).get("tensor_meta")
     shape = getattr(meta, "shape", None)
-    return int(shape[1]) if shape is not None and len(shape) >= 2 else None
+    return tuple(shape) if shape is not None else None
 
 
 def _free_name(traced: fx.GraphModule, owner: str, base: str) -> str:
@@ -116,31 +90,23 @@ def _free_name(traced: fx.GraphModule, owner: str, base: str) -> str:
 
 
 def rewrite(
-    traced: fx.GraphModule, matcher: Matcher, make: Maker, example: tuple | None = None
+    traced: fx.GraphModule,
+    sites: list[GraphSite],
+    selected: Callable[[Site], bool],
+    make: Maker,
+    example: tuple[tuple, dict] | None = None,
 ) -> list[tuple[Site, nn.Module]]:
-    """Replace every site ``matcher`` selects with ``make(site, channels)``; returns the sites and their new modules.
-    ``example``: inputs to run once (shapes only) so that per-channel parameters get their channel counts. An in-place
-    activation's later readers of its input read the new module's output, as they read the modified tensor before."""
+    """Replace every site ``selected`` accepts with ``make(site, input shape)``; returns the sites and their new
+    modules. ``example``: inputs (positional, keyword) to run once (shapes only) so that per-channel parameters get
+    their channel counts. An in-place activation's later readers of its input read the new module's output, as they
+    read the modified tensor before."""
     if example is not None:
-        from torch.fx.passes.shape_prop import ShapeProp
-
-        modes = {m: m.training for m in traced.modules()}
-        traced.eval()  # shapes only: leave batch-norm statistics and the like as they were
-        try:
-            with torch.no_grad():
-                ShapeProp(traced).propagate(*example)
-        finally:
-            for m, mode in modes.items():
-                m.train(mode)
-    calls: Counter = Counter()
-    # every site and its channel count first: replacing one changes the graph the others are read from
-    found = [(node, _site(traced, node, calls, matcher.classes), _channels(node)) for node in list(traced.graph.nodes)]
+        _propagate_shapes(traced, *example)
+    shapes = [_shape(found.chain.root) for found in sites]  # first: replacing one site changes the graph
     done: list[tuple[Site, nn.Module]] = []
-    for node, site_inplace, channels in found:
-        if site_inplace is None or not matcher(site_inplace[0]):
-            continue
-        site, inplace = site_inplace
-        done.append((site, _replace(traced, node, site, inplace, make(site, channels))))
+    for found, shape in zip(sites, shapes, strict=True):
+        if selected(found.site):
+            done.append((found.site, _replace(traced, found, make(found.site, shape))))
     if done:
         traced.delete_all_unused_submodules()
         traced.graph.lint()
@@ -148,22 +114,44 @@ def rewrite(
     return done
 
 
-def _replace(traced: fx.GraphModule, node: fx.Node, site: Site, inplace: bool, new: nn.Module) -> nn.Module:
-    graph = traced.graph
-    if node.op == "call_module" and "@" not in site.name:
-        target = node.target  # the first call of a module keeps its place (and its state_dict prefix)
-    elif node.op == "call_module":
-        owner, _, leaf = node.target.rpartition(".")
+def _propagate_shapes(traced: fx.GraphModule, args: tuple, kwargs: dict) -> None:
+    """Record every node's output shape from one run (eval mode, no gradients: batch-norm statistics and the like
+    are left as they were)."""
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    bound = inspect.signature(traced.forward).bind(*args, **kwargs)
+    bound.apply_defaults()
+    modes = {m: m.training for m in traced.modules()}
+    traced.eval()
+    try:
+        with torch.no_grad():
+            ShapeProp(traced).propagate(*bound.args)
+    finally:
+        for m, mode in modes.items():
+            m.train(mode)
+
+
+def _replace(traced: fx.GraphModule, found: GraphSite, new: nn.Module) -> nn.Module:
+    graph, site, node = traced.graph, found.site, found.chain.output
+    if node.op == "call_module" and len(found.chain.nodes) == 1 and "@" not in site.name:
+        target = str(node.target)  # the first call of a module keeps its place (and its state_dict prefix)
+    elif node.op == "call_module" and len(found.chain.nodes) == 1:
+        owner, _, leaf = str(node.target).rpartition(".")
         target = _free_name(traced, owner, f"{leaf}_{site.name.rpartition('@')[2]}")
     else:
-        target = _free_name(traced, _owner(node), node.name)
+        target = _free_name(traced, owner_of(node), node.name)
     traced.add_submodule(target, new)
-    source = _input(node)
+    inside = set(found.chain.nodes)
+    source = next(  # read now: a site replaced before may have been this one's input
+        a for n in found.chain.nodes for a in n.all_input_nodes if a not in inside and not constant(a, traced)
+    )
     with graph.inserting_after(node):
         replacement = graph.call_module(target, (source,))
     node.replace_all_uses_with(replacement)
-    graph.erase_node(node)
-    if inplace and isinstance(source, fx.Node):
+    for old in reversed(found.chain.nodes):
+        if not old.users:
+            graph.erase_node(old)
+    if found.inplace and isinstance(source, fx.Node):
         order = {n: i for i, n in enumerate(graph.nodes)}
         for user in list(source.users):
             if user is not replacement and order[user] > order[replacement]:

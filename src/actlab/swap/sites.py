@@ -1,14 +1,16 @@
 """What `swap` recognises as an activation in a PyTorch model, and which of those a ``match`` selects.
 
 A *site* is one place where an activation is applied: a call of an activation module (a module shared by two call
-sites is two sites), a functional call (``F.relu``, ``torch.tanh``) or a tensor method (``x.relu()``). Each has a
-*kind*: the catalog name of what it computes (``nn.Hardswish`` and ``F.hardswish`` are both ``hard_swish``).
+sites is two sites; a model's own elementwise class, such as transformers' ``NewGELUActivation``, is one), a
+functional call (``F.relu``, ``torch.tanh``), a tensor method (``x.relu()``) or a formula of such calls
+(``x * torch.sigmoid(1.702 * x)``). Each has a *kind*: the catalog name of what it computes (``nn.Hardswish`` and
+``F.hardswish`` are both ``hard_swish``; ``NewGELUActivation`` is ``gelu_tanh``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,7 @@ from torch import nn
 from actlab.backends.torch_module import ActivationModule
 from actlab.catalog import REGISTRY
 from actlab.catalog.spec import ActivationError
+from actlab.recognise import same_function
 
 # torch.nn's elementwise activation layers (Softmax, LogSoftmax, Softmin, GLU and MultiheadAttention are not swapped:
 # they normalise, gate or attend across a dimension, and replacing them changes what the model computes or its shapes)
@@ -99,12 +102,17 @@ METHODS: dict[str, tuple[str, bool]] = {
 }
 
 
-def module_kind(module: nn.Module, custom: tuple[type[nn.Module], ...] = ()) -> str | None:
+def module_kind(
+    module: nn.Module, custom: tuple[type[nn.Module], ...] = (), composites: Mapping[int, Any] | None = None
+) -> str | None:
     """The kind of an activation module, or None if it is not one `swap` replaces. ``custom``: classes a ``match``
     names that `swap` does not know (a model's own activation class): their modules are sites of their class's name,
-    replaced whole."""
+    replaced whole. ``composites``: the model's own elementwise modules (by id) and what each computes
+    (:func:`actlab.swap.composite.composite_modules`)."""
     if custom and isinstance(module, custom):
         return type(module).__name__
+    if composites and id(module) in composites:
+        return composites[id(module)].kind
     if isinstance(module, ActivationModule):
         return None if module.spec.gated else module.spec.name
     kind = MODULE_KINDS.get(type(module))
@@ -127,8 +135,11 @@ def function_kind(fn: Any, kwargs: dict[str, Any]) -> tuple[str, str, bool] | No
     return written, kind, inplace or bool(kwargs.get("inplace", False))
 
 
-def describe_module(module: nn.Module) -> str:
-    """``nn.ReLU(inplace=True)``, ``actlab mish``: how a replaced module is listed."""
+def describe_module(module: nn.Module, composites: Mapping[int, Any] | None = None) -> str:
+    """``nn.ReLU(inplace=True)``, ``actlab mish``, ``NewGELUActivation (≈ gelu_tanh)``: how a replaced module is
+    listed."""
+    if composites and id(module) in composites:
+        return composites[id(module)].written
     if isinstance(module, ActivationModule):
         return f"actlab {module.spec.name}" + (f"({module.extra_repr()})" if module.extra_repr() else "")
     prefix = "nn." if type(module) in MODULE_KINDS else ""
@@ -143,6 +154,7 @@ class Site:
     written: str
     kind: str
     module: nn.Module | None = None
+    keep: str | None = None  # why it is kept unless a match selects it (a gate, an unrecognised formula)
 
 
 Match = str | type | Callable[[str], bool] | Iterable[Any] | None
@@ -179,8 +191,8 @@ class Matcher:
             pattern = re.compile(item[3:])
             return lambda site: pattern.search(site.name) is not None
         if isinstance(item, str):
-            kind = REGISTRY.get(item).name  # unknown names raise the catalog's error, with suggestions
-            return lambda site: site.kind == kind
+            kinds = same_function(REGISTRY.get(item).name)  # unknown names raise the catalog's error, with suggestions
+            return lambda site: site.kind in kinds
         if isinstance(item, type):
             if not issubclass(item, nn.Module):
                 raise ActivationError(f"match: {item.__name__} is not an nn.Module class")
@@ -189,6 +201,11 @@ class Matcher:
         if callable(item):
             return lambda site: bool(item(site.name))
         raise ActivationError(f"match: {item!r} is not a name, an nn.Module class or a predicate on site names")
+
+    @property
+    def default(self) -> bool:
+        """No ``match`` given: every site not kept by default (see :func:`actlab.swap.swap`)."""
+        return self.tests is None
 
     def __call__(self, site: Site) -> bool:
         return self.tests is None or any(test(site) for test in self.tests)

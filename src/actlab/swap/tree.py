@@ -8,30 +8,55 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import torch
 from torch import fx, nn
 
-from actlab.swap.graph import Maker, needs_graph, rewrite, trace
+from actlab.recognise import squashing
+from actlab.swap.graph import Maker, rewrite, trace
+from actlab.swap.graph_sites import Known, graph_sites, needs_graph
 from actlab.swap.sites import FUNCTION_KINDS, METHODS, Matcher, Site, describe_module, module_kind
+
+SQUASHING = "squashing, beside the model's other activations: a gate, pooler or output (match= selects it)"
 
 
 @dataclass
 class Outcome:
-    """What a swap did: the sites replaced, those it could not reach (with why), the submodules rewritten as graphs."""
+    """What a swap did: the sites replaced, those it could not reach (with why), those it kept by default (with
+    why), the submodules rewritten as graphs."""
 
     replaced: list[tuple[Site, nn.Module]] = field(default_factory=list)
     unreachable: list[tuple[Site, str]] = field(default_factory=list)
+    kept: list[tuple[Site, str]] = field(default_factory=list)
     traced: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Context:
     matcher: Matcher
+    known: Known
     make: Maker
     inplace: bool
-    inputs: Callable[[nn.Module], tuple | None]  # a module's inputs from the example run, if there was one
+    inputs: Callable[[nn.Module], tuple[tuple, dict] | None]  # a module's inputs from the example run, if any
     calls: Callable[[nn.Module], int]  # how often the example run called a module (0 without one)
+    squash: bool = False  # whether squashing sites are kept by default (the model has other activations)
+
+    def kept(self, site: Site) -> str | None:
+        """Why ``site`` is kept where no ``match`` was given, or None."""
+        if not self.matcher.default:
+            return None
+        return site.keep or (SQUASHING if self.squash and squashing(site.kind) else None)
+
+    def selected(self, site: Site) -> bool:
+        return self.matcher(site) if not self.matcher.default else self.kept(site) is None
+
+    def decide(self, site: Site, outcome: Outcome) -> bool:
+        """Whether to replace ``site``; a site kept by default is listed as kept."""
+        reason = self.kept(site)
+        if reason is not None:
+            outcome.kept.append((site, reason))
+        return self.selected(site)
 
 
 def swap_tree(module: nn.Module, path: str, context: Context, outcome: Outcome) -> nn.Module:
@@ -47,14 +72,19 @@ def swap_tree(module: nn.Module, path: str, context: Context, outcome: Outcome) 
             "inplace=True keeps the model's own classes, and rewriting a call needs a traced graph",
         )
     try:
-        traced = trace(module, context.matcher.classes)
+        traced = trace(module, context.known.custom, context.known.composites)
     except Exception as error:  # fx raises many kinds (TraceError, TypeError, NotImplementedError, …)
         return _replace_modules(
             module, path, context, outcome, f"it does not trace with torch.fx ({_first_line(error)})"
         )
-    if not needs_graph(traced, context.matcher):
+    sites = graph_sites(traced, context.known)
+    graph = needs_graph(sites, context.selected)
+    for found in sites:  # module calls are decided by module replacement where the graph is not rewritten
+        if graph or found.chain.output.op != "call_module":
+            context.decide(_qualified(found.site, path), outcome)
+    if not graph:
         return _replace_modules(module, path, context, outcome, None)
-    replaced = rewrite(traced, context.matcher, context.make, context.inputs(module))
+    replaced = rewrite(traced, sites, context.selected, context.make, context.inputs(module))
     outcome.replaced += [(_qualified(site, path), new) for site, new in replaced]
     outcome.traced.append(path or "<model>")
     return traced
@@ -65,12 +95,15 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
     its forward cannot be rewritten (they are then listed as unreachable); None when the module traced and needs no
     graph, so neither do its children."""
     if reason is not None:
-        for site in _functional_calls(module, path):
-            if context.matcher(site):
-                outcome.unreachable.append((site, f"{path or 'the model'}: {reason}"))
+        for site in functional_calls(module, path):
+            where = f"{path or 'the model'}: {reason}"
+            if context.selected(site):
+                outcome.unreachable.append((site, where))
+            elif (why := context.kept(site)) is not None:  # read from the source: a formula around it is unseen
+                outcome.kept.append((site, f"{why}; {where}"))
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
-        kind = module_kind(child, context.matcher.classes)
+        kind = module_kind(child, context.known.custom, context.known.composites)
         if kind is None:
             swapped = (
                 _replace_modules(child, child_path, context, outcome, None)
@@ -80,12 +113,13 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
             if swapped is not child:
                 setattr(module, name, swapped)
             continue
-        site = Site(child_path, describe_module(child), kind, child)
-        if not context.matcher(site):
+        composite = context.known.composites.get(id(child))
+        site = Site(child_path, describe_module(child, context.known.composites), kind, child,
+                    composite.keep if composite else None)  # fmt: skip
+        if not context.decide(site, outcome):
             continue
         inputs = context.inputs(child)
-        channels = int(inputs[0].shape[1]) if inputs and getattr(inputs[0], "dim", lambda: 0)() >= 2 else None
-        new = context.make(site, channels)
+        new = context.make(site, first_shape(inputs))
         setattr(module, name, new)
         outcome.replaced.append((site, new))
         if context.calls(child) > 1:
@@ -96,8 +130,18 @@ def _replace_modules(module: nn.Module, path: str, context: Context, outcome: Ou
     return module
 
 
+def first_shape(inputs: tuple[tuple, dict] | None) -> tuple[int, ...] | None:
+    """The shape of a module's first tensor input in the example run."""
+    if inputs is None:
+        return None
+    for value in (*inputs[0], *inputs[1].values()):
+        if isinstance(value, torch.Tensor):
+            return tuple(value.shape)
+    return None
+
+
 def _qualified(site: Site, path: str) -> Site:
-    return Site(f"{path}.{site.name}" if path else site.name, site.written, site.kind, site.module)
+    return replace(site, name=f"{path}.{site.name}" if path else site.name)
 
 
 def _first_line(error: Exception) -> str:
@@ -108,7 +152,7 @@ def _first_line(error: Exception) -> str:
 FUNCTION_PREFIXES = ("F", "torch", "nn.functional", "torch.nn.functional", "functional")
 
 
-def _functional_calls(module: nn.Module, path: str) -> list[Site]:
+def functional_calls(module: nn.Module, path: str) -> list[Site]:
     """The activation calls written in ``type(module).forward`` (found in its source, which is not run)."""
     forward = type(module).forward
     if forward is nn.Module.forward or isinstance(module, fx.GraphModule):
