@@ -160,6 +160,14 @@ AllowUnchecked = Annotated[
     ),
 ]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")]
+TrustStore = Annotated[
+    bool,
+    typer.Option(
+        "--trust-store",
+        help="Run the Python plugin files the store's runs name though they were not given with --plugins (a .py "
+        "plugin is code that runs: trust only a store you trust).",
+    ),
+]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 SETUP = (
     "dataset",
@@ -915,7 +923,7 @@ def run(
     data_dir: DataDir = None, fused: Fused = False, json_output: JsonFlag = False, wide: WideFlag = False,
     plugins: Plugins = None, allow_unchecked: AllowUnchecked = False, executor: ExecutorName = "local",
     address: Address = None, cpus_per_task: CpusPerTask = None, gpus_per_task: GpusPerTask = None,
-    max_in_flight: MaxInFlight = None,
+    max_in_flight: MaxInFlight = None, trust_store: TrustStore = False,
 ) -> None:
     # fmt: on
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
@@ -932,6 +940,10 @@ def run(
     chosen = _run_executor(executor, workers, fused, address, cpus_per_task, gpus_per_task, max_in_flight)
     local = chosen == "local"
     _plugins(plugins)
+    if trust_store:
+        from actlab.catalog.plugins import trust
+
+        trust(store=True)
     resume = "interrupted: unfinished runs were given back; rerun the same command to resume"
     try:
         with _progress("runs", None, resume) as update:

@@ -169,8 +169,11 @@ def write_comparison(results: Sequence[RunResult], rows, out: Path, baseline: st
     if not (results and results[0].config.regression):
         written.append(plots.plot_accuracy_curves(results, out / "test_accuracy.png", baseline=baseline))
     written.append(plots.plot_loss_curves(results, out / "loss.png", baseline=baseline))
-    acts = [activation(a) for a in dict.fromkeys(r.config.activation for r in results)]
-    written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))
+    # read back as stored: only activations this process defines as the runs did are drawn (nothing is defined)
+    defined = [r.config.activation for r in results if r.config.defined_here()]
+    acts = [activation(a) for a in dict.fromkeys(defined)]
+    if acts:
+        written.append(plots.plot_activations(acts, out / "activations.png", derivative=True))
     written.extend(diagnostics_figures(results, out).values())
     return written
 
