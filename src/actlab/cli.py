@@ -736,8 +736,11 @@ def report(
             }
         )
         return
+    from actlab.report.console import printable
+
     for name, r in reports.items():
-        missing = r["incomplete"].lines()
+        missing = [printable(line) for line in r["incomplete"].lines()]
+        name = printable(name)  # noqa: PLW2901 - a store's names are shown escaped
         if not r["rows"]:
             console.print(
                 f"{name}: no finished runs yet" + (f" ({'; '.join(missing)})" if missing else ""),
