@@ -64,3 +64,72 @@ def test_good_data_through_run_trains(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert stored_runs(store) == 2
+
+
+def csv_file(tmp_path) -> str:
+    rows = ["a,b,label"] + [f"{i},{i % 3},{'cat' if i % 2 else 'dog'}" for i in range(30)]
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        'dataset = "csv:{csv}"\ntarget = "label"',
+        'dataset = "csv:{csv}"\ntarget = "label"\ntest_fraction = 0.3',
+        'dataset = "npz:{npz}"\nloss = "mse"\nmodel = "{model}:build"',
+    ],
+)
+def test_settings_of_users_data_are_validated_together(tmp_path, base):
+    from actlab.experiments.config import load_experiment
+
+    model = tmp_path / "regressor.py"
+    model.write_text(
+        "import torch\n\ndef build(act):\n    return torch.nn.Sequential(torch.nn.Linear(3, 8), act(), "
+        "torch.nn.Linear(8, 1))\n"
+    )
+    text = base.format(csv=csv_file(tmp_path), npz=npz(tmp_path, y_train=np.linspace(0, 1, 40)), model=model)
+    runs = load_experiment(experiment(tmp_path, text)).runs
+    assert len(runs) == 2
+    result = runner.invoke(app, ["run", experiment(tmp_path, text), "--store", str(tmp_path / "runs.db")])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "base, expected",
+    [
+        ('target = "label"', "target and test_fraction are settings of a CSV dataset"),
+        ('dataset = "csv:{csv}"', "name the label column with target"),
+        ('loss = "mse"', "loss mse is for regression on your own data"),
+        ('loss = "mse"\ndataset = "npz:{npz}"', "loss mse trains your own model"),
+    ],
+)
+def test_a_contradiction_of_settings_is_one_error(tmp_path, base, expected):
+    from actlab.experiments.config import ExperimentError, load_experiment
+
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(experiment(tmp_path, base.format(csv=csv_file(tmp_path), npz=npz(tmp_path))))
+    assert str(caught.value).count(expected) == 1 and "problems" not in str(caught.value)
+
+
+def test_a_csv_dataset_swept_with_its_target_in_the_grid(tmp_path):
+    from actlab.experiments.config import load_experiment
+
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        f'name = "g"\n[base]\nepochs = 1\n[grid]\ndataset = ["csv:{csv_file(tmp_path)}"]\ntarget = ["label"]\n'
+        'activation = ["relu"]\n'
+    )
+    assert len(load_experiment(path).runs) == 1
+
+
+def test_every_bad_value_of_a_sweep_is_said(tmp_path):
+    from actlab.experiments.config import ExperimentError, load_experiment
+
+    path = tmp_path / "sweep.toml"
+    path.write_text('name = "s"\n[grid]\nlr = [-1, 0.1, -2]\nactivation = ["relu"]\n')
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(path)
+    assert "grid.lr[0]: Input should be greater than 0" in str(caught.value)
+    assert "grid.lr[2]: Input should be greater than 0" in str(caught.value)
