@@ -124,6 +124,70 @@ def test_a_csv_dataset_swept_with_its_target_in_the_grid(tmp_path):
     assert len(load_experiment(path).runs) == 1
 
 
+def model_file(tmp_path, body: str, name: str = "net.py") -> str:
+    path = tmp_path / name
+    path.write_text(body)
+    return f"{path}:build"
+
+
+NET = (
+    "import torch\nfrom helper import HIDDEN\n\n"
+    "def build(act):\n    return torch.nn.Sequential(torch.nn.Linear(3, HIDDEN), act(), torch.nn.Linear(HIDDEN, 2))\n"
+)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_model_file_imports_a_module_beside_it(tmp_path, monkeypatch, workers):
+    """Without PYTHONPATH, in this process and in spawned workers alike."""
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.chdir(tmp_path.parent)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "helper.py").write_text("HIDDEN = 8\n")
+    model = model_file(folder, NET)
+    path = experiment(tmp_path, f'dataset = "npz:{npz(tmp_path)}"\nmodel = "{model}"')
+    result = runner.invoke(app, ["run", path, "--store", str(tmp_path / "runs.db"), "--workers", workers])
+    assert result.exit_code == 0, result.output
+    assert stored_runs(tmp_path / "runs.db") == 2
+
+
+@pytest.mark.parametrize("code", ["0", "3", "'bye'"])
+def test_a_model_file_that_exits_while_loading_is_one_clear_error(tmp_path, code):
+    model = model_file(tmp_path, f"import sys\nsys.exit({code})\ndef build(act):\n    pass\n")
+    store = tmp_path / "runs.db"
+    path = experiment(tmp_path, f'dataset = "npz:{npz(tmp_path)}"\nmodel = "{model}"')
+    result = runner.invoke(app, ["run", path, "--store", str(store)])
+    assert result.exit_code == 2, result.output
+    assert f"called sys.exit({code})" in result.output and stored_runs(store) == 0
+
+
+def test_a_model_file_that_hangs_says_what_is_loading_and_ctrl_c_ends_it(tmp_path):
+    """The message is awaited (not timed), then SIGINT: the command ends at once, saying so, with nothing stored."""
+    import signal
+    import subprocess
+    import sys
+
+    model = model_file(tmp_path, "import time\nwhile True:\n    time.sleep(0.1)\n")
+    store = tmp_path / "runs.db"
+    path = experiment(tmp_path, f'dataset = "npz:{npz(tmp_path)}"\nmodel = "{model}"')
+    command = [sys.executable, "-m", "actlab.cli", "run", path, "--store", str(store)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if "still loading model file" in line:
+                break
+        assert any(f"still loading model file {tmp_path / 'net.py'}" in line for line in seen), seen
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=120) == 130
+    finally:
+        process.kill()
+    assert "interrupted" in rest and "Traceback" not in rest
+    assert stored_runs(store) == 0
+
+
 def test_every_bad_value_of_a_sweep_is_said(tmp_path):
     from actlab.experiments.config import ExperimentError, load_experiment
 
