@@ -188,6 +188,29 @@ def test_a_model_file_that_hangs_says_what_is_loading_and_ctrl_c_ends_it(tmp_pat
     assert stored_runs(store) == 0
 
 
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            "    return torch.nn.Sequential(torch.nn.Linear(3, 2), act()).requires_grad_(False)\n",
+            "has no trainable parameters",
+        ),
+        (
+            "    net = torch.nn.Sequential(torch.nn.Linear(3, 2), act())\n"
+            "    torch.nn.init.constant_(net[0].weight, float('nan'))\n    return net\n",
+            "outputs NaN or inf before any update",
+        ),
+    ],
+)
+def test_a_model_that_cannot_train_is_one_clear_error(tmp_path, body, expected):
+    model = model_file(tmp_path, "import torch\n\ndef build(act):\n" + body)
+    store = tmp_path / "runs.db"
+    path = experiment(tmp_path, f'dataset = "npz:{npz(tmp_path)}"\nmodel = "{model}"')
+    result = runner.invoke(app, ["run", path, "--store", str(store)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and stored_runs(store) == 0
+
+
 def test_every_bad_value_of_a_sweep_is_said(tmp_path):
     from actlab.experiments.config import ExperimentError, load_experiment
 
