@@ -426,8 +426,10 @@ def docs(
 def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = False, **setup: Any):
     """RunConfigs for every activation × seed; one clear error listing every invalid setting; user-defined
     activations checked (:mod:`actlab.experiments.checking`)."""
+    from actlab.experiments.config import check_run_count
     from actlab.train.config import ConfigError, make_config
 
+    check_run_count(len(activations) * len(seeds), f"{len(activations)} activations × {len(seeds)} seeds")
     thresholds = setup.pop("thresholds")
     try:
         setup["thresholds"] = tuple(float(t) for t in thresholds.split(",") if t.strip())

@@ -211,6 +211,20 @@ def test_a_model_that_cannot_train_is_one_clear_error(tmp_path, body, expected):
     assert expected in result.output and stored_runs(store) == 0
 
 
+def test_too_many_runs_are_refused_before_any_is_made(tmp_path):
+    from actlab.experiments.compare import compare
+    from actlab.experiments.config import MAX_RUNS, ExperimentError, TooManyRuns, load_experiment
+
+    path = tmp_path / "big.toml"
+    path.write_text(f'name = "big"\n[grid]\nactivation = ["relu", "tanh"]\nseed = {list(range(MAX_RUNS // 2 + 1))}\n')
+    with pytest.raises(ExperimentError, match=f"make {MAX_RUNS + 2:,} runs; at most {MAX_RUNS:,}"):
+        load_experiment(path)
+    result = runner.invoke(app, ["compare", "--activations", "relu,tanh", "--seeds", "100000"])
+    assert result.exit_code == 2 and "2 activations × 100000 seeds make 200,000 runs" in result.output
+    with pytest.raises(TooManyRuns, match="200,000 runs"):
+        compare("mlp:8", "digits", activations=["relu", "tanh"], seeds=100_000)
+
+
 def test_every_bad_value_of_a_sweep_is_said(tmp_path):
     from actlab.experiments.config import ExperimentError, load_experiment
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.experiments.config import check_run_count
 from actlab.train.config import RunConfig, make_config
 from actlab.train.metrics import RunResult
 
@@ -134,9 +135,12 @@ def compare(
     from actlab.experiments.oneoff import train_configs
     from actlab.models.user_models import display
 
+    if isinstance(seeds, int):
+        check_run_count(len(activations) * seeds, f"{len(activations)} activations × {seeds} seeds")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list or not activations:
         raise ActlabError("compare needs at least one activation and one seed")
+    check_run_count(len(activations) * len(seed_list), f"{len(activations)} activations × {len(seed_list)} seeds")
     dataset = _data_reference(data, loss)
     if not isinstance(data, str):
         settings.setdefault("preprocessing", "none")

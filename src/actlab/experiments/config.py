@@ -34,6 +34,7 @@ with its place in the file (``grid.lr[1]``, ``activations[0].n[2]``).
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -58,6 +59,22 @@ else:  # pragma: no cover - Python 3.10
 TOP_LEVEL = {"name", "description", "base", "grid", "activations", "quick", "activation"}
 SETTINGS = set(RunConfig.model_fields)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+MAX_RUNS = 10_000  # runs one experiment or comparison defines: each is a configuration, a row and a result in memory
+
+
+class TooManyRuns(ActlabError, ValueError):
+    """More runs than :data:`MAX_RUNS` asked for at once."""
+
+
+def check_run_count(count: int, what: str) -> None:
+    """Refuse ``count`` runs over :data:`MAX_RUNS`, before any is made (``what`` says how they were asked for)."""
+    if count > MAX_RUNS:
+        raise TooManyRuns(
+            f"{what} make {count:,} runs; at most {MAX_RUNS:,} are trained and compared at once (fewer seeds or "
+            "settings, or split them into several experiments in one store)"
+        )
 
 
 class ExperimentError(ActlabError, ValueError):
@@ -178,6 +195,10 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     base = {**sections["base"], **(sections["quick"] if quick else {})}
     if activations:  # outermost, so that each activation's runs are contiguous
         grid = {"activation": list(dict.fromkeys(notation.canonical(make_activation(a)) for a in activations)), **grid}
+    try:
+        check_run_count(math.prod(len(values) for values in grid.values()), "the grid's combinations")
+    except TooManyRuns as error:
+        raise ExperimentError(source, [str(error)]) from None
     runs = _expand(base, grid, problems)
     if problems:
         raise ExperimentError(source, problems)
