@@ -19,7 +19,8 @@ and each claimed group trains in one Ray task on whichever node has the resource
   them;
 - an exception while training fails the group's runs with its message (as the local executors record it); a
   diverged run is stored as diverged;
-- Ctrl-C or SIGTERM gives the outstanding runs back, then cancels their tasks.
+- Ctrl-C or SIGTERM gives the outstanding runs back, then cancels their tasks; so does Ray failing under the driver
+  (its node marked dead), which ends the run with one :class:`ClusterError`: interrupted, rerun to resume.
 
 Ray is an optional dependency (``actlab[ray]``): nothing here imports it before an executor is made.
 """
@@ -464,6 +465,12 @@ class _Driver:
             self._report()
             try:
                 self._loop()
+            except self.ray.exceptions.RayError as error:  # Ray itself failed under the driver (its node died)
+                self._abandon()
+                raise ClusterError(
+                    f"interrupted: Ray failed under this run ({_one_line(error)[:300]}); its unfinished runs were given "
+                    "back: rerun to resume"
+                ) from None
             except BaseException as error:
                 self._abandon()
                 if terminated and type(error) is KeyboardInterrupt:
