@@ -468,8 +468,8 @@ class _Driver:
             except self.ray.exceptions.RayError as error:  # Ray itself failed under the driver (its node died)
                 self._abandon()
                 raise ClusterError(
-                    f"interrupted: Ray failed under this run ({_one_line(error)[:300]}); its unfinished runs were given "
-                    "back: rerun to resume"
+                    f"interrupted: Ray failed under this run ({_one_line(error)[:300]}); its unfinished runs were "
+                    "given back: rerun to resume"
                 ) from None
             except BaseException as error:
                 self._abandon()
