@@ -126,3 +126,19 @@ def test_a_stored_row_whose_configuration_is_not_its_key_runs_nothing(tmp_path):
         with pytest.raises(Exception, match="key"):
             opened._config("0" * 16, row["config"])
     assert not marker.exists()
+
+
+def test_unpickling_defines_a_python_activation_a_keras_config_does_not(tmp_path, registry):
+    """A pickle runs what it says (its loader chose it): an activation from a plugin file unpickles in a process that
+    lacks it. A Keras config is data: it names the file, which runs only where it was given."""
+    from actlab.activation import _unpickle
+    from actlab.keras.reference import from_config
+
+    marker = tmp_path / "marker"
+    plugin = _evil_file(tmp_path / "mine.py", marker, "import actlab\nactlab.define('mine', 'x * tanh(x)')\n")
+    sha = hashlib.sha256(plugin.read_bytes()).hexdigest()
+    definition = json.dumps({"kind": "python", "name": "mine", "file": str(plugin), "sha256": sha}, sort_keys=True)
+    with pytest.raises(plugins.UntrustedError):
+        from_config("mine", definition)
+    assert not marker.exists()
+    assert _unpickle("mine", definition, {}).spec.name == "mine" and marker.exists()

@@ -192,15 +192,17 @@ def load_installed() -> None:
             ) from None
 
 
-def spec_named(name: str, definition: str | None) -> ActivationSpec:
-    """The spec of a pickled activation or a stored run: a built-in by name, a user's by its definition (defined
-    again in a process that lacks it)."""
-    return ensure_defined(definition) if definition else REGISTRY.get(name)
+def spec_named(name: str, definition: str | None, chosen: bool = True) -> ActivationSpec:
+    """The spec of a pickled activation: a built-in by name, a user's by its definition (defined again in a process
+    that lacks it, from its Python file too: unpickling runs what the pickle says, which its loader ``chosen``; a
+    config read as data — a Keras file — passes False, see :func:`ensure_defined`)."""
+    return ensure_defined(definition, chosen=chosen) if definition else REGISTRY.get(name)
 
 
-def ensure_defined(definition: str) -> ActivationSpec:
+def ensure_defined(definition: str, chosen: bool = False) -> ActivationSpec:
     """The activation a run's stored ``definition`` defines, registered now if this process lacks it; an error if
-    this process knows the name under another definition."""
+    this process knows the name under another definition. A Python file is run only if this process was given it,
+    trusts the store, or the caller ``chosen`` the definition itself (an object it unpickles)."""
     try:
         record = json.loads(definition)
         name, kind = record["name"], record["kind"]
@@ -219,7 +221,7 @@ def ensure_defined(definition: str) -> ActivationSpec:
         return REGISTRY.register(build_spec(from_canonical(definition), "a stored run"))
     if kind == "python" and record.get("file"):
         path = Path(record["file"])
-        if not _trust_store and str(path) not in _given:
+        if not (chosen or _trust_store or str(path) in _given):
             raise UntrustedError(
                 f"activation {name!r} of a stored run is defined by the Python file {path}, which this command was "
                 f"not given: a .py plugin is code that runs, so actlab does not run one a store names. If you trust "
