@@ -161,6 +161,14 @@ AllowUnchecked = Annotated[
     ),
 ]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Train the experiment's failed runs again.")]
+TrustStore = Annotated[
+    bool,
+    typer.Option(
+        "--trust-store",
+        help="Run the Python plugin files the store's runs name though they were not given with --plugins (a .py "
+        "plugin is code that runs: trust only a store you trust).",
+    ),
+]
 DEFAULT_ACTIVATIONS = "relu,leaky_relu,elu,selu,gelu,silu,mish,tanhexp,hard_swish,softplus,tanh,sigmoid"
 # A run's settings that are options of `train` and `compare`: every RunConfig field but those a command sets
 # otherwise (activation and seed) or that are set automatically; their defaults are RunConfig's (compare's demo
@@ -408,8 +416,10 @@ def _thresholds(text: str) -> tuple[float, ...]:
 def _configs(activations: list[str], seeds: list[int], allow_unchecked: bool = False, **setup: Any):
     """RunConfigs for every activation × seed; one clear error listing every invalid setting; user-defined
     activations checked (:mod:`actlab.experiments.checking`)."""
+    from actlab.experiments.config import check_run_count
     from actlab.train.config import ConfigError, make_config
 
+    check_run_count(len(activations) * len(seeds), f"{len(activations)} activations × {len(seeds)} seeds")
     setup["thresholds"] = _thresholds(setup["thresholds"])
     configs = []
     for activation in activations:
@@ -709,8 +719,11 @@ def report(
             }
         )
         return
+    from actlab.report.console import printable
+
     for name, r in reports.items():
-        missing = r["incomplete"].lines()
+        missing = [printable(line) for line in r["incomplete"].lines()]
+        name = printable(name)  # noqa: PLW2901 - a store's names are shown escaped
         if not r["rows"]:
             console.print(
                 f"{name}: no finished runs yet" + (f" ({'; '.join(missing)})" if missing else ""),
@@ -896,7 +909,7 @@ def run(
     data_dir: DataDir = None, fused: Fused = False, json_output: JsonFlag = False, wide: WideFlag = False,
     plugins: Plugins = None, allow_unchecked: AllowUnchecked = False, executor: ExecutorName = "local",
     address: Address = None, cpus_per_task: CpusPerTask = None, gpus_per_task: GpusPerTask = None,
-    max_in_flight: MaxInFlight = None,
+    max_in_flight: MaxInFlight = None, trust_store: TrustStore = False,
 ) -> None:
     # fmt: on
     """Run an experiment: expand its grid, train what the store does not have yet, keep every result.
@@ -913,6 +926,10 @@ def run(
     chosen = _run_executor(executor, workers, fused, address, cpus_per_task, gpus_per_task, max_in_flight)
     local = chosen == "local"
     _plugins(plugins)
+    if trust_store:
+        from actlab.catalog.plugins import trust
+
+        trust(store=True)
     resume = "interrupted: unfinished runs were given back; rerun the same command to resume"
     try:
         with _progress("runs", None, resume) as update:

@@ -101,11 +101,11 @@ def text(act: Any) -> str:
 
 def label(act: Any) -> str:
     """``hard_swish(n=4)``: the name and the parameters that differ from the defaults, for tables and legends."""
-    parts = [f"{k}={_label_value(v)}" for k, v in changed(act).items()]
+    parts = [f"{k}={label_value(v)}" for k, v in changed(act).items()]
     return f"{act.spec.name}({', '.join(parts)})" if parts else act.spec.name
 
 
-def _label_value(value: Any) -> str:
+def label_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

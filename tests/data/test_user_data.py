@@ -165,6 +165,12 @@ def test_npz_non_finite_inputs_name_the_array_and_first_index(tmp_path, value, e
         ({"y_test": np.array([0, -1, 1, 1])}, "y_test[1] = -1 is negative"),
         ({"y_train": np.eye(6, 3)}, "y_train has shape (6, 3); cross_entropy needs one integer class label"),
         ({"y_train": np.array(list("abcabc"))}, "y_train has dtype <U1, not integer class labels"),
+        ({"y_train": np.array([0, 1, 10**9, 1, 0, 1])}, "y_train[2] = 1000000000 is not a class index"),
+        ({"y_test": np.array([0, 1, 2, 1e9])}, "y_test[3] = 1000000000 is not a class index: cross_entropy labels"),
+        (
+            {"y_train": np.zeros(6, dtype=int), "y_test": np.zeros(4)},
+            "every example has the label 0: a classifier needs at least two classes",
+        ),
     ],
 )
 def test_npz_bad_class_labels(tmp_path, overrides, expected):
@@ -220,6 +226,11 @@ def test_csv_integer_labels_sort_by_value(tmp_path):
     assert ds.class_names == ("2", "9", "10") and ds.classes == 3
     by_feature = {int(f): label for f, label in zip(ds.x_train[:, 0], ds.y_train, strict=True)}
     assert all(ds.class_names[label] == str([10, 2, 9][f % 3]) for f, label in by_feature.items())
+
+
+def test_csv_of_a_single_class_is_refused(tmp_path):
+    path = write_csv(tmp_path, "a,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n")
+    assert "every example has the label cat: a classifier needs at least two" in error_of(load_csv, path, "label")
 
 
 def test_csv_regression(tmp_path):
@@ -473,3 +484,12 @@ def test_importing_the_module_imports_neither_torch_nor_scikit_learn():
     code = "import sys, actlab.data.user_data; print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_csv_too_large_to_parse_in_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from actlab.data import user_data
+
+    path = write_csv(tmp_path, "a,label\n" + "1,x\n2,y\n" * 100)
+    monkeypatch.setattr(user_data, "MAX_CSV_BYTES", 100)
+    assert "a CSV is parsed in memory" in error_of(load_csv, path, "label")
+    assert "save a larger table as .npz" in error_of(load_csv, path, "label")

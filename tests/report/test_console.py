@@ -109,3 +109,24 @@ def test_key_columns_follow_the_thresholds_and_the_baseline():
         "best test acc %",
         "epochs to 90%",
     ]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_names_with_escapes_newlines_and_markup_are_printed_escaped(terminal):
+    """A name read from a store is data: an ANSI escape, a newline, a bidirectional override or rich markup in it
+    reaches the terminal written out, never acted on."""
+    hostile = "evil\x1b[31mred\x1b[0m\nsecond line\r\u202eright-to-left [bold]x[/bold]"
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=terminal, color_system=None)
+    print_table(console, f"title {hostile}", ["rank", "configuration"], [["1", hostile]])
+    text = out.getvalue()
+    assert "\x1b" not in text and "\r" not in text and "\u202e" not in text
+    assert text.count("\\x1b[31m") == 2 and "\\n" in text and "\\r" in text and "\\u202e" in text
+    assert "[bold]x[/bold]" in text
+    assert all("second line" not in line or "\\n" in line for line in text.splitlines())
+
+
+def test_printable_keeps_ordinary_text():
+    from actlab.report.console import printable
+
+    assert printable("hard_swish(n=4), lr=0.5 — ± 漢字") == "hard_swish(n=4), lr=0.5 — ± 漢字"

@@ -113,6 +113,8 @@ def parse_params(raw: Any, where: str) -> dict[str, ParamDefinition]:
         else:
             params[name] = ParamDefinition(_number(value, f"{at} (its default)"))
         p = params[name]
+        if p.minimum is not None and p.maximum is not None and p.minimum > p.maximum:
+            raise ActivationError(f"{at}: min {p.minimum:g} is greater than max {p.maximum:g}; swap them")
         if (p.minimum is not None and p.default < p.minimum) or (p.maximum is not None and p.default > p.maximum):
             raise ActivationError(f"{at}: the default {p.default:g} is outside [{p.minimum}, {p.maximum}]")
     return params

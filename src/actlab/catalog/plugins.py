@@ -9,6 +9,11 @@
 A spec registered here carries its definition's text: a formula's canonical JSON, or a Python file's path and
 content hash. A run stores it, so a worker process (or another machine) defines the activation again from the run
 alone, and a changed formula is a new run.
+
+A Python plugin is code that runs. A stored run's definition names its file, but a store may come from anyone: a run
+is defined again from a Python file only when this process was given that file (loaded it as a plugin — ``--plugins``,
+``ACTLAB_PLUGINS``, an entry point — or was handed the trust of the process that did, see :func:`trusted`), or was
+told to trust the store (:func:`trust`, ``--trust-store``). Reading results never defines anything.
 """
 
 from __future__ import annotations
@@ -39,8 +44,28 @@ class PluginError(ActlabError):
     """A plugin file that does not exist, is not TOML or Python, or fails to load."""
 
 
+class UntrustedError(ActivationError):
+    """A stored run names a Python file that this process was not given: it is not run."""
+
+
 _loading: list[Path] = []  # the Python plugin files being executed (innermost last)
 _installed_loaded = False
+_given: dict[str, str] = {}  # Python plugin files this process was given (resolved path → content hash when given)
+_trust_store = False  # --trust-store: run the Python files stored runs name
+
+
+def trusted() -> tuple[dict[str, str], bool]:
+    """What this process may run of what stored runs name: the Python plugin files it was given (path → hash) and
+    whether it trusts the store; handed to worker processes and Ray tasks (:func:`trust`)."""
+    return dict(_given), _trust_store
+
+
+def trust(files: Mapping[str, str] = {}, store: bool = False) -> None:  # noqa: B006 - read only
+    """Allow this process to define stored runs' activations from ``files`` (path → content hash) and, with
+    ``store``, from any Python file a stored run names."""
+    global _trust_store
+    _given.update(files)
+    _trust_store = _trust_store or store
 
 
 def define_table(table: Mapping[str, Any], where: str = "activation", source: str | None = None) -> ActivationSpec:
@@ -131,6 +156,7 @@ def _load_python(path: Path) -> None:
     ):
         return  # already loaded, unchanged
     _loading.append(resolved)
+    _given[str(resolved)] = _sha256(resolved)
     try:
         runpy.run_path(str(resolved), run_name=f"actlab_plugin_{resolved.stem}")
     except ActlabError:
@@ -166,15 +192,17 @@ def load_installed() -> None:
             ) from None
 
 
-def spec_named(name: str, definition: str | None) -> ActivationSpec:
-    """The spec of a pickled activation or a stored run: a built-in by name, a user's by its definition (defined
-    again in a process that lacks it)."""
-    return ensure_defined(definition) if definition else REGISTRY.get(name)
+def spec_named(name: str, definition: str | None, chosen: bool = True) -> ActivationSpec:
+    """The spec of a pickled activation: a built-in by name, a user's by its definition (defined again in a process
+    that lacks it, from its Python file too: unpickling runs what the pickle says, which its loader ``chosen``; a
+    config read as data — a Keras file — passes False, see :func:`ensure_defined`)."""
+    return ensure_defined(definition, chosen=chosen) if definition else REGISTRY.get(name)
 
 
-def ensure_defined(definition: str) -> ActivationSpec:
+def ensure_defined(definition: str, chosen: bool = False) -> ActivationSpec:
     """The activation a run's stored ``definition`` defines, registered now if this process lacks it; an error if
-    this process knows the name under another definition."""
+    this process knows the name under another definition. A Python file is run only if this process was given it,
+    trusts the store, or the caller ``chosen`` the definition itself (an object it unpickles)."""
     try:
         record = json.loads(definition)
         name, kind = record["name"], record["kind"]
@@ -193,6 +221,12 @@ def ensure_defined(definition: str) -> ActivationSpec:
         return REGISTRY.register(build_spec(from_canonical(definition), "a stored run"))
     if kind == "python" and record.get("file"):
         path = Path(record["file"])
+        if not (chosen or _trust_store or str(path) in _given):
+            raise UntrustedError(
+                f"activation {name!r} of a stored run is defined by the Python file {path}, which this command was "
+                f"not given: a .py plugin is code that runs, so actlab does not run one a store names. If you trust "
+                f"it, load it with --plugins {path} (or pass --trust-store)"
+            )
         if not path.is_file() or _sha256(path) != record["sha256"]:
             raise ActivationError(
                 f"activation {name!r} comes from {path}, which is not here as it was when the run "

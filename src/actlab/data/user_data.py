@@ -39,6 +39,8 @@ ARRAYS_SOURCE = "the given arrays"  # how errors name data that has no file
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 NPZ_HINT = "save one with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
 DATA_HINT = "pass (x_train, y_train, x_test, y_test) arrays or (train_dataset, test_dataset) torch Datasets"
+MAX_CSV_BYTES = 64 * 2**20  # a CSV's rows are Python strings while parsed: ~16 bytes of memory per byte of file
+MAX_CLASSES = 100_000  # class indices up to this: more is a mislabelled file (its logits alone would fill memory)
 LISTED_COLUMNS = 20  # a table of pixels has hundreds of columns: an error lists this many
 
 _registry: dict[str, Dataset] = {}
@@ -144,7 +146,15 @@ def _check_fraction(file: Path, fraction: Any) -> None:
 
 
 def _read_csv(file: Path) -> tuple[list[str], list[int], list[list[str]]]:
-    """The header and the data rows (fields stripped, blank lines skipped) with each row's line in the file."""
+    """The header and the data rows (fields stripped, blank lines skipped) with each row's line in the file. A file
+    over :data:`MAX_CSV_BYTES` is refused before it is read: its rows are held as text while parsed."""
+    size = file.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DatasetError(
+            f"{file}: {size / 2**20:.0f} MiB; a CSV is parsed in memory (about 16 times its size) and is read up to "
+            f"{MAX_CSV_BYTES // 2**20} MiB: save a larger table as .npz (np.savez(path, x_train=…, y_train=…, "
+            "x_test=…, y_test=…)), which loads without parsing"
+        )
     header: list[str] | None = None
     lines: list[int] = []
     rows: list[list[str]] = []
@@ -488,7 +498,9 @@ def _validated(
         )
     if loss == "cross_entropy":
         y_train, y_test = _class_labels(source, "y_train", y_train), _class_labels(source, "y_test", y_test)
-        classes = len(class_names) if class_names is not None else int(max(y_train.max(), y_test.max())) + 1
+        if class_names is not None:
+            _check_classes(source, [class_names[i] for i in np.unique(np.concatenate([y_train, y_test]))])
+        classes = len(class_names) if class_names is not None else _class_count(source, y_train, y_test)
     else:
         y_train, y_test = _targets(source, "y_train", y_train), _targets(source, "y_test", y_test)
         if y_train.shape[1:] != y_test.shape[1:]:
@@ -545,6 +557,29 @@ def _class_labels(source: str, key: str, y: np.ndarray) -> np.ndarray:
         index = int(np.argmax(labels < 0))
         raise DatasetError(f"{source}: {key}[{index}] = {labels[index]} is negative; class labels must be 0..K-1")
     return labels
+
+
+def _class_count(source: str, y_train: np.ndarray, y_test: np.ndarray) -> int:
+    """K for class indices 0..K-1: one more than the largest label, at most :data:`MAX_CLASSES`. Data of one class
+    (train and test together) is refused: a classifier that always answers it scores 100 %, having learned nothing."""
+    for key, y in (("y_train", y_train), ("y_test", y_test)):
+        if int(y.max()) >= MAX_CLASSES:
+            index = int(np.argmax(y))
+            raise DatasetError(
+                f"{source}: {key}[{index}] = {y[index]} is not a class index: cross_entropy labels are the class "
+                f"indices 0..K-1 (at most {MAX_CLASSES} classes); number the classes 0..K-1 (for a number to "
+                "predict, use the mse loss)"
+            )
+    _check_classes(source, np.unique(np.concatenate([y_train, y_test])))
+    return int(max(y_train.max(), y_test.max())) + 1
+
+
+def _check_classes(source: str, present: Sequence[Any]) -> None:
+    if len(present) < 2:
+        raise DatasetError(
+            f"{source}: every example has the label {present[0]}: a classifier needs at least two classes "
+            "to learn anything (for a number to predict, use the mse loss)"
+        )
 
 
 def _targets(source: str, key: str, y: np.ndarray) -> np.ndarray:

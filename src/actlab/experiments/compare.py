@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.experiments.config import check_run_count
 from actlab.experiments.progress import epoch_callback, progress_bar
 from actlab.models.user_models import display
 from actlab.train.config import RunConfig, make_config
@@ -125,8 +126,9 @@ def compare(
     """Train ``model`` on ``data`` with each activation and seed; returns a :class:`Comparison`.
 
     ``model``: an ``nn.Module`` (its activations — those ``match`` selects, as in :func:`actlab.swap`: default
-    every one swap recognises, sigmoid and tanh gates too — swapped for each activation, and its modules that have
-    ``reset_parameters`` re-initialised for each seed; parameters a module holds without one keep the model's
+    every one swap recognises, gates and squashing calls beside other activations kept — swapped for each
+    activation, and its modules that have ``reset_parameters`` re-initialised for each seed; parameters a module
+    holds without one keep the model's
     values), a ``build(act)`` function returning a new model in which ``act()`` gives each activation module, or a
     model string (``mlp:100,50``, ``FILE.py:build``). ``data``: ``(x_train, y_train, x_test, y_test)`` as arrays or
     tensors, ``(train_dataset, test_dataset)`` as torch Datasets, or a dataset name (``mnist``, ``npz:PATH``,
@@ -143,12 +145,15 @@ def compare(
     """
     from actlab.experiments.oneoff import train_configs
 
+    if isinstance(seeds, int):
+        check_run_count(len(activations) * seeds, f"{len(activations)} activations × {seeds} seeds")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list or not activations:
         raise ActlabError("compare needs at least one activation and one seed")
+    check_run_count(len(activations) * len(seed_list), f"{len(activations)} activations × {len(seed_list)} seeds")
+    dataset = _data_reference(data, loss)
     if not isinstance(data, str):
         settings.setdefault("preprocessing", "none")
-    dataset = _data_reference(data, loss)
     setup = {"epochs": epochs, "optimizer": optimizer, "lr": lr, "batch_size": batch_size, "device": device}
     setup.update(model=_model_reference(model, match), dataset=dataset, loss=loss, **settings)
     configs = _checked_configs(activations, seed_list, setup, allow_unchecked)

@@ -34,6 +34,7 @@ with its place in the file (``grid.lr[1]``, ``activations[0].n[2]``).
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -60,6 +61,22 @@ SETTINGS = set(RunConfig.model_fields)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
+MAX_RUNS = 10_000  # runs one experiment or comparison defines: each is a configuration, a row and a result in memory
+
+
+class TooManyRuns(ActlabError, ValueError):
+    """More runs than :data:`MAX_RUNS` asked for at once."""
+
+
+def check_run_count(count: int, what: str) -> None:
+    """Refuse ``count`` runs over :data:`MAX_RUNS`, before any is made (``what`` says how they were asked for)."""
+    if count > MAX_RUNS:
+        raise TooManyRuns(
+            f"{what} make {count:,} runs; at most {MAX_RUNS:,} are trained and compared at once (fewer seeds or "
+            "settings, or split them into several experiments in one store)"
+        )
+
+
 class ExperimentError(ActlabError, ValueError):
     """An experiment file with problems; ``problems`` lists each as 'location: message'."""
 
@@ -81,14 +98,34 @@ class Experiment:
     swept: tuple[str, ...] = field(default=())  # settings that vary across runs (for reports)
 
 
-def _setting_error(location: str, name: str, value: Any) -> str | None:
-    """Validate one setting on its own (other settings at their defaults)."""
+# Settings that are valid only together (a CSV dataset and its target, the mse loss, the user's data and model):
+# each is validated with the others of its section, so that one missing from the check is not a contradiction.
+TOGETHER = ("dataset", "target", "test_fraction", "loss", "model")
+
+
+def _setting_error(
+    location: str, name: str, value: Any, companions: dict[str, Any] | None = None, combined: bool = True
+) -> tuple[str | None, list[str]]:
+    """Validate one setting with its ``companions`` (the settings of :data:`TOGETHER` it goes with; others at their
+    defaults): the problem with the setting itself, and those with the combination (``combined``; not where a
+    companion is swept: every combination is checked as a run)."""
+    together = {k: v for k, v in (companions or {}).items() if k in TOGETHER and k != name}
     try:
-        RunConfig(**{name: value})
+        RunConfig(**{**together, name: value})
     except ValidationError as error:
-        messages = [e["msg"].removeprefix("Value error, ") for e in error.errors()]
-        return f"{location}: {'; '.join(messages)}"
-    return None
+        own = [e["msg"].removeprefix("Value error, ") for e in error.errors() if tuple(e["loc"]) == (name,)]
+        both = [e["msg"].removeprefix("Value error, ") for e in error.errors() if combined and not e["loc"]]
+        return (f"{location}: {'; '.join(own)}" if own else None), both
+    return None, []
+
+
+def _note(problems: list[str], location: str, found: tuple[str | None, list[str]]) -> None:
+    """Add a setting's problems; a contradiction of settings, found at each of them, is said once."""
+    own, both = found
+    if own is not None:
+        problems.append(own)
+    said = {p.partition(": ")[2] for p in problems}
+    problems.extend(f"{location}: {message}" for message in both if message not in said)
 
 
 def _activation_variants(entries: Any, problems: list[str]) -> list[str]:
@@ -147,7 +184,7 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     name, description = _identity(data, problems)
     _define_activations(data.get("activation"), source, problems)
     sections = _sections(data, problems)
-    grid = _grid(sections["grid"], problems)
+    grid = _grid(sections["grid"], problems, sections["base"])
     activations = list(grid.pop("activation", []))
     if "activations" in data:
         activations += _activation_variants(data["activations"], problems)
@@ -158,6 +195,10 @@ def parse_experiment(data: dict[str, Any], source: str = "<experiment>", quick: 
     base = {**sections["base"], **(sections["quick"] if quick else {})}
     if activations:  # outermost, so that each activation's runs are contiguous
         grid = {"activation": list(dict.fromkeys(notation.canonical(make_activation(a)) for a in activations)), **grid}
+    try:
+        check_run_count(math.prod(len(values) for values in grid.values()), "the grid's combinations")
+    except TooManyRuns as error:
+        raise ExperimentError(source, [str(error)]) from None
     runs = _expand(base, grid, problems)
     if problems:
         raise ExperimentError(source, problems)
@@ -208,23 +249,27 @@ def _sections(data: dict[str, Any], problems: list[str]) -> dict[str, dict[str, 
         for key in sorted(set(value) - SETTINGS):
             problems.append(f"{section}.{key}: unknown setting (settings: {', '.join(sorted(SETTINGS))})")
         sections[section] = {k: v for k, v in value.items() if k in SETTINGS}
-    for section in ("base", "quick"):
+    combined = {**sections["base"], **sections["quick"]}
+    swept = set(TOGETHER) & set(sections["grid"])
+    for section, companions in (("base", sections["base"]), ("quick", combined)):
         for key, value in sections[section].items():
-            if (message := _setting_error(f"{section}.{key}", key, value)) is not None:
-                problems.append(message)
+            where = f"{section}.{key}"
+            _note(problems, where, _setting_error(where, key, value, companions, combined=not swept))
     return sections
 
 
-def _grid(table: dict[str, Any], problems: list[str]) -> dict[str, list[Any]]:
-    """The swept settings, each a non-empty list of valid values."""
+def _grid(table: dict[str, Any], problems: list[str], base: dict[str, Any] | None = None) -> dict[str, list[Any]]:
+    """The swept settings, each a non-empty list of valid values (with the base's settings it goes with)."""
     grid: dict[str, list[Any]] = {}
+    swept = set(TOGETHER) & set(table)
     for key, values in table.items():
         if not isinstance(values, list) or not values:
             problems.append(f"grid.{key}: must be a non-empty list of values to sweep")
             continue
         for j, value in enumerate(values):
-            if (message := _setting_error(f"grid.{key}[{j}]", key, value)) is not None:
-                problems.append(message)
+            combined = not (swept - {key})
+            where = f"grid.{key}[{j}]"
+            _note(problems, where, _setting_error(where, key, value, base, combined))
         grid[key] = values
     return grid
 

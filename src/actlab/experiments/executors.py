@@ -232,10 +232,21 @@ def _watch_parent(parent: int) -> None:
 
 
 def _worker(
-    store_path: str, experiment: str, group: str, data_dir: str | None, threads: int, fused: bool, lease: float
+    store_path: str,
+    experiment: str,
+    group: str,
+    data_dir: str | None,
+    threads: int,
+    fused: bool,
+    lease: float,
+    trusted: tuple[dict[str, str], bool] = ({}, False),
 ) -> None:
     """A worker process: trains until nothing is claimable; on SIGINT, SIGTERM or its parent's death it gives its
-    runs back and exits quietly with 128 + the signal (no traceback)."""
+    runs back and exits quietly with 128 + the signal (no traceback). ``trusted``: the Python plugin files its parent
+    was given (see :func:`actlab.catalog.plugins.trusted`)."""
+    from actlab.catalog import plugins
+
+    plugins.trust(*trusted)
     interrupt_once()
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     try:
@@ -261,11 +272,14 @@ class ProcessExecutor:
         self.threads = max(1, (cores or os.cpu_count() or 1) // workers)
 
     def run(self, store_path, experiment, group="activation", data_dir=None, progress=None) -> None:
+        from actlab.catalog import plugins
+
         context = multiprocessing.get_context("spawn")
+        settings = (str(store_path), experiment, group, data_dir, self.threads, self.fused, self.lease)
         processes = [
             context.Process(
                 target=_worker,
-                args=(str(store_path), experiment, group, data_dir, self.threads, self.fused, self.lease),
+                args=(*settings, plugins.trusted()),
                 daemon=False,
             )
             for _ in range(self.workers)

@@ -19,7 +19,8 @@ and each claimed group trains in one Ray task on whichever node has the resource
   them;
 - an exception while training fails the group's runs with its message (as the local executors record it); a
   diverged run is stored as diverged;
-- Ctrl-C or SIGTERM gives the outstanding runs back, then cancels their tasks.
+- Ctrl-C or SIGTERM gives the outstanding runs back, then cancels their tasks; so does Ray failing under the driver
+  (its node marked dead), which ends the run with one :class:`ClusterError`: interrupted, rerun to resume.
 
 Ray is an optional dependency (``actlab[ray]``): nothing here imports it before an executor is made.
 """
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actlab.catalog import plugins
 from actlab.data.prepared import PreparedData, prepare_for
 from actlab.errors import ActlabError
 from actlab.experiments.executors import Interrupted, Progress, _shielded, describe_failure
@@ -97,7 +99,12 @@ class GroupFailed:
 
 
 def train_group(
-    runs: list[tuple[str, dict]], data: PreparedData | None, data_dir: str | None, fused: bool, threads: int
+    runs: list[tuple[str, dict]],
+    data: PreparedData | None,
+    data_dir: str | None,
+    fused: bool,
+    threads: int,
+    trusted: tuple[dict[str, str], bool] = ({}, False),
 ) -> list[Trained] | GroupFailed:
     """A Ray task: train one claimed group of runs (``(key, stored configuration)`` each) as one stacked network on
     ``data`` (or the runs' dataset, loaded here) and return their outcomes.
@@ -105,11 +112,13 @@ def train_group(
     An exception while training is the group's failure, returned rather than raised: Ray retries only what a dead
     worker or node interrupted. One while setting the runs up — rebuilding them (:func:`_rebuilt`), loading their
     data — is raised as a :class:`ClusterError`: this node cannot train them, and the driver gives them back rather
-    than failing them."""
+    than failing them. ``trusted``: the Python plugin files the driver was given (see
+    :func:`actlab.catalog.plugins.trusted`)."""
     import torch
 
     from actlab.train.trainer import train_runs
 
+    plugins.trust(*trusted)
     torch.set_num_threads(threads)
     configs = [_rebuilt(key, stored) for key, stored in runs]
     if data is None:
@@ -456,6 +465,12 @@ class _Driver:
             self._report()
             try:
                 self._loop()
+            except self.ray.exceptions.RayError as error:  # Ray itself failed under the driver (its node died)
+                self._abandon()
+                raise ClusterError(
+                    f"interrupted: Ray failed under this run ({_one_line(error)[:300]}); its unfinished runs were "
+                    "given back: rerun to resume"
+                ) from None
             except BaseException as error:
                 self._abandon()
                 if terminated and type(error) is KeyboardInterrupt:
@@ -496,7 +511,7 @@ class _Driver:
         runs = [(config.key(), config.canonical()) for config in claimed]
         threads = max(1, int(self.executor.cpus_per_task))
         data = self.shipper.reference(claimed[0])
-        return self.remote.remote(runs, data, self.data_dir, self.executor.fused, threads)
+        return self.remote.remote(runs, data, self.data_dir, self.executor.fused, threads, plugins.trusted())
 
     def _store(self, task: Any, claimed: list[RunConfig]) -> None:
         """Write a finished task's outcome — every run completed, or every run failed — in one transaction; a task

@@ -172,8 +172,22 @@ def choose_executor(executor: str | Executor, workers: int = 1, fused: bool = Fa
 
 
 def preflight(configs, data_dir: str | Path | None = None) -> None:
-    """Users' models built once per activation and scored on one batch before anything is trained or stored (see
-    :func:`actlab.models.user_build.preflight`); nothing is imported for actlab's own models."""
+    """Users' data read and checked once (each file, as each run reads it), and users' models built once per
+    activation and scored on one batch (see :func:`actlab.models.user_build.preflight`), before anything is trained or
+    stored: a malformed file is one clear error, not runs stored as failed. Nothing is loaded for actlab's own
+    datasets and models."""
+    from actlab.data import sources
+
+    users_data = {
+        (c.dataset, c.preprocessing, c.target, c.test_fraction, c.loss, c.data_sha256): c
+        for c in configs
+        if sources.kind(c.dataset) != "builtin"
+    }
+    if users_data:
+        from actlab.data.prepared import prepare_for
+
+        for config in users_data.values():
+            prepare_for(config, data_dir)
     if any(config.is_user_model() for config in configs):
         from actlab.models.user_build import preflight as check_models
 

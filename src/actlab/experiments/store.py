@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from actlab import jsontext
 from actlab.errors import ActlabError
-from actlab.train.config import RunConfig
+from actlab.train.config import RunConfig, make_config
 from actlab.train.diagnostics_data import LayerDiagnostics
 from actlab.train.grouping import group_runs
 from actlab.train.metrics import TRAINED, EpochMetrics, RunResult, Status, Summary
@@ -392,8 +392,13 @@ class Store:
             return chosen
 
     def _config(self, key: str, text: str) -> RunConfig:
-        """A stored run's configuration; its key must still be the hash of its canonical form."""
-        config = RunConfig(**json.loads(text))
+        """A stored run's configuration, to train; its key must still be the hash of its canonical form — checked as
+        stored, before its activation is defined again (which may load the Python file it names, if trusted: see
+        :mod:`actlab.catalog.plugins`), so that a row whose configuration is not the run its key names runs nothing."""
+        data = json.loads(text)
+        config = RunConfig.stored(data)
+        if config.key() == key:
+            config = make_config(**data)
         if config.key() != key:
             raise StoreError(
                 f"run {key} in {self.path}: its stored configuration now has the key {config.key()} "

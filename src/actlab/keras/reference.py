@@ -28,5 +28,5 @@ def to_config(act: Activation) -> dict[str, Any]:
 def from_config(text: str, definition: str | None) -> Activation:
     """The activation :func:`to_config` stored (a user's one defined again from ``definition`` if needed)."""
     name, params = notation.parse(text)
-    spec = spec_named(name, definition)
+    spec = spec_named(name, definition, chosen=False)  # a Keras file is data: it runs no Python file it names
     return Activation(spec, spec.resolve(params))

@@ -84,6 +84,8 @@ class UserRun(Protocol):
 
     def activation_object(self) -> Activation: ...
 
+    def activation_label(self) -> str: ...
+
     def is_user_model(self) -> bool: ...
 
 
@@ -132,6 +134,21 @@ def check_output(model: nn.Module, sample: torch.Tensor, data: PreparedData, run
         raise ModelError(
             f"{name} outputs shape {tuple(out.shape)}, but the labels go up to {data.classes - 1}: "
             f"{data.classes} classes need logits of shape ({b}, {data.classes}) (softmax is in the loss)"
+        )
+    _check_trainable(model, out, name, run)
+
+
+def _check_trainable(model: nn.Module, out: torch.Tensor, name: str, run: UserRun) -> None:
+    """A model that has nothing to train, or whose output is NaN or infinite before any update, is one clear error
+    (not an autograd error, nor a run merely 'diverged')."""
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ModelError(
+            f"{name} has no trainable parameters (none, or every one with requires_grad=False): nothing to train"
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise ModelError(
+            f"{name} with {run.activation_label()} outputs NaN or inf before any update (its initial weights, on "
+            "the first examples): check its initialisation and forward"
         )
 
 

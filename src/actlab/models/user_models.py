@@ -13,12 +13,14 @@ This module is torch-free until a model is built (run configurations and the sto
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import re
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,11 +189,14 @@ def builder_for(text: str) -> Builder:
         module = _load_file(Path(reference.source))
     else:
         try:
-            module = importlib.import_module(reference.source)
+            with _announced(f"model module {reference.source}"):
+                module = importlib.import_module(reference.source)
         except Exception as error:
             raise ModelError(
                 f"model module {reference.source} fails to import: {type(error).__name__}: {error}"
             ) from None
+        except SystemExit as error:  # sys.exit() while importing would end the command without a word
+            raise ModelError(f"model module {reference.source} called sys.exit({error.code!r}) while loading") from None
     build = getattr(module, reference.name, None)
     if build is None:
         public = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
@@ -204,15 +209,44 @@ def builder_for(text: str) -> Builder:
 
 
 def _load_file(path: Path) -> Any:
+    """Execute a model file as a module, with its folder importable (as ``python FILE.py`` would have it: the
+    modules beside it are part of it, see :func:`digest`), the same in every process that builds it."""
     name = "actlab_user_model_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ModelError(f"model file {path} cannot be loaded as Python")
     module = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))  # kept: build() may import its neighbours when it is called
     sys.modules[name] = module  # pickling a model whose classes live in the file finds them here
     try:
-        spec.loader.exec_module(module)
+        with _announced(f"model file {path}"):
+            spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
         raise ModelError(f"model file {path} raises on import: {type(error).__name__}: {error}") from None
+    except SystemExit as error:  # sys.exit() while loading would end the command without a word
+        del sys.modules[name]
+        raise ModelError(f"model file {path} called sys.exit({error.code!r}) while loading") from None
     return module
+
+
+SLOW_LOAD = 5.0  # seconds: a model still loading after this is announced
+
+
+@contextlib.contextmanager
+def _announced(what: str) -> Iterator[None]:
+    """Within the block, say on stderr what is loading if it takes more than :data:`SLOW_LOAD` seconds (a model
+    file runs its module-level code, which may hang); Ctrl-C stops it."""
+    timer = threading.Timer(
+        SLOW_LOAD,
+        lambda: sys.stderr.write(
+            f"still loading {what} after {SLOW_LOAD:g} s (its module-level code runs); Ctrl-C stops\n"
+        ),
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

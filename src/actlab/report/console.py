@@ -9,12 +9,14 @@ truncated. The files a command writes (CSV, Markdown, JSON) always hold every co
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
 
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # compact headers: the same words in two lines, so that the numbers set each column's width
 COMPACT = {
@@ -40,6 +42,19 @@ def _compact(header: str) -> str:
     return header
 
 
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ANSI escapes, newlines, carriage returns, …) and the
+    bidirectional overrides that reorder what is shown are written as escapes (``\\x1b``, ``\\n``, ``\\u202e``); names
+    read from a store or a file are data, never commands to the terminal."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" or ch in BIDI else ch
+        for ch in text
+    )
+
+
 TEXT_MIN_WIDTH = 24  # a text column wraps between words, and folds only words longer than this
 
 
@@ -51,19 +66,22 @@ def build(
     compact: bool = False,
 ) -> Table:
     """A rich table; ``text_columns`` are left-aligned and may wrap, the others are numbers kept whole."""
-    table = Table(title=title, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, title_justify="left")
+    headers = [printable(h) for h in headers]
+    rows = [[printable(cell) for cell in row] for row in rows]
+    shown_title = None if title is None else Text(printable(title))
+    table = Table(title=shown_title, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, title_justify="left")
     for i, header in enumerate(headers):
         text = i in text_columns
         words = [len(word) for row in rows for word in row[i].split()] + [len(w) for w in header.split()]
         table.add_column(
-            _compact(header) if compact else header,
+            Text(_compact(header) if compact else header),
             justify="left" if text else "right",
             overflow="fold" if text else "ignore",
             no_wrap=not text,
             min_width=min(max(words, default=1), TEXT_MIN_WIDTH) if text else None,
         )
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # as text: "[red]" in a name is not markup
     return table
 
 
@@ -95,6 +113,8 @@ def print_table(
 ) -> None:
     """Print the table so that it can be read: see the module docstring. ``key_columns`` (header names, most
     important first) are those kept when every column does not fit the terminal (default: all)."""
+    headers = [printable(h) for h in headers]
+    rows = [[printable(cell) for cell in row] for row in rows]
     full = build(title, headers, rows, text_columns)
     natural = Console(width=UNLIMITED).measure(full).maximum
     if not console.is_terminal:

@@ -118,8 +118,9 @@ def write_report(
         (out / name).write_text(text)
         files[name] = out / name
     figures = _report_figures(every, rows, out, label, baseline)
-    if activations:
-        compared = [activation(a) for a in dict.fromkeys(r.config.activation for r in every)]
+    # read back as stored: only activations this process defines as the runs did are drawn (nothing is defined)
+    compared = [activation(a) for a in dict.fromkeys(r.config.activation for r in every if r.config.defined_here())]
+    if activations and compared:
         figures["activations.png"] = plots.plot_activations(compared, out / "activations.png", derivative=True)
     files.update(figures)
     headers, body = cells(rows, baseline)

@@ -28,11 +28,13 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from actlab import notation
 from actlab.activation import Activation
 from actlab.models import user_models
 from actlab.notation import label
 from actlab.report.stats import Estimate
 from actlab.report.tables import Label, Row, activation_label, group_by, swept_settings
+from actlab.train.config import stored_label
 
 
 def activation_curves(act: Activation, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -721,18 +723,18 @@ def _variables(results) -> dict[str, list[float]]:
             value = getattr(config, key)
             if isinstance(value, (int, float)):
                 found.setdefault(key, set()).add(float(value))
-        act = config.activation_object()
-        for key, value in act.params.items():
+        name, params = notation.parse(config.activation)  # as stored: read back, nothing is defined
+        for key, value in params.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                found.setdefault(f"{act.name}.{key}", set()).add(float(value))
+                found.setdefault(f"{name}.{key}", set()).add(float(value))
     return {k: sorted(v) for k, v in found.items() if len(v) > 1}
 
 
 def _value(config, variable: str):
     if "." in variable:
         name, key = variable.split(".", 1)
-        act = config.activation_object()
-        return float(act.params[key]) if act.name == name else None
+        stored_name, params = notation.parse(config.activation)
+        return float(params[key]) if stored_name == name and key in params else None
     value = getattr(config, variable)
     return None if value is None or not config.applies(variable) else float(value)
 
@@ -740,15 +742,23 @@ def _value(config, variable: str):
 def _other_settings(config, variable: str, swept: Sequence[str]) -> str:
     """What a run's configuration is apart from ``variable``: the activation (for an activation parameter, with
     that parameter left out) and the other swept settings, e.g. 'hard_swish, lr=0.5'."""
-    act = config.activation_object()
-    if "." in variable:
+    name = config.activation_label()
+    if "." in variable:  # the activation with that parameter left out, as stored
         key = variable.split(".", 1)[1]
-        act = Activation(act.spec, {**act.params, key: act.spec.param(key).default})
-    parts = [label(act)] if "activation" in swept or "." in variable or not swept else []
+        stored_name, params = notation.parse(config.activation)
+        rest = ":".join([stored_name] + [f"{k}={notation.format_value(v)}" for k, v in params.items() if k != key])
+        name = stored_label(rest, config.definition) if not config.defined_here() else _without(config, key)
+    parts = [name] if "activation" in swept or "." in variable or not swept else []
     parts += [
         f"{k}={getattr(config, k)}" for k in swept if k not in ("seed", "activation", variable) and config.applies(k)
     ]
-    return ", ".join(parts) or label(act)
+    return ", ".join(parts) or name
+
+
+def _without(config, key: str) -> str:
+    """The label of a run's activation (defined here) with parameter ``key`` at its default."""
+    act = config.activation_object()
+    return label(Activation(act.spec, {**act.params, key: act.spec.param(key).default}))
 
 
 def _parameter_lines(results, variable: str, swept: Sequence[str]) -> dict[str, dict[float, list[float]]]:

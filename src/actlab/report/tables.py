@@ -4,6 +4,7 @@ ranking; and their renderings as text (Markdown, CSV, JSON). Used by `compare`, 
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from actlab import jsontext
+from actlab import jsontext, notation
 from actlab.errors import ActlabError
 from actlab.report.stats import Estimate, Test, compare_to_baseline
 from actlab.train.config import RunConfig
@@ -28,28 +29,51 @@ def activation_label(config: RunConfig) -> str:
     return config.activation_label()
 
 
+# Settings that are definitions, named in a label by a short hash: the activation's (a formula, a Python file's
+# hash), the model's source and the data's.
+DEFINITIONS = {"definition": "definition", "model_sha256": "model", "data_sha256": "data"}
+
+
 def configuration_label(swept: Sequence[str]) -> Label:
     """Names a run's configuration by the swept settings other than the seed (the activation by its
-    label), e.g. 'relu, lr=0.5'."""
+    label), e.g. 'relu, lr=0.5'; runs of different definitions (an edited formula, model file or data) get a short
+    hash of theirs, e.g. 'atan_sp [definition 3f2a9c01]', so that no row pools them."""
     keys = [k for k in swept if k != "seed"]
 
     def name(config: RunConfig) -> str:
-        parts = [config.activation_label()] if "activation" in keys or not keys else []
-        parts += [f"{k}={getattr(config, k)}" for k in keys if k != "activation" and config.applies(k)]
-        return ", ".join(parts)
+        with_activation = "activation" in keys or "definition" in keys or not keys
+        parts = [config.activation_label()] if with_activation else []
+        parts += [
+            f"{k}={getattr(config, k)}"
+            for k in keys
+            if k != "activation" and k not in DEFINITIONS and config.applies(k)
+        ]
+        hashes = [_short(word, getattr(config, k)) for k, word in DEFINITIONS.items() if k in keys]
+        text = ", ".join(parts)
+        return f"{text} [{', '.join(h for h in hashes if h)}]" if any(hashes) else text
 
     return name
 
 
-IMPLIED = frozenset({"seed", "definition"})  # a user activation's definition goes with its name
+def _short(word: str, value: str | None) -> str:
+    """``definition 3f2a9c01``: a definition named by the first digits of its hash (a hash is shown as it is)."""
+    if not value:
+        return ""
+    digest = value if all(c in "0123456789abcdef" for c in value) else hashlib.sha256(value.encode()).hexdigest()
+    return f"{word} {digest[:8]}"
 
 
 def swept_settings(results: Sequence[RunResult]) -> list[str]:
     """Settings (other than the seed) that take more than one value across the runs; a setting only some runs have
-    (a user activation's ``unchecked``) counts as swept."""
+    (a user activation's ``unchecked``) counts as swept. A user activation's definition goes with its name: it
+    counts as swept only where one name has runs of several definitions (a formula edited since)."""
     configs = [r.config.canonical() for r in results]
     keys = dict.fromkeys(k for c in configs for k in c)
-    return [k for k in keys if k not in IMPLIED and len({json.dumps(c.get(k)) for c in configs}) > 1]
+    swept = [k for k in keys if k not in ("seed", "definition") and len({json.dumps(c.get(k)) for c in configs}) > 1]
+    by_name: dict[str, set[str | None]] = {}
+    for config in configs:
+        by_name.setdefault(notation.parse(config["activation"])[0], set()).add(config.get("definition"))
+    return swept + (["definition"] if any(len(d) > 1 for d in by_name.values()) else [])
 
 
 def group_by(results: Sequence[RunResult], label: Label | None = None) -> dict[str, list[RunResult]]:

@@ -58,6 +58,19 @@ def make_config(**settings: Any) -> RunConfig:
         raise ConfigError(f"invalid setup: {problems}") from None
 
 
+def stored_label(text: str, definition: str | None) -> str:
+    """The label of an activation as a stored run writes it (canonical text, every parameter), without defining it:
+    the parameters that differ from the defaults its stored formula gives; every parameter where the definition
+    gives none (Python)."""
+    name, params = notation.parse(text)
+    try:
+        defaults = {k: v.get("default") for k, v in json.loads(definition or "{}").get("params", {}).items()}
+    except (ValueError, AttributeError):
+        defaults = {}
+    shown = [f"{k}={notation.label_value(v)}" for k, v in params.items() if k not in defaults or defaults[k] != v]
+    return f"{name}({', '.join(shown)})" if shown else name
+
+
 _STORED = "stored"  # the validation context of a run read back from a store or a saved report
 
 
@@ -114,9 +127,9 @@ class RunConfig(BaseModel):
     def _definition(cls, values: Any, info: ValidationInfo) -> Any:
         """A user-defined activation's definition is part of the run: stored with it (so a changed formula is a new
         run) and used to define the activation again in a process that lacks it (a worker, another machine). A run
-        read back (:meth:`stored`) under a name defined differently here (an earlier definition) is taken as stored."""
-        if not isinstance(values, dict) or not isinstance(values.get("activation", "relu"), str):
-            return values
+        read back (:meth:`stored`) is taken as stored: its definition is not defined here (a store may name code)."""
+        if not isinstance(values, dict) or not isinstance(values.get("activation", "relu"), str) or _is_stored(info):
+            return values  # read back as stored: nothing a store names is defined (or run) to read its results
         from actlab.catalog.plugins import ensure_defined
 
         given = values.get("definition")
@@ -124,8 +137,6 @@ class RunConfig(BaseModel):
             try:
                 ensure_defined(given)
             except ActivationError as error:
-                if _is_stored(info):
-                    return values
                 raise ValueError(str(error)) from None
         try:
             spec = activation(values.get("activation", "relu")).spec
@@ -193,11 +204,11 @@ class RunConfig(BaseModel):
     @field_validator("activation")
     @classmethod
     def _activation(cls, value: str, info: ValidationInfo) -> str:
+        if _is_stored(info):
+            return value  # stored in canonical form (under its definition, which may not be this process's)
         try:
             return notation.canonical(activation(value))
         except ActivationError as error:
-            if _is_stored(info):
-                return value  # stored in canonical form, under an earlier definition of its name
             raise ValueError(str(error)) from None
 
     @field_validator("schedule")
@@ -229,6 +240,10 @@ class RunConfig(BaseModel):
             raise ValueError(f"{self.dataset}: name the label column with target (--target COLUMN)")
         if self.loss == "mse" and which == "builtin":
             raise ValueError(f"loss mse is for regression on your own data; {self.dataset} has classes")
+        if self.loss == "mse" and not self.is_user_model():
+            raise ValueError(
+                f"loss mse trains your own model (model = FILE.py:build); actlab's {self.model} is a classifier"
+            )
         if self.is_user_model():
             if self.backend == "numpy":
                 raise ValueError("the numpy backend trains actlab's MLPs only; your own model trains with torch")
@@ -277,8 +292,21 @@ class RunConfig(BaseModel):
     def activation_object(self) -> Activation:
         return activation(self.activation)
 
+    def defined_here(self) -> bool:
+        """Whether this process defines the run's activation as the run does (a built-in, or a user's activation
+        registered with the same definition); a run read back from a store need not be."""
+        name, _ = notation.parse(self.activation)
+        try:
+            return activation(name).spec.definition == self.definition
+        except ActivationError:
+            return False
+
     def activation_label(self) -> str:
-        return notation.label(self.activation_object())
+        """``hard_swish(n=4)``: the activation and its parameters that differ from the defaults — from the stored
+        text (and a formula's stored defaults) where this process does not define it as the run did."""
+        if self.defined_here():
+            return notation.label(self.activation_object())
+        return stored_label(self.activation, self.definition)
 
     def init_scheme(self) -> str:
         return self.activation_object().spec.init if self.init == "auto" else self.init
