@@ -746,26 +746,68 @@ def report(
 
 @app.command()
 def check(
-    activation: Annotated[str, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")],
+    activation: Annotated[
+        str | None, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")
+    ] = None,
+    all_entries: Annotated[
+        bool, typer.Option("--all", help="Check every activation in the catalog (and plugins).")
+    ] = False,
     fused: Annotated[bool, typer.Option("--fused", help="Also check the fused (compiled) layer (slower).")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Check again where a result is kept from before.")] = False,
     json_output: JsonFlag = False,
     plugins: Plugins = None,
 ) -> None:
     """Verify an activation: forward and derivative against a 400-digit reference, autograd, gradcheck, extremes in
-    every dtype and path, and its measured properties. Exit status 0 only if every check passes."""
+    every dtype and path, and its measured properties. Exit status 0 only if every check passes. A result is kept
+    (by definition, parameters and code version), so checking again, or `compare`, does not redo it."""
     from actlab.report.console import print_table
-    from actlab.verify.check import check as run_checks
+    from actlab.verify.cached import as_record, checked
 
     _plugins(plugins)
-    report = run_checks(parse_activation(activation), fused=fused)
+    if (activation is None) == (not all_entries):
+        fail("give one activation (NAME[:param=value…]) or --all")
+    if all_entries:
+        _check_all(fused, refresh, json_output)
+        return
+    report, cached = checked(parse_activation(activation), fused=fused, refresh=refresh)
     if json_output:
-        emit_json(report.to_dict())
+        emit_json(as_record(report, cached))
     else:
         rows = [[r.check, "pass" if r.passed else "FAIL", r.detail] for r in report.results]
         verdict = "passes every check" if report.passed else f"fails {len(report.failures())} check(s)"
-        print_table(console, f"{report.activation} {verdict}", ["check", "result", "detail (the first failure)"], rows,
-                    text_columns=(0, 2))
+        kept = " (kept from an earlier check; --refresh to redo)" if cached else ""
+        title = f"{report.activation} {verdict}{kept}"
+        print_table(console, title, ["check", "result", "detail (the first failure)"], rows, text_columns=(0, 2))
     if not report.passed:
+        raise typer.Exit(1)
+
+
+def _check_all(fused: bool, refresh: bool, json_output: bool) -> None:
+    """`check --all`: every activation, a line of progress each on stderr, then a summary (failures first)."""
+    from actlab.report.console import print_table
+    from actlab.verify.cached import as_record, checked
+
+    names = actlab.names()
+    records = []
+    for i, name in enumerate(names, 1):
+        report, cached = checked(parse_activation(name), fused=fused, refresh=refresh)
+        records.append(as_record(report, cached))
+        if not json_output:
+            verdict = "pass" if report.passed else "FAIL"
+            errors.print(f"[{i}/{len(names)}] {name}: {verdict}{' (kept)' if cached else ''}", highlight=False)
+    failed = [r for r in records if not r["passed"]]
+    if json_output:
+        emit_json({"total": len(records), "passed": len(records) - len(failed), "failed": [r["activation"] for r in
+                   failed], "activations": records})
+    else:
+        rows = [
+            [r["activation"], "; ".join(f"{c['check']}: {c['detail']}" for c in r["checks"] if not c["passed"])]
+            for r in failed
+        ]
+        if rows:
+            print_table(console, f"{len(failed)} fail", ["activation", "failing checks"], rows, text_columns=(0, 1))
+        console.print(f"{len(records) - len(failed)} of {len(records)} activations pass every check", highlight=False)
+    if failed:
         raise typer.Exit(1)
 
 

@@ -24,6 +24,8 @@ class TorchNamespace(Namespace):
     sin = staticmethod(torch.sin)
     cos = staticmethod(torch.cos)
     atan = staticmethod(torch.atan)
+    tan = staticmethod(torch.tan)
+    asinh = staticmethod(torch.asinh)
     erf = staticmethod(torch.special.erf)
     erfc = staticmethod(torch.special.erfc)
     sigmoid = staticmethod(torch.sigmoid)

@@ -113,7 +113,10 @@ ELEMENTARY: dict[str, Any] = {
     "sign": sympy.sign,
     "sin": sympy.sin,
     "cos": sympy.cos,
+    "tan": sympy.tan,
     "tanh": sympy.tanh,
+    "asinh": sympy.asinh,
+    "Heaviside": sympy.Heaviside,
     "sinh": sympy.sinh,
     "cosh": sympy.cosh,
     "atan": sympy.atan,
@@ -643,6 +646,8 @@ _HANDLERS: dict[type, Callable[[Any], Compiled]] = {
     sympy.sin: _unary("sin"),
     sympy.cos: _unary("cos"),
     sympy.tanh: _unary("tanh"),
+    sympy.tan: _unary("tan"),
+    sympy.asinh: _unary("asinh"),
     sympy.atan: _unary("atan"),
     sympy.erf: _unary("erf"),
     sympy.erfc: _unary("erfc"),
@@ -678,3 +683,61 @@ def uses_only(expr: sympy.Expr, names: set[str]) -> set[str]:
 def catalog_calls(expr: sympy.Expr) -> set[str]:
     """The catalog activations a formula calls."""
     return {f.spec_name for f in expr.atoms(CatalogCall, CatalogSlope)}
+
+
+# --- reading back srepr text (the derivation cache) -------------------------------------------------------------
+_SREPR_CLASSES: dict[str, Any] = {
+    c.__name__: c
+    for c in (
+        sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Integer, sympy.Rational, sympy.Float, sympy.exp,
+        sympy.log, log1p, expm1, sympy.Abs, sympy.sign, sympy.sin, sympy.cos, sympy.tan, sympy.tanh, sympy.sinh,
+        sympy.cosh, sympy.asinh, sympy.atan, sympy.erf, sympy.erfc, sympy.Max, sympy.Min, sympy.Piecewise,
+        sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan, sympy.Equality,
+        sympy.Unequality, sympy.And, sympy.Or, sympy.Not, sympy.Heaviside, sympy.DiracDelta, Softplus, Sigmoid,
+        SqrtSum,
+    )
+}
+_SREPR_ATOMS = {"pi": sympy.pi, "E": sympy.E, "true": sympy.true, "false": sympy.false}
+_UNEVALUATED = {"Add", "Mul", "Pow", "Max", "Min", "Piecewise", "StrictGreaterThan", "GreaterThan", "StrictLessThan",
+                "LessThan", "Equality", "Unequality"}
+
+
+def to_srepr(expr: Any) -> str:
+    """``expr`` as ``sympy.srepr`` would write it, but keeping the order of every node's arguments (srepr sorts them
+    for printing; the order of a sum is the order it is computed in, which :func:`from_srepr` must keep)."""
+    if isinstance(expr, (sympy.Atom, sympy.logic.boolalg.BooleanAtom)) or not expr.args:
+        return sympy.srepr(expr)
+    return f"{type(expr).__name__}({', '.join(to_srepr(a) for a in expr.args)})"
+
+
+def from_srepr(text: str) -> sympy.Expr:
+    """The expression whose :func:`to_srepr` is ``text``, rebuilt node by node without evaluating (the stable form
+    stays as it was: erfc(-u) is not turned back into 2 - erfc(u)); only formula node types are accepted."""
+    return _srepr_node(ast.parse(text, mode="eval").body)
+
+
+def _srepr_node(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_srepr_node(node.operand)
+    if isinstance(node, ast.Name) and node.id in _SREPR_ATOMS:
+        return _SREPR_ATOMS[node.id]
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise FormulaError(f"not a stored formula: {ast.unparse(node)[:80]!r}")
+    name = node.func.id
+    args = [_srepr_node(a) for a in node.args]
+    keywords = {k.arg: _srepr_node(k.value) for k in node.keywords}
+    if name == "ExprCondPair":
+        return sympy.functions.elementary.piecewise.ExprCondPair(*args)
+    if name in ("Symbol", "Integer", "Rational", "Float"):
+        return _SREPR_CLASSES[name](*args, **keywords)
+    if name in _SREPR_CLASSES:
+        evaluate = name in _UNEVALUATED or issubclass(_SREPR_CLASSES[name], sympy.Function)
+        return _SREPR_CLASSES[name](*args, evaluate=False) if evaluate else _SREPR_CLASSES[name](*args)
+    if name.endswith("_slope") and name.removesuffix("_slope") in catalog_names():
+        catalog_function(name.removesuffix("_slope"))
+        return CATALOG_SLOPES[name.removesuffix("_slope")](*args)
+    if name in catalog_names():
+        return catalog_function(name)(*args)
+    raise FormulaError(f"not a stored formula: unknown node {name!r}")

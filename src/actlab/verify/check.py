@@ -95,12 +95,35 @@ def check(act: Activation, fused: bool = False) -> Report:
     measured: dict[str, Any] = {}
     if not act.spec.gated:
         reference = _reference(act)
-        results += [_against_reference(act, reference), _defined(act)]
-    results += [_autograd(act), _gradcheck(act), _extremes(act, fused)]
+        results += [
+            _safely("reference", lambda: _against_reference(act, reference)),
+            _safely("defined", lambda: _defined(act)),
+        ]
+    results += [
+        _safely("autograd", lambda: _autograd(act)),
+        _safely("gradcheck", lambda: _gradcheck(act)),
+        _safely("extremes", lambda: _extremes(act, fused)),
+    ]
     if not act.spec.gated:
-        result, measured = _properties(act)
+        try:
+            result, measured = _properties(act)
+        except Exception as error:  # noqa: BLE001 - reported as the check's failure, see _safely
+            result = _crashed("properties", error)
         results.append(result)
     return Report(act.label, tuple(results), measured)
+
+
+def _safely(check_name: str, run) -> CheckResult:
+    """``run()``, or a failed result saying how it crashed: a check that cannot be run on an activation is a failure
+    of that activation, reported with the others (and in --json), never a traceback."""
+    try:
+        return run()
+    except Exception as error:  # noqa: BLE001
+        return _crashed(check_name, error)
+
+
+def _crashed(check_name: str, error: Exception) -> CheckResult:
+    return CheckResult(check_name, False, f"could not be run: {type(error).__name__}: {str(error)[:200]}")
 
 
 # --- the reference ---------------------------------------------------------------------------------------------
@@ -112,10 +135,10 @@ def _reference(act: Activation):
     from actlab.verify.references import ELEMENTWISE
 
     spec, params = act.spec, act.params
-    if spec.expression is not None:
+    if spec.formula_expression is not None:
         from actlab.catalog.expressions import compile_expr
 
-        formula = compile_expr(spec.expression)
+        formula = compile_expr(spec.formula_expression)
         return _undefined_at_poles(lambda t: formula(t, MPMATH, params))
     if spec.name in ELEMENTWISE and not spec.user_defined:
         return lambda t: ELEMENTWISE[spec.name](t, mpmath, **params)
@@ -159,6 +182,9 @@ def _against_reference(act: Activation, reference) -> CheckResult:
     name = "forward and derivative against a 400-digit reference (float64, x to ±9999.5)"
     x = np.array(GRID)
     y, d = act(x), act.derivative(x)
+    stored = _stored(act)
+    if stored is not None:
+        return _against_stored(act, name, y, d, stored)
     try:
         reference(mpmath.mpf(0.5))
     except Exception as error:  # a Python spec using something mpmath numbers lack
@@ -176,6 +202,30 @@ def _against_reference(act: Activation, reference) -> CheckResult:
             if not _close(float(d[i]), slope, DERIVATIVE_RTOL):
                 return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
     return CheckResult(name, True, f"{len(GRID)} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f')")
+
+
+def _stored(act: Activation) -> dict | None:
+    """The catalog's stored 400-digit values of ``act`` (:mod:`actlab.verify.stored`), where they are current and
+    ``act`` is at the parameters they were computed for."""
+    from actlab.verify.stored import record
+
+    if act.spec.user_defined or act.params != act.spec.defaults():
+        return None
+    return record(act.spec)
+
+
+def _against_stored(act: Activation, name: str, y: np.ndarray, d: np.ndarray, stored: dict) -> CheckResult:
+    import mpmath
+
+    for i, v in enumerate(stored["x"]):
+        want, slope = mpmath.mpf(stored["f"][i]), mpmath.mpf(stored["d"][i])
+        if not _close(float(y[i]), want, FORWARD_RTOL):
+            return CheckResult(name, False, f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}")
+        if not _near_kink(act, v) and not _close(float(d[i]), slope, DERIVATIVE_RTOL):
+            return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
+    return CheckResult(
+        name, True, f"{len(stored['x'])} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f'); stored values"
+    )
 
 
 def _defined(act: Activation) -> CheckResult:

@@ -58,6 +58,12 @@ class MpmathNamespace(Namespace):
     def atan(self, x):
         return mpmath.atan(x)
 
+    def tan(self, x):
+        return mpmath.tan(x)
+
+    def asinh(self, x):
+        return mpmath.asinh(x)
+
     def erf(self, x):
         return mpmath.erf(x)
 
