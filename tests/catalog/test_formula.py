@@ -42,9 +42,9 @@ PARAMS = {"elu": {"alpha": 1.0}, "squareplus": {"b": {"default": 4.0, "min": 0}}
 @pytest.fixture()
 def registry():
     """The registry as it was before the test: user definitions do not leak into other tests."""
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     yield REGISTRY
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)
 
 
 @pytest.mark.parametrize("builtin", FORMULAS)

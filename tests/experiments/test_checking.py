@@ -11,10 +11,10 @@ from actlab.train.config import make_config
 @pytest.fixture
 def sqc():
     """sqrt(x² + b): defined on the real line for b > 0 (its default, 1), not for b = -1."""
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     actlab.define("sqc_check", "sqrt(x**2 + b)", b=1.0)
     yield
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)
 
 
 @pytest.mark.parametrize("order", [("sqc_check", "sqc_check:b=-1"), ("sqc_check:b=-1", "sqc_check")])

@@ -27,13 +27,13 @@ def test_catalog_doc_is_up_to_date():
 def test_the_docs_describe_the_built_in_catalog_whatever_plugins_are_loaded():
     from actlab.catalog import REGISTRY
 
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     try:
         actlab.define("docs_plugin_probe", "x * tanh(x)")
         assert "docs_plugin_probe" in actlab.names()
         assert "docs_plugin_probe" not in readme_table() + catalog_markdown()
     finally:
-        REGISTRY._specs, REGISTRY._lookup = specs, lookup
+        REGISTRY.restore(state)
 
 
 def test_tables_cover_every_activation_and_escape_pipes():

@@ -363,7 +363,7 @@ def _too_many_digits(number: sympy.Rational) -> bool:
 def stabilise(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the patterns that lose precision or overflow into stable functions: log(1 + eᵘ) → softplus(u),
     1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u), 1 ± erf(u) → erfc(∓u),
-    1 ± tanh(u) → 2σ(±2u) — the forms whose tails cancel to 0 in floating point."""
+    1 ± tanh(u) → 2σ(±2u), 1 - tanh²(u) → 4σ(2u)σ(-2u) — the forms whose tails cancel to 0 in floating point."""
     u = sympy.Wild("u")
     rules = [
         (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
@@ -374,6 +374,9 @@ def stabilise(expr: sympy.Expr) -> sympy.Expr:
         (1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
         (1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
         (1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
+        # tanh′ as SymPy writes it, 1 - tanh²(u), is 0 once tanh(u) rounds to ±1 (|u| > 19 in float64), long before
+        # sech²(u) = 4σ(2u)σ(-2u) underflows
+        (1 - sympy.tanh(u) ** 2, lambda u: 4 * Sigmoid(2 * u) * Sigmoid(-2 * u)),
     ]
     for pattern, replacement in rules:
         expr = expr.replace(pattern, replacement)
@@ -427,6 +430,15 @@ def compile_expr(expr: Any) -> Compiled:
     if expr.is_number:
         value = _constant(expr)
         return lambda x, xp, p: value
+    if X not in expr.free_symbols and isinstance(expr, sympy.Expr):
+        # of the parameters alone (exp(b), sqrt(b)): evaluated on arrays, as the namespace's functions need (a parameter
+        # is a plain number on the NumPy path, torch.exp(0.5) is an error)
+        inner = _handler(expr)
+        return lambda x, xp, p: inner(x, xp, {k: xp.broadcast(v, x) for k, v in p.items()})
+    return _handler(expr)
+
+
+def _handler(expr: Any) -> Compiled:
     handler = _HANDLERS.get(type(expr))
     if handler is None:
         for kind, candidate in _HANDLERS.items():

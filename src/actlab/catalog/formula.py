@@ -100,7 +100,8 @@ def _derive(definition: Definition) -> derived_store.Derived:
 def _compiled(text: str):
     """The function ``f(x, xp, **params)`` of a stored expression, parsed and compiled when first called."""
     compiled = Deferred(lambda: expressions.compile_expr(expressions.from_srepr(text)))
-    return lambda x, xp, **p: compiled.get()(x, xp, p)
+    # an array like x even where the expression is a constant or a parameter (the derivative of alpha*x, of x*pi)
+    return lambda x, xp, **p: xp.broadcast(compiled.get()(x, xp, p), x)
 
 
 def _spec(

@@ -398,6 +398,14 @@ class Registry:
                 raise ActivationError(f"{name}: the alias {alias!r} is already taken by {owner}")
             self._lookup[normalize(alias)] = name
 
+    def snapshot(self) -> tuple[dict, dict, dict]:
+        """The registry's contents, for :meth:`restore` (tests that define activations leave it as they found it)."""
+        return dict(self._specs), dict(self._pending), dict(self._lookup)
+
+    def restore(self, state: tuple[dict, dict, dict]) -> None:
+        specs, pending, lookup = state
+        self._specs, self._pending, self._lookup = dict(specs), dict(pending), dict(lookup)
+
     def get_name(self, name: str) -> str | None:
         """The canonical name ``name`` looks up to, or None (nothing is built or discovered)."""
         return self._lookup.get(normalize(name))

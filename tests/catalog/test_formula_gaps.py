@@ -1,0 +1,71 @@
+"""Formulas that broke the machinery: constant derivatives, factors of the parameters alone, tanh′'s tail, the
+functions FORMAT.md promises (tan, asinh, Heaviside); a check that cannot run is a failure, never a traceback."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import actlab
+from actlab.catalog import REGISTRY
+from actlab.cli import app
+
+X = np.linspace(-3, 3, 7)
+
+
+@pytest.fixture()
+def registry():
+    before = set(REGISTRY.names())
+    yield
+    for name in set(REGISTRY.names()) - before:
+        REGISTRY.unregister(name)
+
+
+@pytest.mark.parametrize(
+    "formula, params, slope",
+    [
+        ("alpha*x", {"alpha": {"default": 1.5, "learnable": True}}, 1.5),
+        ("x*pi", {}, np.pi),
+        ("exp(b)*x", {"b": {"default": 0.5, "learnable": True}}, np.exp(0.5)),
+        ("sqrt(b)*x", {"b": {"default": 2.0, "min": 0, "learnable": True}}, np.sqrt(2.0)),
+    ],
+)
+def test_constant_derivatives_and_parameter_only_factors(registry, formula, params, slope):
+    act = actlab.activation(actlab.define("gap_" + str(abs(hash(formula))), formula, **params).spec.name)
+    np.testing.assert_allclose(act(X), slope * X, rtol=1e-14)
+    np.testing.assert_allclose(act.derivative(X), np.full_like(X, slope), rtol=1e-14)
+    t = torch.tensor(X, requires_grad=True)
+    np.testing.assert_allclose(act.derivative(t).detach().numpy(), np.full_like(X, slope), rtol=1e-14)
+    module = act.module(learnable=True)
+    module(t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), np.full_like(X, slope), rtol=1e-6)
+
+
+def test_the_derivative_of_tanh_keeps_its_tail(registry):
+    act = actlab.activation(actlab.define("gap_tanh_half", "2*tanh(x/2)").spec.name)
+    x = np.array([-512.5, -66.6, 66.6])
+    want = 1 / np.cosh(x / 2) ** 2
+    np.testing.assert_allclose(act.derivative(x), want, rtol=1e-12)
+    assert act.derivative(np.array([-512.5]))[0] > 0
+
+
+@pytest.mark.parametrize(
+    "formula, expected",
+    [("tan(x/4)", np.tan(X / 4)), ("asinh(x)", np.arcsinh(X)), ("x*Heaviside(x)", np.maximum(X, 0))],
+)
+def test_functions_the_data_format_allows(registry, formula, expected):
+    act = actlab.activation(actlab.define("gap_fn_" + str(abs(hash(formula))), formula).spec.name)
+    np.testing.assert_allclose(act(X), expected, rtol=1e-14, atol=1e-300)
+
+
+def test_check_json_reports_every_formula(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    plugin = tmp_path / "p.toml"
+    plugin.write_text('[[activation]]\nname = "gap_scaled"\nformula = "alpha*x"\nparams = { alpha = 1.5 }\n')
+    done = CliRunner().invoke(app, ["check", "gap_scaled", "--plugins", str(plugin), "--json"])
+    record = json.loads(done.stdout)
+    assert record["activation"] == "gap_scaled" and len(record["checks"]) == 6 and record["cached"] is False
+    again = CliRunner().invoke(app, ["check", "gap_scaled", "--plugins", str(plugin), "--json"])
+    assert json.loads(again.stdout)["cached"] is True and again.exit_code == done.exit_code
