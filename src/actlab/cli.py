@@ -226,22 +226,25 @@ def emit_json(data: Any) -> None:
 @app.command("list")
 def list_command(
     json_output: JsonFlag = False,
-    family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+    family: Annotated[str | None, typer.Option(help="Only this family (its name or the survey's slug).")] = None,
+    category: Annotated[
+        str | None, typer.Option("--class", help="Only this class: fixed or adaptive (trainable parameters).")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only activations whose name, alias, formula or reference contains this text.")
+    ] = None,
     wide: WideFlag = False,
     plugins: Plugins = None,
 ) -> None:
     """Every activation with aliases, parameters and defaults, and properties (user-defined ones marked)."""
-    from actlab.report.catalog_doc import format_value, spec_record
+    from actlab.report.catalog_doc import format_value, select_specs, spec_record
     from actlab.report.console import print_table
 
     _plugins(plugins)
-    specs = [actlab.spec(n) for n in actlab.names()]
-    if family:
-        specs = [s for s in specs if s.family == family]
-        if not specs:
-            fail(
-                f"no family {family!r}; families: {', '.join(sorted({actlab.spec(n).family for n in actlab.names()}))}"
-            )
+    try:
+        specs = select_specs([actlab.spec(n) for n in actlab.names()], family, category, search)
+    except ValueError as error:
+        fail(str(error))
     if json_output:
         emit_json([spec_record(s) for s in specs])
         return
@@ -334,6 +337,12 @@ def show(
     lines.append(
         "  reference: none given" if unreferenced else f"  reference: {ref.cite()} {ref.link() or ''}".rstrip()
     )
+    where = "; ".join(w for w in (ref.where, f"survey (arXiv:2402.09092) {ref.survey}" if ref.survey else "") if w)
+    if where:
+        lines.append(f"  defined in: {where}")
+    lines.insert(1, f"  class: {spec.category}; family: {spec.family}")
+    if spec.formula_text:
+        lines.insert(2, f"  formula: {spec.formula_text}")
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         console.print(line, highlight=False, markup=False)

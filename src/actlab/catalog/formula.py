@@ -123,6 +123,7 @@ def _spec(
         param_derivatives={n: _compiled(t) for n, t in derivation.partials.items()},
         init=definition.init,
         expression=Deferred(lambda: expressions.from_srepr(derivation.expression)),
+        formula_text=definition.formula,
     )
     if entry is not None:
         return ActivationSpec(

@@ -258,6 +258,7 @@ class ActivationSpec:
     expression: Any = None  # defined by a formula: its SymPy expression (as written, before the stable rewrites),
     # or a Deferred that parses it when first asked (catalog data entries: see formula_expression)
     category: Category | None = None  # fixed or adaptive; None: adaptive exactly when a parameter learns by default
+    formula_text: str = ""  # defined by a formula: its text as written ("x*exp(-exp(-x))")
 
     def __post_init__(self) -> None:
         if self.category is None:

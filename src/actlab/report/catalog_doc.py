@@ -71,9 +71,52 @@ def spec_record(spec: ActivationSpec) -> dict[str, Any]:
         "gated": spec.gated,
         "pieces": spec.pieces,
         "native_kernel": spec.native is not None,
-        "reference": {"citation": spec.reference.cite(), "arxiv": spec.reference.arxiv, "url": spec.reference.link()},
+        "class": spec.category,
+        "reference": {
+            "citation": spec.reference.cite(),
+            "authors": spec.reference.authors,
+            "year": spec.reference.year,
+            "title": spec.reference.title,
+            "arxiv": spec.reference.arxiv,
+            "doi": spec.reference.doi,
+            "url": spec.reference.link(),
+            "where": spec.reference.where,
+            "survey": spec.reference.survey,
+        },
         "notes": spec.notes,
     }
+
+
+def select_specs(
+    specs: list[ActivationSpec], family: str | None, category: str | None, search: str | None
+) -> list[ActivationSpec]:
+    """The specs of ``family`` (a spec's own family name or its survey slug, case and separators ignored), of class
+    ``category`` and whose name, aliases, formula (text or LaTeX) or reference mention ``search`` (case ignored);
+    ValueError naming the choices where a family or class matches nothing."""
+    from actlab.catalog.entries import family_slug
+    from actlab.catalog.spec import CATEGORIES, normalize
+
+    if family:
+        chosen = [s for s in specs if normalize(family) in (normalize(s.family), normalize(family_slug(s.family)))]
+        if not chosen:
+            known = sorted({family_slug(s.family) for s in specs} | {s.family for s in specs})
+            raise ValueError(f"no family {family!r}; families: {', '.join(known)}")
+        specs = chosen
+    if category:
+        if category not in CATEGORIES:
+            raise ValueError(f"no class {category!r}; classes: {', '.join(CATEGORIES)}")
+        specs = [s for s in specs if s.category == category]
+    if search:
+        needle = search.lower()
+        specs = [s for s in specs if needle in _searchable(s)]
+    return specs
+
+
+def _searchable(spec: ActivationSpec) -> str:
+    ref = spec.reference
+    parts = [spec.name, *spec.all_aliases(), spec.formula_text, spec.formula, spec.summary, ref.cite()]
+    parts.append(ref.link() or "")
+    return " ".join(parts).lower()
 
 
 def format_value(value: Any) -> str:
