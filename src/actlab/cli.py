@@ -820,6 +820,42 @@ def _check_all(fused: bool, refresh: bool, json_output: bool) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def export(
+    activation: Annotated[str, typer.Argument(help="NAME[:param=value…]: a formula-defined activation.")],
+    to: Annotated[str, typer.Option("--to", help="torch, numpy or jax.")] = "torch",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default NAME_TARGET.py).")
+    ] = None,
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """Write one activation as a self-contained module for torch, NumPy or JAX (forward, exact derivative as an
+    autograd Function / custom_vjp, its reference and the check it passed), needing only that framework."""
+    from actlab.exporting import TARGETS, export_source, file_name
+    from actlab.outputs import output_file
+    from actlab.verify.cached import checked
+
+    _plugins(plugins)
+    if to not in TARGETS:
+        fail(f"--to {to!r}: use one of {', '.join(TARGETS)}")
+    act = parse_activation(activation)
+    if act.spec.formula_expression is None:
+        fail(f"{act.spec.name} is hand-written (its own kernels), not a formula: only formulas export")
+    report, _ = checked(act)
+    summary = (
+        f"passed all {len(report.results)} checks"
+        if report.passed
+        else "FAILED " + "; ".join(f"{r.check}: {r.detail}" for r in report.failures())
+    )
+    path = output_file(output or Path(file_name(act, to)), ".py")
+    path.write_text(export_source(act, to, summary), encoding="utf-8")
+    if json_output:
+        emit_json({"path": str(path), "activation": act.label, "to": to, "check_passed": report.passed})
+    else:
+        console.print(f"wrote {path} ({to}; actlab check: {summary})", highlight=False, markup=False)
+
+
 recipes_app = typer.Typer(
     help="Experiments shipped with actlab that reproduce classic comparisons.",
     no_args_is_help=True,

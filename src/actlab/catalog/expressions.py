@@ -563,7 +563,7 @@ def _piecewise(expr):
             result = xp.where(xp.broadcast(condition(x, xp, p), x), result, xp.full_like(x, math.nan))
         for value, condition in reversed(pieces[:-1]):
             result = xp.where(xp.broadcast(condition(x, xp, p), x), xp.broadcast(value(x, xp, p), x), result)
-        return result
+        return xp.where(xp.isnan(x), x, result)  # NaN in, NaN out: NaN fails every condition, and would take the last
 
     return piecewise
 

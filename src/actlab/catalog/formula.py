@@ -100,8 +100,12 @@ def _derive(definition: Definition) -> derived_store.Derived:
 def _compiled(text: str):
     """The function ``f(x, xp, **params)`` of a stored expression, parsed and compiled when first called."""
     compiled = Deferred(lambda: expressions.compile_expr(expressions.from_srepr(text)))
-    # an array like x even where the expression is a constant or a parameter (the derivative of alpha*x, of x*pi)
-    return lambda x, xp, **p: xp.broadcast(compiled.get()(x, xp, p), x)
+
+    def evaluate(x, xp, **p):  # an array like x even where the expression is a constant or a parameter (alpha*x's f′)
+        return xp.broadcast(compiled.get()(x, xp, p), x)
+
+    evaluate.stored_expression = text  # what `actlab export` prints
+    return evaluate
 
 
 def _spec(
