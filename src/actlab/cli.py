@@ -299,8 +299,9 @@ def show(
         spec = actlab.spec(name)
     except ActivationError as error:
         fail(str(error))
+    matches = _same_as_if_user_defined(spec)
     if json_output:
-        emit_json(spec_record(spec))
+        emit_json({**spec_record(spec), **({"same_as": matches} if spec.user_defined else {})})
         return
     p = spec.properties
     lines = [
@@ -332,6 +333,10 @@ def show(
         lines.append(f"  defined in: {spec.source}")
     if spec.notes:
         lines.append(f"  note: {spec.notes}")
+    if matches:
+        from actlab.catalog.duplicates import describe
+
+        lines.append(f"  note: {describe(matches)}")
     ref = spec.reference
     unreferenced = spec.user_defined and not (ref.venue or ref.link())
     lines.append(
@@ -346,6 +351,15 @@ def show(
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         console.print(line, highlight=False, markup=False)
+
+
+def _same_as_if_user_defined(spec) -> list[str]:
+    """The catalog entries a user's activation equals (built-ins are distinct by the catalog's own test)."""
+    if not spec.user_defined:
+        return []
+    from actlab.catalog.duplicates import same_as
+
+    return same_as(spec)
 
 
 @app.command()
@@ -769,6 +783,7 @@ def check(
     """Verify an activation: forward and derivative against a 400-digit reference, autograd, gradcheck, extremes in
     every dtype and path, and its measured properties. Exit status 0 only if every check passes. A result is kept
     (by definition, parameters and code version), so checking again, or `compare`, does not redo it."""
+    from actlab.catalog.duplicates import describe, same_as
     from actlab.report.console import print_table
     from actlab.verify.cached import as_record, checked
 
@@ -778,15 +793,19 @@ def check(
     if all_entries:
         _check_all(fused, refresh, json_output)
         return
-    report, cached = checked(parse_activation(activation), fused=fused, refresh=refresh)
+    act = parse_activation(activation)
+    report, cached = checked(act, fused=fused, refresh=refresh)
+    matches = same_as(act.spec, act.params)
     if json_output:
-        emit_json(as_record(report, cached))
+        emit_json({**as_record(report, cached), "same_as": matches})
     else:
         rows = [[r.check, "pass" if r.passed else "FAIL", r.detail] for r in report.results]
         verdict = "passes every check" if report.passed else f"fails {len(report.failures())} check(s)"
         kept = " (kept from an earlier check; --refresh to redo)" if cached else ""
         title = f"{report.activation} {verdict}{kept}"
         print_table(console, title, ["check", "result", "detail (the first failure)"], rows, text_columns=(0, 2))
+        if matches:
+            console.print(f"note: {act.label} is {describe(matches)}", highlight=False, markup=False)
     if not report.passed:
         raise typer.Exit(1)
 
