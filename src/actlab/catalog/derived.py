@@ -31,7 +31,7 @@ from typing import Any
 from actlab.catalog.spec import Properties
 from actlab.paths import cache_dir
 
-MACHINERY = "2"  # bump when the rewrites, differentiation or measurement change what is derived
+MACHINERY = "3"  # bump when the rewrites, differentiation or measurement change what is derived
 PACKAGED = Path(__file__).parent / "data" / "derived.json"
 
 
@@ -62,6 +62,7 @@ class Derived:
         props["range"] = tuple(float(v) for v in props["range"])
         props["kinks"] = tuple(props.get("kinks", ()))
         props["attains"] = tuple(props.get("attains", (True, True)))
+        props["poles"] = tuple(props.get("poles", ()))
         return cls(**{**record, "properties": Properties(**props), "partials": dict(record.get("partials", {}))})
 
 

@@ -106,7 +106,8 @@ class Properties:
     means non-decreasing. ``smooth`` means continuously differentiable everywhere. ``zero_centred``
     means f(0) = 0 and the function takes both signs. ``oscillating`` means the value or the derivative
     has no limit at +-inf, so NaN there is the correct answer. ``kinks`` lists the inputs where f or f'
-    jumps (elementwise activations; for gated ones smooth refers to the gate).
+    jumps or f' is unbounded (elementwise activations; for gated ones smooth refers to the gate); ``poles`` where f
+    itself is unbounded.
     """
 
     range: tuple[float, float]
@@ -117,6 +118,7 @@ class Properties:
     oscillating: bool = False
     kinks: tuple[float, ...] = ()
     attains: tuple[bool, bool] = (True, True)
+    poles: tuple[float, ...] = ()  # where |f| grows without bound at a finite x (1/x at 0): f is not defined there
 
     def range_text(self) -> str:
         """Interval notation: a bracket where the end is a value of the function, a parenthesis where it is only

@@ -30,7 +30,7 @@ import numpy as np
 
 from actlab.activation import Activation
 from actlab.catalog.measure import GRID as DENSE
-from actlab.catalog.measure import jumps_at, measure_spec, tail
+from actlab.catalog.measure import blow_ups, jumps_at, measure_spec, tail
 from actlab.catalog.spec import format_range
 
 # The reference grid (also the catalog tests'): avoids every kink of the catalog (0, ±0.5, ±1, ±2, ±2.5, ±3, ±6,
@@ -241,7 +241,13 @@ def _defined(act: Activation) -> CheckResult:
             f"NaN at x = {DENSE[bad[0]]:g} ({len(bad)} grid points in [{lo:g}, {hi:g}]): "
             "the formula is not defined there on the real line",
         )
-    return CheckResult(name, True, f"{len(DENSE):,} points from -1e8 to 1e8")
+    poles = blow_ups(act, y[(DENSE >= -50) & (DENSE <= 50)], DENSE[(DENSE >= -50) & (DENSE <= 50)])
+    if poles:
+        return CheckResult(
+            name, False, f"|f| grows without bound near x = {', '.join(f'{c:g}' for c in poles)} (a pole): "
+            "the formula is not defined there"
+        )
+    return CheckResult(name, True, f"{len(DENSE):,} points from -1e8 to 1e8, no poles")
 
 
 # --- torch -----------------------------------------------------------------------------------------------------
