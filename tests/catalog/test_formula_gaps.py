@@ -69,3 +69,13 @@ def test_check_json_reports_every_formula(registry, tmp_path, monkeypatch):
     assert record["activation"] == "gap_scaled" and len(record["checks"]) == 6 and record["cached"] is False
     again = CliRunner().invoke(app, ["check", "gap_scaled", "--plugins", str(plugin), "--json"])
     assert json.loads(again.stdout)["cached"] is True and again.exit_code == done.exit_code
+
+
+def test_a_cancelling_formula_fails_with_its_stable_form_suggested(registry):
+    from actlab.verify.check import check
+
+    act = actlab.activation(actlab.define("gap_cancel", "sqrt(x**2 + 1) - 1").spec.name)
+    failed = [r for r in check(act).failures() if "reference" in r.check]
+    assert failed and "stable form: x**2/(sqrt(x**2 + 1) + 1)" in failed[0].detail
+    fixed = actlab.activation(actlab.define("gap_cancel_fixed", "x**2/(sqrt(x**2 + 1) + 1)").spec.name)
+    assert not [r for r in check(fixed).failures() if "reference" in r.check]

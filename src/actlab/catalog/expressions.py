@@ -401,6 +401,27 @@ def _exp_times_sigmoid(product: sympy.Expr) -> sympy.Expr:
     return product
 
 
+def cancellation_free(expr: sympy.Expr) -> sympy.Expr | None:
+    """``expr`` with the differences that cancel where their terms are nearly equal rewritten, or None where there are
+    none: √w + r → (w - r²)/(√w - r), its numerator expanded (√(x² + 1) - 1 → x²/(√(x² + 1) + 1)), and 1 - cos(u) →
+    2·sin²(u/2). What `actlab check` suggests when a formula loses precision."""
+
+    def rationalise(term: sympy.Expr) -> sympy.Expr:
+        roots = [a for a in term.args if isinstance(a, sympy.Pow) and a.exp == sympy.Rational(1, 2)]
+        if len(roots) != 1:
+            return term
+        root, rest = roots[0], sympy.Add(*[a for a in term.args if a is not roots[0]])
+        numerator = sympy.expand(root.base - rest**2)
+        if sympy.count_ops(numerator) >= sympy.count_ops(root.base + rest**2):
+            return term  # nothing cancelled
+        return numerator / (root - rest)
+
+    rewritten = expr.replace(lambda e: e.is_Add, rationalise)
+    u = sympy.Wild("u")
+    rewritten = rewritten.replace(1 - sympy.cos(u), lambda u: 2 * sympy.sin(u / 2) ** 2)
+    return None if rewritten == expr else rewritten
+
+
 def derivative(expr: sympy.Expr, symbol: sympy.Symbol = X) -> sympy.Expr:
     """∂expr/∂symbol as SymPy's product and chain rules give it, in stable form: the form that is compiled (a
     "simplified" single fraction often divides ∞ by ∞ where the sum of bounded terms does not)."""

@@ -195,13 +195,28 @@ def _against_reference(act: Activation, reference) -> CheckResult:
         for i, v in enumerate(GRID):
             want = reference(mpmath.mpf(v))
             if not _close(float(y[i]), want, FORWARD_RTOL):
-                return CheckResult(name, False, f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}")
+                detail = f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}"
+                return CheckResult(name, False, detail + _stable_form_hint(act))
             if _near_kink(act, v):
                 continue
             slope = mpmath.diff(reference, mpmath.mpf(v))
             if not _close(float(d[i]), slope, DERIVATIVE_RTOL):
                 return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
     return CheckResult(name, True, f"{len(GRID)} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f')")
+
+
+def _stable_form_hint(act: Activation) -> str:
+    """For a formula that loses precision to cancellation, the same function without it (√(x²+1) - 1 →
+    x²/(√(x²+1) + 1)), as a hint after the failure."""
+    expr = act.spec.formula_expression
+    if expr is None:
+        return ""
+    import sympy
+
+    from actlab.catalog.expressions import cancellation_free
+
+    better = cancellation_free(expr)
+    return f"; cancellation? the same function in a stable form: {sympy.sstr(better)}" if better is not None else ""
 
 
 def _stored(act: Activation) -> dict | None:
