@@ -79,3 +79,42 @@ def test_a_cancelling_formula_fails_with_its_stable_form_suggested(registry):
     assert failed and "stable form: x**2/(sqrt(x**2 + 1) + 1)" in failed[0].detail
     fixed = actlab.activation(actlab.define("gap_cancel_fixed", "x**2/(sqrt(x**2 + 1) + 1)").spec.name)
     assert not [r for r in check(fixed).failures() if "reference" in r.check]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "Max(" + ", ".join(f"sin({k}*x)" for k in range(1, 130)) + ")",
+        "*".join(f"tanh(x + {k})" for k in range(119)),
+        "*".join(f"(1 + sigmoid(x))**{k}" for k in range(1, 41)),
+    ],
+)
+def test_a_formula_too_large_is_one_clear_error_before_any_derivation(registry, formula):
+    with pytest.raises(actlab.ActivationError, match="too large to derive"):
+        actlab.define("gap_large", formula)
+
+
+def test_a_formula_sympy_cannot_derive_in_time_is_one_clear_error(registry, monkeypatch, tmp_path):
+    """Nested abs: SymPy's simplification of each level takes longer than the one before (60 levels: minutes)."""
+    from actlab.catalog import formula
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(formula, "DERIVE_SECONDS", 0.5)
+    nested = "x"
+    for _ in range(60):
+        nested = f"abs({nested} - 1)"
+    with pytest.raises(actlab.ActivationError, match=r"^gap_nested: formula: SymPy could not derive it within 0.5 s"):
+        actlab.define("gap_nested", nested)
+    monkeypatch.setattr(formula, "DERIVE_SECONDS", 60.0)
+    assert actlab.define("gap_after", "x*tanh(x) + 0.5*x").spec.name == "gap_after"  # no timer left running
+
+
+def test_exp_of_exp_is_checked_in_seconds_not_minutes(registry):
+    import mpmath
+
+    from actlab.verify.mp import MPMATH
+
+    with mpmath.workdps(400):
+        assert MPMATH.exp(mpmath.exp(mpmath.mpf(9999.5))) == mpmath.inf
+        assert MPMATH.exp(-mpmath.exp(mpmath.mpf(9999.5))) == 0
+        assert MPMATH.exp(mpmath.mpf(700)) == mpmath.exp(700)

@@ -158,6 +158,12 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         raise FormulaError(f"{where}: syntax error at column {error.offset}: {error.msg} in {text.strip()!r}") from None
     except (MemoryError, RecursionError):  # the parser's own limits: 100,000 minus signs in a row
         raise _too_deep(text, where) from None
+    size = sum(1 for _ in ast.walk(tree))
+    if size > MAX_NODES:
+        raise FormulaError(
+            f"{where}: the formula is too large to derive in reasonable time ({size} terms and operations; at most "
+            f"{MAX_NODES}): write it more simply, or as a Python plugin with a hand-written derivative"
+        )
     symbols = {
         "x": X,
         **{
@@ -179,6 +185,8 @@ def _too_deep(text: str, where: str) -> FormulaError:
         f"{where}: the formula is too long or too deeply nested ({len(text):,} characters); write it more simply"
     )
 
+
+MAX_NODES = 400  # parsed nodes (x, numbers, operators, calls) in a formula: the largest catalog formulas have ~80
 
 # a constant with more digits than this (|exponent · log10|base|| for a power) is one no float holds, and one SymPy
 # would compute digit by digit (9**9**9**9, 10**100000000 hang): refused before it is computed
@@ -328,6 +336,8 @@ class _Converter:
             function = ELEMENTARY[name]
             try:
                 return function(*args)
+            except FormulaError:  # (the deadline on deriving, raised wherever SymPy was)
+                raise
             except (TypeError, ValueError) as error:
                 raise self.fail(node, f"{name}: {error}") from None
         if name in catalog_names():
@@ -365,22 +375,28 @@ def stabilise(expr: sympy.Expr) -> sympy.Expr:
     1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u), 1 ± erf(u) → erfc(∓u),
     1 ± tanh(u) → 2σ(±2u), 1 - tanh²(u) → 4σ(2u)σ(-2u) — the forms whose tails cancel to 0 in floating point."""
     u = sympy.Wild("u")
+    # each rule with the function it needs: a rule is only tried on expressions holding it (matching a pattern
+    # against every node of a large expression is what makes this slow)
     rules = [
-        (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
-        (1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
-        (sympy.exp(u) - 1, lambda u: expm1(u)),
-        (sympy.log(1 + u), lambda u: log1p(u)),
-        (1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
-        (1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
-        (1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
-        (1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
+        (sympy.log, sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
+        (sympy.exp, 1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
+        (sympy.exp, sympy.exp(u) - 1, lambda u: expm1(u)),
+        (sympy.log, sympy.log(1 + u), lambda u: log1p(u)),
+        (sympy.erf, 1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
+        (sympy.erf, 1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
+        (sympy.tanh, 1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
+        (sympy.tanh, 1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
         # tanh′ as SymPy writes it, 1 - tanh²(u), is 0 once tanh(u) rounds to ±1 (|u| > 19 in float64), long before
         # sech²(u) = 4σ(2u)σ(-2u) underflows
-        (1 - sympy.tanh(u) ** 2, lambda u: 4 * Sigmoid(2 * u) * Sigmoid(-2 * u)),
+        (sympy.tanh, 1 - sympy.tanh(u) ** 2, lambda u: 4 * Sigmoid(2 * u) * Sigmoid(-2 * u)),
     ]
-    for pattern, replacement in rules:
-        expr = expr.replace(pattern, replacement)
-    expr = expr.replace(lambda e: e.is_Mul, _exp_times_sigmoid)
+    for needs, pattern, replacement in rules:
+        if expr.has(needs):
+            expr = expr.replace(pattern, replacement)
+    if expr.has(sympy.exp) and expr.has(Sigmoid):
+        expr = expr.replace(lambda e: e.is_Mul, _exp_times_sigmoid)
+    if not any(p.exp == sympy.Rational(1, 2) for p in expr.atoms(sympy.Pow)):
+        return expr
     c = sympy.Wild("c", exclude=[X], properties=[lambda c: c.is_nonnegative is True])
     k = sympy.Wild("k", exclude=[X, 0])
     expr = expr.replace(k * u + k * sympy.sqrt(u**2 + c), lambda k, u, c: k * SqrtSum(u, c))  # SymPy distributes k

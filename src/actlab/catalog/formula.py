@@ -17,7 +17,10 @@ definition and any process can define it again.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -52,12 +55,39 @@ def build_spec(definition: Definition, source: str | None = None, entry: Entry |
 def derive(definition: Definition) -> derived_store.Derived:
     """SymPy's work on ``definition`` (see :class:`~actlab.catalog.derived.Derived`); its errors are the formula's."""
     try:
-        return _derive(definition)
+        with deadline(DERIVE_SECONDS, definition.name):
+            return _derive(definition)
     except RecursionError:  # a formula nested deeper than SymPy's rewriting and differentiation can follow
         raise expressions.FormulaError(
             f"{definition.name}: formula: too deeply nested to differentiate ({len(definition.formula):,} "
             "characters); write it more simply"
         ) from None
+
+
+DERIVE_SECONDS = 10.0  # a formula SymPy cannot derive in this time is refused (nested abs, products of 100 factors)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, name: str):
+    """Raise one clear :class:`~actlab.catalog.expressions.FormulaError` if the block runs longer than ``seconds``
+    (in the main thread, where a timer signal can interrupt SymPy; elsewhere the block runs unbounded)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise expressions.FormulaError(
+            f"{name}: formula: SymPy could not derive it within {seconds:g} s (too large or too deeply nested); write "
+            "it more simply, or as a Python plugin with a hand-written derivative"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _derive(definition: Definition) -> derived_store.Derived:
