@@ -47,7 +47,7 @@ def test_list_json_has_class_and_structured_reference():
 def test_show_prints_class_formula_and_where_the_reference_defines_it():
     out = invoke("show", "GoLU").stdout
     assert "class: fixed; family: sigmoid_weighted" in out and "formula: x*exp(-exp(-x))" in out
-    assert "defined in: eq. 1" in out and "arXiv:2502.03654" in out
+    assert "in the paper: eq. 1" in out and "arXiv:2502.03654" in out
 
 
 def test_check_needs_one_activation_or_all():

@@ -344,7 +344,7 @@ def show(
     )
     where = "; ".join(w for w in (ref.where, f"survey (arXiv:2402.09092) {ref.survey}" if ref.survey else "") if w)
     if where:
-        lines.append(f"  defined in: {where}")
+        lines.append(f"  in the paper: {where}")
     lines.insert(1, f"  class: {spec.category}; family: {spec.family}")
     if spec.formula_text:
         lines.insert(2, f"  formula: {spec.formula_text}")
@@ -398,7 +398,14 @@ def docs(
     json_output: JsonFlag = False,
 ) -> None:
     """Regenerate docs/catalog.md, the README's catalog and results tables, and its sample plot."""
-    from actlab.report.catalog_doc import catalog_markdown, with_readme_table
+    from actlab.report.catalog_doc import (
+        PLOTTED,
+        builtin_names,
+        catalog_markdown,
+        families,
+        family_plot,
+        with_readme_table,
+    )
     from actlab.report.plots import plot_activations
     from actlab.report.results_doc import with_results_tables
 
@@ -432,6 +439,11 @@ def docs(
         [parse_activation(t) for t in SAMPLE_PLOT], root / "docs" / "activations.png", -4.0, 4.0, derivative=True
     )
     written = [str(catalog_path), str(readme_path), str(image)]
+    for family, members in families(builtin_names()).items():
+        path = root / "docs" / family_plot(family)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        acts = [parse_activation(name) for name in members[:PLOTTED]]
+        written.append(str(plot_activations(acts, path, -4.0, 4.0, derivative=True, points=401)))
     if json_output:
         emit_json({"written": written})
     else:
