@@ -118,3 +118,20 @@ def test_exp_of_exp_is_checked_in_seconds_not_minutes(registry):
         assert MPMATH.exp(mpmath.exp(mpmath.mpf(9999.5))) == mpmath.inf
         assert MPMATH.exp(-mpmath.exp(mpmath.mpf(9999.5))) == 0
         assert MPMATH.exp(mpmath.mpf(700)) == mpmath.exp(700)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "Piecewise((1, x >= 0), (0, True))",  # f′ = 0: the forward does not depend on x in torch (G1.1)
+        "sign(x)",  # NaN in, NaN out in float16 too (G1.2)
+        "erfc(-x/sqrt(2))/2",  # not 2 - erfc(x/√2), which cancels to 0 in its lower tail (G1.3)
+        "Piecewise((0, x < 0), (x, x <= 1), (1 - x, x <= 2), (0, True))",  # NaN through a constant last piece (G4.6)
+    ],
+)
+def test_formulas_the_transcribers_found_failing_pass_every_check(registry, formula):
+    from actlab.verify.check import check
+
+    act = actlab.activation(actlab.define("gap_ok_" + str(abs(hash(formula))), formula).spec.name)
+    report = check(act)
+    assert report.passed, [f"{r.check}: {r.detail}" for r in report.failures()]

@@ -121,7 +121,7 @@ ELEMENTARY: dict[str, Any] = {
     "cosh": sympy.cosh,
     "atan": sympy.atan,
     "erf": sympy.erf,
-    "erfc": sympy.erfc,
+    "erfc": lambda u: sympy.erfc(u, evaluate=False),  # erfc(-u) kept, not 2 - erfc(u), which cancels to 0 in its tail
     "Max": sympy.Max,
     "Min": sympy.Min,
     "max": sympy.Max,

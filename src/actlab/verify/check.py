@@ -284,7 +284,8 @@ def _autograd(act: Activation) -> CheckResult:
     inputs = split(act.spec, x, params) if act.spec.gated else x
     with torch.enable_grad():
         y = act.spec.forward(inputs, TORCH, **params)
-        (auto,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+        # a piecewise-constant f (a step) is a tensor that does not depend on x at all: its derivative is 0
+        (auto,) = torch.autograd.grad(y.sum(), x, allow_unused=True) if y.requires_grad else (None,)
     if auto is None:
         auto = torch.zeros_like(x)
     given = torch.as_tensor(act.derivative(x_np))
