@@ -202,9 +202,37 @@ def catalog_markdown() -> str:
     ]
     for family, members in grouped.items():
         out += _family_section(family, members)
+    out += _left_out()
     for name in names:
         out += _activation_section(actlab.spec(name))
     return "\n".join(out) + "\n"
+
+
+def _left_out() -> list[str]:
+    """The survey's entries the catalog leaves out, with the reason: the table rows of ``catalog/data/excluded*.md``
+    (survey name | survey § | reason | formula if any)."""
+    from actlab.catalog.entries import DATA
+
+    rows = [
+        line.strip()
+        for path in sorted(DATA.glob("excluded*.md"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("|") and not set(line.strip()) <= set("|-: ")
+        and not line.strip().lower().startswith("| survey name")
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "## Left out of the catalog",
+        "",
+        "Entries of the survey that are not one closed form in x (vector-valued, stochastic beyond RReLU's kind, "
+        "non-parametric, defined by an algorithm), each with the reason.",
+        "",
+        "| survey name | survey § | reason | formula |",
+        "|---|---|---|---|",
+        *rows,
+    ]
 
 
 def _family_section(family: str, members: list[str]) -> list[str]:
