@@ -175,7 +175,7 @@ def test_formulas_are_stable_at_the_extremes(registry):
         ("x + (x, 1)", "'(x, 1)' is not a number"),
         ("-" * 100_000 + "x", "the formula is too long or too deeply nested (100,001 characters)"),
         ("-" * 600 + "x", "the formula is too long or too deeply nested"),
-        ("sin(" * 150 + "x" + ")" * 150, "too deeply nested to differentiate"),
+        ("sin(" * 150 + "x" + ")" * 150, "too long or too deeply nested"),
         ("x*10**-100000", "is a constant too large to compute"),
         ("x*10**999*10**999", "holds a constant of more than 1000 digits"),
         ("x*10**400*10**400", "is not a finite real number in floating point"),

@@ -67,7 +67,7 @@ def _match(other: ActivationSpec, target: np.ndarray) -> str | None:
 
 
 def _round(value: float) -> str:
-    return f"{round(value, 6):g}"
+    return f"{round(value, 6) + 0.0:g}"  # (+ 0.0: no "-0")
 
 
 def _fit(other: ActivationSpec, start: dict, free: list[str], target: np.ndarray) -> dict | None:

@@ -161,8 +161,9 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
     size = sum(1 for _ in ast.walk(tree))
     if size > MAX_NODES:
         raise FormulaError(
-            f"{where}: the formula is too large to derive in reasonable time ({size} terms and operations; at most "
-            f"{MAX_NODES}): write it more simply, or as a Python plugin with a hand-written derivative"
+            f"{where}: the formula is too long or too deeply nested to derive in reasonable time ({size} terms and "
+            f"operations; at most {MAX_NODES}): write it more simply, or as a Python plugin with a hand-written "
+            "derivative"
         )
     symbols = {
         "x": X,
