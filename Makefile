@@ -14,7 +14,7 @@ DATA ?= $(or $(ACTLAB_DATA),../shared/datasets)
 # ../shared/datasets.
 TEST_DATA := $(or $(ACTLAB_DATA),$(wildcard $(abspath ../shared/datasets)))
 
-.PHONY: install install-dev browser demo test docs results-demo results-mnist results-recipes bench clean
+.PHONY: install install-dev browser demo test docs catalog-data results-demo results-mnist results-recipes bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -51,6 +51,11 @@ test: install-dev browser
 
 docs: install
 	$(ACTLAB) docs
+
+# After adding or editing a catalog entry (src/actlab/catalog/data/*.toml, or a hand-written one's reference): its
+# 400-digit reference values and, for data entries, the shipped derivation (only what is missing or stale is redone).
+catalog-data: install-dev
+	$(PY) -m actlab.verify.stored
 
 # The README's "held to published numbers" table: MNIST MLP 784-100-50-10, SGD lr 0.1, batch 100,
 # 50 epochs, min-max input, He init, five seeds (about 12 minutes on 2 CPU cores).

@@ -177,7 +177,22 @@ def define(
         "init": init,
     }
     spec = plugins.define_table({k: v for k, v in table.items() if v is not None}, f"define({name!r})", "python")
+    _warn_if_known(spec)
     return Activation(spec, spec.defaults())
+
+
+class DuplicateWarning(UserWarning):
+    """A newly defined activation is a function the catalog already holds."""
+
+
+def _warn_if_known(spec: ActivationSpec) -> None:
+    import warnings
+
+    from actlab.catalog.duplicates import describe, same_as
+
+    matches = same_as(spec)
+    if matches:
+        warnings.warn(f"{spec.name} is {describe(matches)}", DuplicateWarning, stacklevel=3)
 
 
 def register(spec: ActivationSpec) -> ActivationSpec:

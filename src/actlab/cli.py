@@ -217,22 +217,25 @@ def emit_json(data: Any) -> None:
 @app.command("list")
 def list_command(
     json_output: JsonFlag = False,
-    family: Annotated[str | None, typer.Option(help="Only this family.")] = None,
+    family: Annotated[str | None, typer.Option(help="Only this family (its name or the survey's slug).")] = None,
+    category: Annotated[
+        str | None, typer.Option("--class", help="Only this class: fixed or adaptive (trainable parameters).")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only activations whose name, alias, formula or reference contains this text.")
+    ] = None,
     wide: WideFlag = False,
     plugins: Plugins = None,
 ) -> None:
     """Every activation with aliases, parameters and defaults, and properties (user-defined ones marked)."""
-    from actlab.report.catalog_doc import format_value, spec_record
+    from actlab.report.catalog_doc import format_value, select_specs, spec_record
     from actlab.report.console import print_table
 
     _plugins(plugins)
-    specs = [actlab.spec(n) for n in actlab.names()]
-    if family:
-        specs = [s for s in specs if s.family == family]
-        if not specs:
-            fail(
-                f"no family {family!r}; families: {', '.join(sorted({actlab.spec(n).family for n in actlab.names()}))}"
-            )
+    try:
+        specs = select_specs([actlab.spec(n) for n in actlab.names()], family, category, search)
+    except ValueError as error:
+        fail(str(error))
     if json_output:
         emit_json([spec_record(s) for s in specs])
         return
@@ -287,8 +290,9 @@ def show(
         spec = actlab.spec(name)
     except ActivationError as error:
         fail(str(error))
+    matches = _same_as_if_user_defined(spec)
     if json_output:
-        emit_json(spec_record(spec))
+        emit_json({**spec_record(spec), **({"same_as": matches} if spec.user_defined else {})})
         return
     p = spec.properties
     lines = [
@@ -320,14 +324,33 @@ def show(
         lines.append(f"  defined in: {spec.source}")
     if spec.notes:
         lines.append(f"  note: {spec.notes}")
+    if matches:
+        from actlab.catalog.duplicates import describe
+
+        lines.append(f"  note: {describe(matches)}")
     ref = spec.reference
     unreferenced = spec.user_defined and not (ref.venue or ref.link())
     lines.append(
         "  reference: none given" if unreferenced else f"  reference: {ref.cite()} {ref.link() or ''}".rstrip()
     )
+    where = "; ".join(w for w in (ref.where, f"survey (arXiv:2402.09092) {ref.survey}" if ref.survey else "") if w)
+    if where:
+        lines.append(f"  in the paper: {where}")
+    lines.insert(1, f"  class: {spec.category}; family: {spec.family}")
+    if spec.formula_text:
+        lines.insert(2, f"  formula: {spec.formula_text}")
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         console.print(line, highlight=False, markup=False)
+
+
+def _same_as_if_user_defined(spec) -> list[str]:
+    """The catalog entries a user's activation equals (built-ins are distinct by the catalog's own test)."""
+    if not spec.user_defined:
+        return []
+    from actlab.catalog.duplicates import same_as
+
+    return same_as(spec)
 
 
 @app.command()
@@ -366,7 +389,14 @@ def docs(
     json_output: JsonFlag = False,
 ) -> None:
     """Regenerate docs/catalog.md, the README's catalog and results tables, and its sample plot."""
-    from actlab.report.catalog_doc import catalog_markdown, with_readme_table
+    from actlab.report.catalog_doc import (
+        PLOTTED,
+        builtin_names,
+        catalog_markdown,
+        families,
+        family_plot,
+        with_readme_table,
+    )
     from actlab.report.plots import plot_activations
     from actlab.report.results_doc import with_results_tables
 
@@ -400,6 +430,11 @@ def docs(
         [parse_activation(t) for t in SAMPLE_PLOT], root / "docs" / "activations.png", -4.0, 4.0, derivative=True
     )
     written = [str(catalog_path), str(readme_path), str(image)]
+    for family, members in families(builtin_names()).items():
+        path = root / "docs" / family_plot(family)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        acts = [parse_activation(name) for name in members[:PLOTTED]]
+        written.append(str(plot_activations(acts, path, -4.0, 4.0, derivative=True, points=401)))
     if json_output:
         emit_json({"written": written})
     else:
@@ -740,27 +775,110 @@ def report(
 
 @app.command()
 def check(
-    activation: Annotated[str, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")],
+    activation: Annotated[
+        str | None, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")
+    ] = None,
+    all_entries: Annotated[
+        bool, typer.Option("--all", help="Check every activation in the catalog (and plugins).")
+    ] = False,
     fused: Annotated[bool, typer.Option("--fused", help="Also check the fused (compiled) layer (slower).")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Check again where a result is kept from before.")] = False,
     json_output: JsonFlag = False,
     plugins: Plugins = None,
 ) -> None:
     """Verify an activation: forward and derivative against a 400-digit reference, autograd, gradcheck, extremes in
-    every dtype and path, and its measured properties. Exit status 0 only if every check passes."""
+    every dtype and path, and its measured properties. Exit status 0 only if every check passes. A result is kept
+    (by definition, parameters and code version), so checking again, or `compare`, does not redo it."""
+    from actlab.catalog.duplicates import describe, same_as
     from actlab.report.console import print_table
-    from actlab.verify.check import check as run_checks
+    from actlab.verify.cached import as_record, checked
 
     _plugins(plugins)
-    report = run_checks(parse_activation(activation), fused=fused)
+    if (activation is None) == (not all_entries):
+        fail("give one activation (NAME[:param=value…]) or --all")
+    if all_entries:
+        _check_all(fused, refresh, json_output)
+        return
+    act = parse_activation(activation)
+    report, cached = checked(act, fused=fused, refresh=refresh)
+    matches = same_as(act.spec, act.params)
     if json_output:
-        emit_json(report.to_dict())
+        emit_json({**as_record(report, cached), "same_as": matches})
     else:
         rows = [[r.check, "pass" if r.passed else "FAIL", r.detail] for r in report.results]
         verdict = "passes every check" if report.passed else f"fails {len(report.failures())} check(s)"
-        print_table(console, f"{report.activation} {verdict}", ["check", "result", "detail (the first failure)"], rows,
-                    text_columns=(0, 2))
+        kept = " (kept from an earlier check; --refresh to redo)" if cached else ""
+        title = f"{report.activation} {verdict}{kept}"
+        print_table(console, title, ["check", "result", "detail (the first failure)"], rows, text_columns=(0, 2))
+        if matches:
+            console.print(f"note: {act.label} is {describe(matches)}", highlight=False, markup=False)
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _check_all(fused: bool, refresh: bool, json_output: bool) -> None:
+    """`check --all`: every activation, a line of progress each on stderr, then a summary (failures first)."""
+    from actlab.report.console import print_table
+    from actlab.verify.cached import as_record, checked
+
+    names = actlab.names()
+    records = []
+    for i, name in enumerate(names, 1):
+        report, cached = checked(parse_activation(name), fused=fused, refresh=refresh)
+        records.append(as_record(report, cached))
+        if not json_output:
+            verdict = "pass" if report.passed else "FAIL"
+            errors.print(f"[{i}/{len(names)}] {name}: {verdict}{' (kept)' if cached else ''}", highlight=False)
+    failed = [r for r in records if not r["passed"]]
+    if json_output:
+        emit_json({"total": len(records), "passed": len(records) - len(failed), "failed": [r["activation"] for r in
+                   failed], "activations": records})
+    else:
+        rows = [
+            [r["activation"], "; ".join(f"{c['check']}: {c['detail']}" for c in r["checks"] if not c["passed"])]
+            for r in failed
+        ]
+        if rows:
+            print_table(console, f"{len(failed)} fail", ["activation", "failing checks"], rows, text_columns=(0, 1))
+        console.print(f"{len(records) - len(failed)} of {len(records)} activations pass every check", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    activation: Annotated[str, typer.Argument(help="NAME[:param=value…]: a formula-defined activation.")],
+    to: Annotated[str, typer.Option("--to", help="torch, numpy or jax.")] = "torch",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default NAME_TARGET.py).")
+    ] = None,
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """Write one activation as a self-contained module for torch, NumPy or JAX (forward, exact derivative as an
+    autograd Function / custom_vjp, its reference and the check it passed), needing only that framework."""
+    from actlab.exporting import TARGETS, export_source, file_name
+    from actlab.outputs import output_file
+    from actlab.verify.cached import checked
+
+    _plugins(plugins)
+    if to not in TARGETS:
+        fail(f"--to {to!r}: use one of {', '.join(TARGETS)}")
+    act = parse_activation(activation)
+    if act.spec.formula_expression is None:
+        fail(f"{act.spec.name} is hand-written (its own kernels), not a formula: only formulas export")
+    report, _ = checked(act)
+    summary = (
+        f"passed all {len(report.results)} checks"
+        if report.passed
+        else "FAILED " + "; ".join(f"{r.check}: {r.detail}" for r in report.failures())
+    )
+    path = output_file(output or Path(file_name(act, to)), ".py")
+    path.write_text(export_source(act, to, summary), encoding="utf-8")
+    if json_output:
+        emit_json({"path": str(path), "activation": act.label, "to": to, "check_passed": report.passed})
+    else:
+        console.print(f"wrote {path} ({to}; actlab check: {summary})", highlight=False, markup=False)
 
 
 recipes_app = typer.Typer(

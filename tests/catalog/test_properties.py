@@ -52,14 +52,14 @@ def test_range_ends_are_attained_or_approached_as_claimed(name, side):
     tends to it."""
     import mpmath
 
-    from actlab.verify.references import ELEMENTWISE as REF
+    from actlab.verify.stored import reference_function
 
     props = actlab.spec(name).properties
-    bound, formula, params = props.range[side], REF[name], actlab.spec(name).defaults()
+    bound, reference = props.range[side], reference_function(actlab.spec(name))
     reach = 12.0 if props.attains[side] else 4.0
     xs = [mpmath.mpf(v) for v in np.linspace(-reach, reach, 1601)]
     with mpmath.workdps(120):
-        distance = [abs(formula(x, mpmath, **params) - mpmath.mpf(bound)) for x in xs]
+        distance = [abs(reference(x) - mpmath.mpf(bound)) for x in xs]
     inner = min(d for x, d in zip(xs, distance, strict=True) if abs(x) < 0.95 * reach)
     edges = min(distance[0], distance[-1])
     if props.attains[side]:

@@ -172,15 +172,15 @@ def test_an_edited_formula_is_a_new_run_and_the_earlier_runs_still_report(tmp_pa
     read back as stored, beside the runs of the definition registered now."""
     from actlab.catalog import REGISTRY
 
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     toml, store = tmp_path / "e.toml", tmp_path / "s.db"
     base = '[base]\nepochs = 1\ntrain_subset = 200\ntest_subset = 100\n[grid]\nactivation = ["softclip_e"]\n'
     try:
         for formula in ("x / (1 + abs(x))", "x / (1 + 2 * abs(x))"):
-            REGISTRY._specs, REGISTRY._lookup = dict(specs), dict(lookup)  # each run in a fresh process
+            REGISTRY.restore(state)  # each run in a fresh process
             toml.write_text(f'name = "e"\n[[activation]]\nname = "softclip_e"\nformula = "{formula}"\n{base}')
             invoke("run", str(toml), "--store", str(store))
         reported = invoke("report", str(store), "-o", str(tmp_path / "r"), "--earlier", "--json")
         assert len(json.loads(reported.stdout)["e"]["rows"]) == 2
     finally:
-        REGISTRY._specs, REGISTRY._lookup = specs, lookup
+        REGISTRY.restore(state)

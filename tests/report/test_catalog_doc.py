@@ -27,13 +27,13 @@ def test_catalog_doc_is_up_to_date():
 def test_the_docs_describe_the_built_in_catalog_whatever_plugins_are_loaded():
     from actlab.catalog import REGISTRY
 
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     try:
         actlab.define("docs_plugin_probe", "x * tanh(x)")
         assert "docs_plugin_probe" in actlab.names()
         assert "docs_plugin_probe" not in readme_table() + catalog_markdown()
     finally:
-        REGISTRY._specs, REGISTRY._lookup = specs, lookup
+        REGISTRY.restore(state)
 
 
 def test_tables_cover_every_activation_and_escape_pipes():
@@ -42,3 +42,17 @@ def test_tables_cover_every_activation_and_escape_pipes():
         assert f"| `{name}` |" in table
     for row in table.splitlines()[2:]:
         assert row.count(" | ") == 3, row  # a '|' inside a formula would add a column
+
+
+def test_the_survey_entries_left_out_are_listed_with_their_reason(tmp_path, monkeypatch):
+    from actlab.catalog import entries
+
+    (tmp_path / "excluded-t1.md").write_text(
+        "| survey name | survey § | reason | formula if any |\n|---|---|---|---|\n"
+        "| Maxout | §3.9 | vector-valued: the maximum over several inputs | max_i(w_i·x + b_i) |\n"
+    )
+    monkeypatch.setattr(entries, "DATA", tmp_path)
+    text = catalog_markdown()
+    assert "## Left out of the catalog" in text
+    assert "| Maxout | §3.9 | vector-valued: the maximum over several inputs | max_i(w_i·x + b_i) |" in text
+    assert text.count("| survey name") == 1

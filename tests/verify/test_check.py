@@ -33,9 +33,9 @@ def registry():
     """The registry as it was before the test: user definitions do not leak into other tests."""
     from actlab.catalog import REGISTRY
 
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     yield REGISTRY
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,20 @@ def test_the_extremes_check_skips_f_prime_where_f_has_none(registry):
     for act in (actlab.activation("hard_swish", n=4), actlab.activation("softplus")):
         result = _extremes(act, fused=False)
         assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("formula, pole", [("1/x", 0.0), ("x/(1 - x)", 1.0), ("x/(x - 0.30001)", 0.30001)])
+def test_a_pole_fails_the_defined_check_and_makes_the_range_unbounded(registry, formula, pole):
+    """1/x passed every check, its range shown as (-1e+06, ∞)."""
+    act = actlab.define("pole_fails", formula)
+    defined = next(r for r in check(act).results if r.check == "a real number for every real x")
+    assert not defined.passed and f"near x = {pole:g} (a pole)" in defined.detail
+    assert act.spec.properties.range == (float("-inf"), float("inf")) and pole in act.spec.properties.poles
+
+
+def test_an_unbounded_derivative_is_measured_as_a_non_smooth_point(registry):
+    """sqrt(abs(x)) passed as smooth with f'(0) = 0 although f' is unbounded there."""
+    act = actlab.define("root_abs", "sqrt(abs(x))")
+    assert act.spec.properties.smooth is False and 0.0 in act.spec.properties.kinks
+    report = check(act)
+    assert report.measured["smooth"] is False and 0.0 in report.measured["kinks"]

@@ -16,7 +16,12 @@ from actlab.catalog.xp import Namespace
 class TorchNamespace(Namespace):
     name = "torch"
     abs = staticmethod(torch.abs)
-    sign = staticmethod(torch.sign)
+
+    @staticmethod
+    def sign(x):
+        """torch.sign, with NaN kept (torch.sign(nan) is 0 in float16 on CPU)."""
+        return torch.where(torch.isnan(x), x, torch.sign(x)) if isinstance(x, torch.Tensor) else torch.sign(x)
+
     exp = staticmethod(torch.exp)
     log = staticmethod(torch.log)
     log1p = staticmethod(torch.log1p)
@@ -24,6 +29,8 @@ class TorchNamespace(Namespace):
     sin = staticmethod(torch.sin)
     cos = staticmethod(torch.cos)
     atan = staticmethod(torch.atan)
+    tan = staticmethod(torch.tan)
+    asinh = staticmethod(torch.asinh)
     erf = staticmethod(torch.special.erf)
     erfc = staticmethod(torch.special.erfc)
     sigmoid = staticmethod(torch.sigmoid)

@@ -1,6 +1,16 @@
 """The activation catalog: every activation's spec, registered once by its family module."""
 
-from actlab.catalog import glu, learnable, periodic, plugins, rectifiers, shrink, sigmoids, smooth_gated  # noqa: F401
+from actlab.catalog import (  # noqa: F401 (each family module registers its activations)
+    entries,
+    glu,
+    learnable,
+    periodic,
+    plugins,
+    rectifiers,
+    shrink,
+    sigmoids,
+    smooth_gated,
+)
 from actlab.catalog.spec import (
     REGISTRY,
     ActivationError,
@@ -23,4 +33,5 @@ __all__ = [
     "Stochastic",
 ]
 
+entries.register_all()  # after the hand-written ones: an alias table may add names to them
 REGISTRY.discover = plugins.load_installed

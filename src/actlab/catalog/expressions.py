@@ -113,12 +113,15 @@ ELEMENTARY: dict[str, Any] = {
     "sign": sympy.sign,
     "sin": sympy.sin,
     "cos": sympy.cos,
+    "tan": sympy.tan,
     "tanh": sympy.tanh,
+    "asinh": sympy.asinh,
+    "Heaviside": sympy.Heaviside,
     "sinh": sympy.sinh,
     "cosh": sympy.cosh,
     "atan": sympy.atan,
     "erf": sympy.erf,
-    "erfc": sympy.erfc,
+    "erfc": lambda u: sympy.erfc(u, evaluate=False),  # erfc(-u) kept, not 2 - erfc(u), which cancels to 0 in its tail
     "Max": sympy.Max,
     "Min": sympy.Min,
     "max": sympy.Max,
@@ -157,6 +160,13 @@ def parse(text: str, params: Mapping[str, Any] = (), where: str = "formula") -> 
         raise _too_deep(text, where) from None
     if _depth(tree) > MAX_DEPTH:
         raise _too_deep(text, where)
+    size = sum(1 for _ in ast.walk(tree))
+    if size > MAX_NODES:
+        raise FormulaError(
+            f"{where}: the formula is too long or too deeply nested to derive in reasonable time ({size} terms and "
+            f"operations; at most {MAX_NODES}): write it more simply, or as a Python plugin with a hand-written "
+            "derivative"
+        )
     symbols = {
         "x": X,
         **{
@@ -194,6 +204,8 @@ def _too_deep(text: str, where: str) -> FormulaError:
         "levels of nesting); write it more simply"
     )
 
+
+MAX_NODES = 400  # parsed nodes (x, numbers, operators, calls) in a formula: the largest catalog formulas have ~80
 
 # a constant with more digits than this (|exponent · log10|base|| for a power) is one no float holds, and one SymPy
 # would compute digit by digit (9**9**9**9, 10**100000000 hang): refused before it is computed
@@ -343,6 +355,8 @@ class _Converter:
             function = ELEMENTARY[name]
             try:
                 return function(*args)
+            except FormulaError:  # (the deadline on deriving, raised wherever SymPy was)
+                raise
             except (TypeError, ValueError) as error:
                 raise self.fail(node, f"{name}: {error}") from None
         if name in catalog_names():
@@ -378,21 +392,30 @@ def _too_many_digits(number: sympy.Rational) -> bool:
 def stabilise(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite the patterns that lose precision or overflow into stable functions: log(1 + eᵘ) → softplus(u),
     1/(1 + e⁻ᵘ) and eᵘ/(1 + eᵘ) → σ(u), eᵘ - 1 → expm1(u), log(1 + u) → log1p(u), 1 ± erf(u) → erfc(∓u),
-    1 ± tanh(u) → 2σ(±2u) — the forms whose tails cancel to 0 in floating point."""
+    1 ± tanh(u) → 2σ(±2u), 1 - tanh²(u) → 4σ(2u)σ(-2u) — the forms whose tails cancel to 0 in floating point."""
     u = sympy.Wild("u")
+    # each rule with the function it needs: a rule is only tried on expressions holding it (matching a pattern
+    # against every node of a large expression is what makes this slow)
     rules = [
-        (sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
-        (1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
-        (sympy.exp(u) - 1, lambda u: expm1(u)),
-        (sympy.log(1 + u), lambda u: log1p(u)),
-        (1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
-        (1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
-        (1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
-        (1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
+        (sympy.log, sympy.log(1 + sympy.exp(u)), lambda u: Softplus(u)),
+        (sympy.exp, 1 / (1 + sympy.exp(-u)), lambda u: Sigmoid(u)),
+        (sympy.exp, sympy.exp(u) - 1, lambda u: expm1(u)),
+        (sympy.log, sympy.log(1 + u), lambda u: log1p(u)),
+        (sympy.erf, 1 + sympy.erf(u), lambda u: sympy.erfc(-u, evaluate=False)),  # not SymPy's 2 - erfc(u)
+        (sympy.erf, 1 - sympy.erf(u), lambda u: sympy.erfc(u, evaluate=False)),
+        (sympy.tanh, 1 + sympy.tanh(u), lambda u: 2 * Sigmoid(2 * u)),
+        (sympy.tanh, 1 - sympy.tanh(u), lambda u: 2 * Sigmoid(-2 * u)),
+        # tanh′ as SymPy writes it, 1 - tanh²(u), is 0 once tanh(u) rounds to ±1 (|u| > 19 in float64), long before
+        # sech²(u) = 4σ(2u)σ(-2u) underflows
+        (sympy.tanh, 1 - sympy.tanh(u) ** 2, lambda u: 4 * Sigmoid(2 * u) * Sigmoid(-2 * u)),
     ]
-    for pattern, replacement in rules:
-        expr = expr.replace(pattern, replacement)
-    expr = expr.replace(lambda e: e.is_Mul, _exp_times_sigmoid)
+    for needs, pattern, replacement in rules:
+        if expr.has(needs):
+            expr = expr.replace(pattern, replacement)
+    if expr.has(sympy.exp) and expr.has(Sigmoid):
+        expr = expr.replace(lambda e: e.is_Mul, _exp_times_sigmoid)
+    if not any(p.exp == sympy.Rational(1, 2) for p in expr.atoms(sympy.Pow)):
+        return expr
     c = sympy.Wild("c", exclude=[X], properties=[lambda c: c.is_nonnegative is True])
     k = sympy.Wild("k", exclude=[X, 0])
     expr = expr.replace(k * u + k * sympy.sqrt(u**2 + c), lambda k, u, c: k * SqrtSum(u, c))  # SymPy distributes k
@@ -411,6 +434,27 @@ def _exp_times_sigmoid(product: sympy.Expr) -> sympy.Expr:
                 rest = [f for k, f in enumerate(factors) if k not in (i, j)]
                 return sympy.Mul(*rest, Sigmoid(power.args[0]))
     return product
+
+
+def cancellation_free(expr: sympy.Expr) -> sympy.Expr | None:
+    """``expr`` with the differences that cancel where their terms are nearly equal rewritten, or None where there are
+    none: √w + r → (w - r²)/(√w - r), its numerator expanded (√(x² + 1) - 1 → x²/(√(x² + 1) + 1)), and 1 - cos(u) →
+    2·sin²(u/2). What `actlab check` suggests when a formula loses precision."""
+
+    def rationalise(term: sympy.Expr) -> sympy.Expr:
+        roots = [a for a in term.args if isinstance(a, sympy.Pow) and a.exp == sympy.Rational(1, 2)]
+        if len(roots) != 1:
+            return term
+        root, rest = roots[0], sympy.Add(*[a for a in term.args if a is not roots[0]])
+        numerator = sympy.expand(root.base - rest**2)
+        if sympy.count_ops(numerator) >= sympy.count_ops(root.base + rest**2):
+            return term  # nothing cancelled
+        return numerator / (root - rest)
+
+    rewritten = expr.replace(lambda e: e.is_Add, rationalise)
+    u = sympy.Wild("u")
+    rewritten = rewritten.replace(1 - sympy.cos(u), lambda u: 2 * sympy.sin(u / 2) ** 2)
+    return None if rewritten == expr else rewritten
 
 
 def derivative(expr: sympy.Expr, symbol: sympy.Symbol = X) -> sympy.Expr:
@@ -442,6 +486,15 @@ def compile_expr(expr: Any) -> Compiled:
     if expr.is_number:
         value = _constant(expr)
         return lambda x, xp, p: value
+    if X not in expr.free_symbols and isinstance(expr, sympy.Expr):
+        # of the parameters alone (exp(b), sqrt(b)): evaluated on arrays, as the namespace's functions need (a parameter
+        # is a plain number on the NumPy path, torch.exp(0.5) is an error)
+        inner = _handler(expr)
+        return lambda x, xp, p: inner(x, xp, {k: xp.broadcast(v, x) for k, v in p.items()})
+    return _handler(expr)
+
+
+def _handler(expr: Any) -> Compiled:
     handler = _HANDLERS.get(type(expr))
     if handler is None:
         for kind, candidate in _HANDLERS.items():
@@ -566,7 +619,7 @@ def _piecewise(expr):
             result = xp.where(xp.broadcast(condition(x, xp, p), x), result, xp.full_like(x, math.nan))
         for value, condition in reversed(pieces[:-1]):
             result = xp.where(xp.broadcast(condition(x, xp, p), x), xp.broadcast(value(x, xp, p), x), result)
-        return result
+        return xp.where(xp.isnan(x), x, result)  # NaN in, NaN out: NaN fails every condition, and would take the last
 
     return piecewise
 
@@ -661,6 +714,8 @@ _HANDLERS: dict[type, Callable[[Any], Compiled]] = {
     sympy.sin: _unary("sin"),
     sympy.cos: _unary("cos"),
     sympy.tanh: _unary("tanh"),
+    sympy.tan: _unary("tan"),
+    sympy.asinh: _unary("asinh"),
     sympy.atan: _unary("atan"),
     sympy.erf: _unary("erf"),
     sympy.erfc: _unary("erfc"),
@@ -696,3 +751,61 @@ def uses_only(expr: sympy.Expr, names: set[str]) -> set[str]:
 def catalog_calls(expr: sympy.Expr) -> set[str]:
     """The catalog activations a formula calls."""
     return {f.spec_name for f in expr.atoms(CatalogCall, CatalogSlope)}
+
+
+# --- reading back srepr text (the derivation cache) -------------------------------------------------------------
+_SREPR_CLASSES: dict[str, Any] = {
+    c.__name__: c
+    for c in (
+        sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Integer, sympy.Rational, sympy.Float, sympy.exp,
+        sympy.log, log1p, expm1, sympy.Abs, sympy.sign, sympy.sin, sympy.cos, sympy.tan, sympy.tanh, sympy.sinh,
+        sympy.cosh, sympy.asinh, sympy.atan, sympy.erf, sympy.erfc, sympy.Max, sympy.Min, sympy.Piecewise,
+        sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan, sympy.Equality,
+        sympy.Unequality, sympy.And, sympy.Or, sympy.Not, sympy.Heaviside, sympy.DiracDelta, Softplus, Sigmoid,
+        SqrtSum,
+    )
+}
+_SREPR_ATOMS = {"pi": sympy.pi, "E": sympy.E, "true": sympy.true, "false": sympy.false}
+_UNEVALUATED = {"Add", "Mul", "Pow", "Max", "Min", "Piecewise", "StrictGreaterThan", "GreaterThan", "StrictLessThan",
+                "LessThan", "Equality", "Unequality"}
+
+
+def to_srepr(expr: Any) -> str:
+    """``expr`` as ``sympy.srepr`` would write it, but keeping the order of every node's arguments (srepr sorts them
+    for printing; the order of a sum is the order it is computed in, which :func:`from_srepr` must keep)."""
+    if isinstance(expr, (sympy.Atom, sympy.logic.boolalg.BooleanAtom)) or not expr.args:
+        return sympy.srepr(expr)
+    return f"{type(expr).__name__}({', '.join(to_srepr(a) for a in expr.args)})"
+
+
+def from_srepr(text: str) -> sympy.Expr:
+    """The expression whose :func:`to_srepr` is ``text``, rebuilt node by node without evaluating (the stable form
+    stays as it was: erfc(-u) is not turned back into 2 - erfc(u)); only formula node types are accepted."""
+    return _srepr_node(ast.parse(text, mode="eval").body)
+
+
+def _srepr_node(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_srepr_node(node.operand)
+    if isinstance(node, ast.Name) and node.id in _SREPR_ATOMS:
+        return _SREPR_ATOMS[node.id]
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise FormulaError(f"not a stored formula: {ast.unparse(node)[:80]!r}")
+    name = node.func.id
+    args = [_srepr_node(a) for a in node.args]
+    keywords = {k.arg: _srepr_node(k.value) for k in node.keywords}
+    if name == "ExprCondPair":
+        return sympy.functions.elementary.piecewise.ExprCondPair(*args)
+    if name in ("Symbol", "Integer", "Rational", "Float"):
+        return _SREPR_CLASSES[name](*args, **keywords)
+    if name in _SREPR_CLASSES:
+        evaluate = name in _UNEVALUATED or issubclass(_SREPR_CLASSES[name], sympy.Function)
+        return _SREPR_CLASSES[name](*args, evaluate=False) if evaluate else _SREPR_CLASSES[name](*args)
+    if name.endswith("_slope") and name.removesuffix("_slope") in catalog_names():
+        catalog_function(name.removesuffix("_slope"))
+        return CATALOG_SLOPES[name.removesuffix("_slope")](*args)
+    if name in catalog_names():
+        return catalog_function(name)(*args)
+    raise FormulaError(f"not a stored formula: unknown node {name!r}")

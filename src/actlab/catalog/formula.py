@@ -17,174 +17,46 @@ definition and any process can define it again.
 
 from __future__ import annotations
 
-import datetime
-import json
+import contextlib
 import math
-import re
+import signal
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from actlab.catalog import derived as derived_store
 from actlab.catalog import expressions
-from actlab.catalog.spec import ActivationError, ActivationSpec, Param, Properties, Reference
-from actlab.choices import INITS
-
-DEFINITION_KEYS = {"name", "formula", "params", "description", "reference", "derivative", "init"}
-PARAM_KEYS = {"default", "min", "max", "learnable", "doc"}
-
-
-@dataclass(frozen=True)
-class ParamDefinition:
-    default: float
-    minimum: float | None = None
-    maximum: float | None = None
-    learnable: bool = False
-    doc: str = ""
+from actlab.catalog.definition import (  # noqa: F401 (parse_definition, from_canonical: this module's API too)
+    Definition,
+    Entry,
+    ParamDefinition,
+    from_canonical,
+    parse_definition,
+    user_reference,
+)
+from actlab.catalog.spec import ActivationError, ActivationSpec, Deferred, Param, Properties
 
 
-@dataclass(frozen=True)
-class Definition:
-    """What a user writes to define an activation."""
+def build_spec(definition: Definition, source: str | None = None, entry: Entry | None = None) -> ActivationSpec:
+    """The spec of ``definition``: exact derivative, stable compiled code, measured properties; a catalog ``entry``
+    is built in (no definition text of its own: runs name it), a user's formula carries its definition.
 
-    name: str
-    formula: str
-    params: dict[str, ParamDefinition] = field(default_factory=dict)
-    description: str = ""
-    reference: str = ""
-    derivative: str | None = None
-    init: str = "he_normal"
-
-    def canonical(self) -> str:
-        """The definition as canonical JSON: what a run stores and what defines it again."""
-        params = {
-            k: {"default": p.default, "min": p.minimum, "max": p.maximum, "learnable": p.learnable}
-            for k, p in sorted(self.params.items())
-        }
-        record = {
-            "kind": "formula",
-            "name": self.name,
-            "formula": self.formula,
-            "params": params,
-            "derivative": self.derivative,
-            "init": self.init,
-        }
-        return json.dumps(record, sort_keys=True, separators=(",", ":"))
+    The derivation comes from :mod:`actlab.catalog.derived` where it was made before (SymPy's work, seconds); the
+    forward and derivatives are compiled from it when first called."""
+    digest = derived_store.key(definition.canonical())
+    derivation = derived_store.lookup(digest)
+    if derivation is None:
+        derivation = derive(definition)
+        derived_store.store(digest, derivation)
+    return _spec(definition, derivation, source, entry)
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise ActivationError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _flag(value: Any, where: str) -> bool:
-    """A true/false setting, which must be written as one: bool("false") is True, so a string is refused."""
-    if not isinstance(value, bool):
-        raise ActivationError(f"{where} must be true or false, got {value!r}")
-    return value
-
-
-def parse_params(raw: Any, where: str) -> dict[str, ParamDefinition]:
-    """``{alpha = 1.0}`` or ``{alpha = {default = 1.0, min = 0, learnable = true}}`` → parameter definitions."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise ActivationError(f"{where}.params must be a table of name = default (or name = {{default = …}})")
-    params = {}
-    for name, value in raw.items():
-        at = f"{where}.params.{name}"
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in ("x", "pi", "E"):
-            raise ActivationError(f"{at}: a parameter needs a name other than x, pi and E")
-        if isinstance(value, Mapping):
-            unknown = sorted(set(value) - PARAM_KEYS)
-            if unknown:
-                raise ActivationError(f"{at}: unknown keys {', '.join(unknown)} (use {', '.join(sorted(PARAM_KEYS))})")
-            if "default" not in value:
-                raise ActivationError(f"{at}: needs a default value (default = …)")
-            minimum = None if value.get("min") is None else _number(value["min"], f"{at}.min")
-            maximum = None if value.get("max") is None else _number(value["max"], f"{at}.max")
-            params[name] = ParamDefinition(
-                _number(value["default"], f"{at}.default"),
-                minimum,
-                maximum,
-                value.get("learnable") is not None and _flag(value["learnable"], f"{at}.learnable"),
-                str(value.get("doc", "")),
-            )
-        else:
-            params[name] = ParamDefinition(_number(value, f"{at} (its default)"))
-        p = params[name]
-        if p.minimum is not None and p.maximum is not None and p.minimum > p.maximum:
-            raise ActivationError(f"{at}: min {p.minimum:g} is greater than max {p.maximum:g}; swap them")
-        if (p.minimum is not None and p.default < p.minimum) or (p.maximum is not None and p.default > p.maximum):
-            raise ActivationError(f"{at}: the default {p.default:g} is outside [{p.minimum}, {p.maximum}]")
-    return params
-
-
-def parse_definition(table: Mapping[str, Any], where: str = "activation") -> Definition:
-    """A ``[[activation]]`` table (or the same as keyword arguments) → a :class:`Definition`."""
-    if not isinstance(table, Mapping):
-        raise ActivationError(f"{where}: must be a table with name and formula")
-    unknown = sorted(set(table) - DEFINITION_KEYS)
-    if unknown:
-        raise ActivationError(f"{where}: unknown keys {', '.join(unknown)} (use {', '.join(sorted(DEFINITION_KEYS))})")
-    for key in ("name", "formula"):
-        if not isinstance(table.get(key), str) or not table[key].strip():
-            raise ActivationError(f'{where}: needs {key} = "…"')
-    init = table.get("init", "he_normal")
-    if init not in INITS:
-        raise ActivationError(f"{where}.init: {init!r}; use one of {', '.join(INITS)}")
-    derivative = table.get("derivative")
-    if derivative is not None and not isinstance(derivative, str):
-        raise ActivationError(f"{where}.derivative must be a formula (a string)")
-    return Definition(
-        table["name"].strip(),
-        table["formula"].strip(),
-        parse_params(table.get("params"), where),
-        str(table.get("description", "")),
-        str(table.get("reference", "")),
-        derivative.strip() if derivative else None,
-        init,
-    )
-
-
-def from_canonical(text: str) -> Definition:
-    """The :class:`Definition` of :meth:`Definition.canonical` text."""
-    record = json.loads(text)
-    params = {
-        k: {"default": v["default"], "min": v["min"], "max": v["max"], "learnable": v["learnable"]}
-        for k, v in record["params"].items()
-    }
-    return parse_definition(
-        {
-            "name": record["name"],
-            "formula": record["formula"],
-            "params": params,
-            "derivative": record.get("derivative"),
-            "init": record.get("init", "he_normal"),
-        }
-    )
-
-
-def _reference(text: str, description: str, name: str) -> Reference:
-    """Where a user's activation comes from: an arXiv id or a URL in ``text``, else the text itself."""
-    year = datetime.date.today().year
-    arxiv = re.search(r"arXiv:\s*([0-9]{4}\.[0-9]{4,5})", text or "", re.I)
-    url = re.search(r"https?://\S+", text or "")
-    venue = "" if arxiv or url else text
-    return Reference(
-        title=description or f"{name} (user-defined)",
-        authors="user-defined",
-        year=year,
-        venue=venue,
-        arxiv=arxiv.group(1) if arxiv else None,
-        url=url.group(0) if url else None,
-    )
-
-
-def build_spec(definition: Definition, source: str | None = None) -> ActivationSpec:
-    """The spec of ``definition``: exact derivative, stable compiled code, measured properties."""
+def derive(definition: Definition) -> derived_store.Derived:
+    """SymPy's work on ``definition`` (see :class:`~actlab.catalog.derived.Derived`); its errors are the formula's."""
     try:
-        return _build_spec(definition, source)
+        with deadline(DERIVE_SECONDS, definition.name):
+            return _derive(definition)
     except RecursionError:  # a formula nested deeper than SymPy's rewriting and differentiation can follow
         raise expressions.FormulaError(
             f"{definition.name}: formula: too deeply nested to differentiate ({len(definition.formula):,} "
@@ -192,7 +64,33 @@ def build_spec(definition: Definition, source: str | None = None) -> ActivationS
         ) from None
 
 
-def _build_spec(definition: Definition, source: str | None) -> ActivationSpec:
+DERIVE_SECONDS = 10.0  # a formula SymPy cannot derive in this time is refused (nested abs, products of 100 factors)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, name: str):
+    """Raise one clear :class:`~actlab.catalog.expressions.FormulaError` if the block runs longer than ``seconds``
+    (in the main thread, where a timer signal can interrupt SymPy; elsewhere the block runs unbounded)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise expressions.FormulaError(
+            f"{name}: formula: SymPy could not derive it within {seconds:g} s (too large or too deeply nested); write "
+            "it more simply, or as a Python plugin with a hand-written derivative"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _derive(definition: Definition) -> derived_store.Derived:
     import sympy
 
     from actlab.catalog.measure import measure_spec
@@ -212,32 +110,72 @@ def _build_spec(definition: Definition, source: str | None) -> ActivationSpec:
             expressions.parse(definition.derivative, names, f"{definition.name}: derivative"),
             sympy.diff(expr, expressions.X),
         )
-    forward, derivative = expressions.compile_expr(stable), expressions.compile_expr(slope)
     learnable = [n for n, p in definition.params.items() if p.learnable]
-    partials = {n: expressions.compile_expr(expressions.derivative(stable, names[n])) for n in learnable}
+    partials = {n: expressions.derivative(stable, names[n]) for n in learnable}
+    text = expressions.to_srepr
+    unmeasured = Properties(range=(-math.inf, math.inf), monotonic=False, smooth=False, zero_centred=False)
+    derivation = derived_store.Derived(
+        expression=text(expr),
+        forward=text(stable),
+        derivative=text(slope),
+        formula_tex="f(x)=" + sympy.latex(expr),
+        derivative_tex="f'(x)=" + sympy.latex(expressions.simplified(slope)),
+        properties=unmeasured,
+        partials={n: text(e) for n, e in partials.items()},
+    )
+    measured = measure_spec(_spec(definition, derivation, None, None)).properties
+    return replace(derivation, properties=measured)
+
+
+def _compiled(text: str):
+    """The function ``f(x, xp, **params)`` of a stored expression, parsed and compiled when first called."""
+    compiled = Deferred(lambda: expressions.compile_expr(expressions.from_srepr(text)))
+
+    def evaluate(x, xp, **p):  # an array like x even where the expression is a constant or a parameter (alpha*x's f′)
+        return xp.broadcast(compiled.get()(x, xp, p), x)
+
+    evaluate.stored_expression = text  # what `actlab export` prints
+    return evaluate
+
+
+def _spec(
+    definition: Definition, derivation: derived_store.Derived, source: str | None, entry: Entry | None
+) -> ActivationSpec:
     params = tuple(
         Param(n, p.default, p.doc or f"parameter {n}", minimum=p.minimum, maximum=p.maximum, learnable=p.learnable)
         for n, p in definition.params.items()
     )
-    spec = ActivationSpec(
+    common = dict(
         name=definition.name,
-        family="user-defined",
         summary=definition.description or f"f(x) = {definition.formula}",
-        forward=lambda x, xp, **p: forward(x, xp, p),
-        derivative=lambda x, xp, **p: derivative(x, xp, p),
-        formula="f(x)=" + sympy.latex(expr),
-        derivative_formula="f'(x)=" + sympy.latex(expressions.simplified(slope)),
-        properties=Properties(range=(-math.inf, math.inf), monotonic=False, smooth=False, zero_centred=False),
-        reference=_reference(definition.reference, definition.description, definition.name),
+        forward=_compiled(derivation.forward),
+        derivative=_compiled(derivation.derivative),
+        formula=derivation.formula_tex,
+        derivative_formula=derivation.derivative_tex,
+        properties=derivation.properties,
         params=params,
-        param_derivatives={n: (lambda x, xp, _f=f, **p: _f(x, xp, p)) for n, f in partials.items()},
-        notes=f"User-defined: {definition.formula}",
+        param_derivatives={n: _compiled(t) for n, t in derivation.partials.items()},
         init=definition.init,
+        expression=Deferred(lambda: expressions.from_srepr(derivation.expression)),
+        formula_text=definition.formula,
+    )
+    if entry is not None:
+        return ActivationSpec(
+            family=entry.family,
+            reference=entry.reference,
+            aliases=entry.aliases,
+            notes=entry.notes,
+            category=entry.category,
+            **common,
+        )
+    return ActivationSpec(
+        family="user-defined",
+        reference=user_reference(definition.reference, definition.description, definition.name),
+        notes=f"User-defined: {definition.formula}",
         definition=definition.canonical(),
         source=source,
-        expression=expr,
+        **common,
     )
-    return replace(spec, properties=measure_spec(spec).properties)
 
 
 def _symbol(name: str, param: ParamDefinition):

@@ -104,6 +104,42 @@ def _kinks(x: np.ndarray, d: np.ndarray) -> tuple[float, ...]:
     return tuple(found)
 
 
+def blow_ups(function: Callable[[np.ndarray], np.ndarray], values: np.ndarray, x: np.ndarray = DENSE) -> list[float]:
+    """Where |``function``| grows without bound at a finite x (``values`` = function(x) on the dense grid): a pole
+    of f (1/x), or a point where f′ is unbounded although f is not (√|x| at 0). Candidates are the sharp local maxima
+    of |function| (at least twice the value ten grid steps away, or infinite); each is zoomed into four times,
+    by a thousand each time: a peak of a smooth function levels off, a blow-up keeps growing."""
+    size = np.abs(np.asarray(values, dtype=np.float64))
+    size = np.where(np.isnan(size), 0.0, size)
+    inner = np.arange(10, len(x) - 10)
+    around = np.maximum(size[inner - 10], size[inner + 10])
+    peak = (size[inner] >= size[inner - 1]) & (size[inner] >= size[inner + 1]) & (size[inner] > 2 * around + 1e-300)
+    candidates = inner[peak]
+    candidates = candidates[np.argsort(-size[candidates])][:20]
+    found: list[float] = []
+    for i in candidates:
+        centre, width, best = float(x[i]), float(x[1] - x[0]), float(size[i])
+        if math.isinf(best):
+            found += [] if any(abs(centre - c) < 1e-3 for c in found) else [centre]
+            continue
+        growing = 0
+        for _ in range(4):
+            zoom = np.linspace(centre - width, centre + width, 2001)
+            with np.errstate(all="ignore"):
+                local = np.abs(np.asarray(function(zoom), dtype=np.float64))
+            local = np.where(np.isnan(local), 0.0, local)
+            top = int(np.argmax(local))
+            growing += local[top] > 10 * best
+            centre, width, best = float(zoom[top]), width / 1000, max(best, float(local[top]))
+            if math.isinf(best):
+                growing = 4
+                break
+        blown = best > 1e6 and (growing >= 3 or (growing >= 1 and best > 1e12))  # (float64 ends the zoom at a pole)
+        if blown and not any(abs(centre - c) < 1e-3 for c in found):  # both sides of one point are candidates
+            found.append(round(centre, 6) + 0.0)
+    return sorted(found)
+
+
 def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[np.ndarray], np.ndarray]) -> Measured:
     """The properties of ``forward`` (with ``derivative``) at the parameters they close over."""
     with np.errstate(all="ignore"):
@@ -112,10 +148,18 @@ def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[n
         zero_y, zero_d = float(forward(np.zeros(1))[0]), float(derivative(np.zeros(1))[0])
     with np.errstate(all="ignore"):
         dense_y = forward(DENSE)
-    kinks = _kinks(DENSE, dense_d)
+    poles = tuple(blow_ups(forward, dense_y))
+    steep = [c for c in blow_ups(derivative, dense_d) if not any(abs(c - p) < 1e-3 for p in poles)]
+    kinks = tuple(sorted({*(k for k in _kinks(DENSE, dense_d) if not any(abs(k - p) < 1e-3 for p in poles)), *steep}))
+    kinks = tuple(sorted({*kinks, *poles}))
     sign_changes = int(np.count_nonzero(np.diff(np.sign(dense_d[np.abs(dense_d) > 1e-12])) != 0))
     tails = (math.nan, math.nan) if sign_changes > 10 else (tail(forward, -1.0), tail(forward, 1.0))
     value_range, attains = _ends(y, np.asarray(dense_y, dtype=np.float64), np.asarray(dense_d, dtype=np.float64), tails)
+    if poles:  # |f| is unbounded beside a pole, on the side(s) its values take there
+        with np.errstate(all="ignore"):
+            near = np.asarray(forward(np.array([c + s * 1e-9 for c in poles for s in (-1, 1)])), dtype=np.float64)
+        lo, hi = value_range
+        value_range = (-math.inf if np.any(near < 0) else lo, math.inf if np.any(near > 0) else hi)
     properties = Properties(
         range=value_range,
         attains=attains,
@@ -124,6 +168,7 @@ def measure(forward: Callable[[np.ndarray], np.ndarray], derivative: Callable[[n
         zero_centred=zero_y == 0 and bool(np.nanmin(y) < 0 < np.nanmax(y)),
         oscillating=sign_changes > 10,
         kinks=kinks,
+        poles=poles,
     )
     return Measured(properties, zero_y, zero_d)
 

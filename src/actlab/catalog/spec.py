@@ -12,13 +12,15 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from actlab.choices import Init
 from actlab.errors import ActlabError
 
 ParamKind = Literal["float", "optional_float", "int", "vector"]
+Category = Literal["fixed", "adaptive"]  # the survey's two classes (Kunc & Kléma 2024, arXiv:2402.09092)
+CATEGORIES = ("fixed", "adaptive")
 ParamValue = float | int | None | tuple[float, ...]
 
 # A formula takes the input (or, for gated activations, the list of input chunks), the namespace and the
@@ -104,7 +106,8 @@ class Properties:
     means non-decreasing. ``smooth`` means continuously differentiable everywhere. ``zero_centred``
     means f(0) = 0 and the function takes both signs. ``oscillating`` means the value or the derivative
     has no limit at +-inf, so NaN there is the correct answer. ``kinks`` lists the inputs where f or f'
-    jumps (elementwise activations; for gated ones smooth refers to the gate).
+    jumps or f' is unbounded (elementwise activations; for gated ones smooth refers to the gate); ``poles`` where f
+    itself is unbounded.
     """
 
     range: tuple[float, float]
@@ -115,6 +118,7 @@ class Properties:
     oscillating: bool = False
     kinks: tuple[float, ...] = ()
     attains: tuple[bool, bool] = (True, True)
+    poles: tuple[float, ...] = ()  # where |f| grows without bound at a finite x (1/x at 0): f is not defined there
 
     def range_text(self) -> str:
         """Interval notation: a bracket where the end is a value of the function, a parenthesis where it is only
@@ -132,7 +136,9 @@ class Properties:
 
 @dataclass(frozen=True)
 class Reference:
-    """Where an activation comes from: a paper (with arXiv id when there is one) or a library."""
+    """Where an activation comes from: a paper (with arXiv id or DOI when there is one) or a library; ``where`` is the
+    equation or section of that paper that defines it, ``survey`` the section of Kunc & Kléma's survey
+    (arXiv:2402.09092) that lists it."""
 
     title: str
     authors: str
@@ -140,13 +146,18 @@ class Reference:
     venue: str = ""
     arxiv: str | None = None
     url: str | None = None
+    doi: str | None = None
+    where: str = ""
+    survey: str = ""
 
     def cite(self) -> str:
-        where = f"arXiv:{self.arxiv}" if self.arxiv else self.venue
+        where = f"arXiv:{self.arxiv}" if self.arxiv else (f"doi:{self.doi}" if self.doi else self.venue)
         return f"{self.authors} ({self.year}). {self.title}." + (f" {where}." if where else "")
 
     def link(self) -> str | None:
-        return f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else self.url
+        if self.arxiv:
+            return f"https://arxiv.org/abs/{self.arxiv}"
+        return f"https://doi.org/{self.doi}" if self.doi else self.url
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,19 @@ class Stochastic:
     torch_train: Callable[..., Any] | None = None
 
 
+class Deferred:
+    """A value computed by ``make()`` when first asked for, then kept (a SymPy expression parsed only when needed)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make: Callable[[], Any] | None = make
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+
 @dataclass(frozen=True)
 class ActivationSpec:
     """One activation: math, parameters, properties, names and provenance.
@@ -233,7 +257,20 @@ class ActivationSpec:
     init: Init = "he_normal"
     definition: str | None = None  # user-defined: the text that defines it again anywhere (a run stores it)
     source: str | None = None  # user-defined: where it was defined (a file, "python", an entry point)
-    expression: Any = None  # defined by a formula: its SymPy expression (as written, before the stable rewrites)
+    expression: Any = None  # defined by a formula: its SymPy expression (as written, before the stable rewrites),
+    # or a Deferred that parses it when first asked (catalog data entries: see formula_expression)
+    category: Category | None = None  # fixed or adaptive; None: adaptive exactly when a parameter learns by default
+    formula_text: str = ""  # defined by a formula: its text as written ("x*exp(-exp(-x))")
+
+    def __post_init__(self) -> None:
+        if self.category is None:
+            adaptive = any(p.learnable for p in self.params)
+            object.__setattr__(self, "category", "adaptive" if adaptive else "fixed")
+
+    @property
+    def formula_expression(self) -> Any:
+        """The SymPy expression of a formula-defined activation (as written), or None for one written in Python."""
+        return self.expression.get() if isinstance(self.expression, Deferred) else self.expression
 
     @property
     def user_defined(self) -> bool:
@@ -303,6 +340,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, ActivationSpec] = {}
+        self._pending: dict[str, Callable[[], ActivationSpec]] = {}  # built-ins whose spec is built when first asked
         self._lookup: dict[str, str] = {}
         self.discover: Callable[[], None] | None = None  # loads installed plugins, once, when first needed
 
@@ -333,6 +371,52 @@ class Registry:
         self._specs[spec.name] = spec
         return spec
 
+    def register_lazy(self, name: str, aliases: Sequence[str], build: Callable[[], ActivationSpec]) -> None:
+        """Add a built-in activation under ``name`` and ``aliases`` whose spec ``build()`` makes when it is first
+        asked for (a catalog data entry: its derivation is SymPy's work, which ``actlab list`` should not wait for)."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ActivationError(f"activation names are snake_case (a-z, 0-9, _) starting with a letter: {name!r}")
+        keys = {normalize(name), *(normalize(a) for a in aliases)}
+        for key in keys:
+            owner = self._lookup.get(key)
+            if owner is not None and owner != name:
+                raise ActivationError(f"{name}: the name {key!r} is already taken by {owner}")
+        if name in self._specs or name in self._pending:
+            raise ActivationError(f"{name}: the name {name!r} is already taken by {name}")
+        for key in keys:
+            self._lookup[key] = name
+        self._pending[name] = build
+
+    def add_aliases(self, name: str, library: str, aliases: Sequence[str], note: str = "") -> None:
+        """More names for built-in ``name`` (before it is first asked for, or after): looked up like its own; ``note``
+        is added to its notes."""
+        if name in self._pending:
+            build = self._pending[name]
+            self._pending[name] = lambda: _with_aliases(build(), library, aliases, note)
+        else:
+            self._specs[name] = _with_aliases(self.get(name), library, aliases, note)
+        for alias in aliases:
+            owner = self._lookup.get(normalize(alias))
+            if owner is not None and owner != name:
+                raise ActivationError(f"{name}: the alias {alias!r} is already taken by {owner}")
+            self._lookup[normalize(alias)] = name
+
+    def snapshot(self) -> tuple[dict, dict, dict]:
+        """The registry's contents, for :meth:`restore` (tests that define activations leave it as they found it)."""
+        return dict(self._specs), dict(self._pending), dict(self._lookup)
+
+    def restore(self, state: tuple[dict, dict, dict]) -> None:
+        specs, pending, lookup = state
+        self._specs, self._pending, self._lookup = dict(specs), dict(pending), dict(lookup)
+
+    def get_name(self, name: str) -> str | None:
+        """The canonical name ``name`` looks up to, or None (nothing is built or discovered)."""
+        return self._lookup.get(normalize(name))
+
+    def is_pending(self, name: str) -> bool:
+        """Whether ``name`` (canonical) is a built-in whose spec has not been built yet."""
+        return name in self._pending
+
     def check_free(self, *names: str) -> None:
         """Raise unless none of ``names`` (as lookups: case, '_', '-' ignored) is taken."""
         for name in names:
@@ -340,7 +424,7 @@ class Registry:
             if owner is not None:
                 where = (
                     "a built-in activation"
-                    if self._specs[owner].definition is None
+                    if owner in self._pending or self._specs[owner].definition is None
                     else f"defined in {self._specs[owner].source or 'this process'}"
                 )
                 raise ActivationError(f"{name}: the name {name!r} is already taken by {owner} ({where})")
@@ -354,11 +438,12 @@ class Registry:
         self._lookup = {k: v for k, v in self._lookup.items() if v != spec.name}
 
     def is_builtin(self, name: str) -> bool:
-        return not self.get(name).user_defined
+        canonical = self._lookup.get(normalize(name)) if isinstance(name, str) else None
+        return canonical in self._pending or not self.get(name).user_defined
 
     def names(self) -> list[str]:
         self._discover()
-        return sorted(self._specs)
+        return sorted([*self._specs, *self._pending])
 
     def get(self, name: str) -> ActivationSpec:
         if not isinstance(name, str):
@@ -369,6 +454,9 @@ class Registry:
             canonical = self._lookup.get(normalize(name))
         if canonical is None:
             raise ActivationError(self._unknown_message(name))
+        if canonical in self._pending:
+            self._specs[canonical] = self._pending[canonical]()
+            del self._pending[canonical]
         return self._specs[canonical]
 
     def _unknown_message(self, name: str) -> str:
@@ -377,6 +465,13 @@ class Registry:
         suggestions = list(dict.fromkeys(self._lookup[c] for c in close))
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; see `actlab list`"
         return f"unknown activation {name!r}{hint}"
+
+
+def _with_aliases(spec: ActivationSpec, library: str, aliases: Sequence[str], note: str) -> ActivationSpec:
+    merged = dict(spec.aliases)
+    merged[library] = tuple(dict.fromkeys([*merged.get(library, ()), *aliases]))
+    notes = f"{spec.notes} {note}".strip() if note and note not in spec.notes else spec.notes
+    return replace(spec, aliases=merged, notes=notes)
 
 
 REGISTRY = Registry()

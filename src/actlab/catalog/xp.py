@@ -34,6 +34,8 @@ class Namespace:
     cos: Any
     tanh: Any
     atan: Any
+    tan: Any
+    asinh: Any
     erf: Any
     erfc: Any
     sigmoid: Any
@@ -185,6 +187,8 @@ class NumpyNamespace(Namespace):
     cos = staticmethod(np.cos)
     tanh = staticmethod(np.tanh)
     atan = staticmethod(np.arctan)
+    tan = staticmethod(np.tan)
+    asinh = staticmethod(np.arcsinh)
     erf = staticmethod(_scipy_special("erf"))
     erfc = staticmethod(_scipy_special("erfc"))
     sigmoid = staticmethod(_scipy_special("expit"))

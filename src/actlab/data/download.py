@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actlab.errors import ActlabError
+from actlab.paths import cache_dir
 
 
 class DatasetError(ActlabError, RuntimeError):
@@ -32,11 +33,6 @@ class RemoteFile:
     md5: str
     size: int
     urls: tuple[str, ...]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "actlab"
 
 
 def search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:

@@ -17,12 +17,13 @@ class UncheckedActivation(ActlabError):
 
 def report_for(config: RunConfig):
     """The check report of a run's (user-defined) activation with its parameters — each setting is checked, as one
-    may pass where another fails — computed once per definition and setting in this process."""
-    from actlab.verify.check import check
+    may pass where another fails — computed once per definition and setting (kept on disk, so `compare` after
+    `check` does not check again: :mod:`actlab.verify.cached`)."""
+    from actlab.verify.cached import checked as cached_check
 
     key = (config.definition, config.activation)
     if key not in _reports:
-        _reports[key] = check(config.activation_object())
+        _reports[key] = cached_check(config.activation_object())[0]
     return _reports[key]
 
 

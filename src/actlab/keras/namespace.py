@@ -30,6 +30,8 @@ class KerasNamespace(Namespace):
     cos = staticmethod(ops.cos)
     tanh = staticmethod(ops.tanh)
     atan = staticmethod(ops.arctan)
+    tan = staticmethod(ops.tan)
+    asinh = staticmethod(ops.arcsinh)
     erf = staticmethod(ops.erf)
     erfc = staticmethod(getattr(ops, "erfc", special.erfc))
     sigmoid = staticmethod(ops.sigmoid)

@@ -71,9 +71,52 @@ def spec_record(spec: ActivationSpec) -> dict[str, Any]:
         "gated": spec.gated,
         "pieces": spec.pieces,
         "native_kernel": spec.native is not None,
-        "reference": {"citation": spec.reference.cite(), "arxiv": spec.reference.arxiv, "url": spec.reference.link()},
+        "class": spec.category,
+        "reference": {
+            "citation": spec.reference.cite(),
+            "authors": spec.reference.authors,
+            "year": spec.reference.year,
+            "title": spec.reference.title,
+            "arxiv": spec.reference.arxiv,
+            "doi": spec.reference.doi,
+            "url": spec.reference.link(),
+            "where": spec.reference.where,
+            "survey": spec.reference.survey,
+        },
         "notes": spec.notes,
     }
+
+
+def select_specs(
+    specs: list[ActivationSpec], family: str | None, category: str | None, search: str | None
+) -> list[ActivationSpec]:
+    """The specs of ``family`` (a spec's own family name or its survey slug, case and separators ignored), of class
+    ``category`` and whose name, aliases, formula (text or LaTeX) or reference mention ``search`` (case ignored);
+    ValueError naming the choices where a family or class matches nothing."""
+    from actlab.catalog.entries import family_slug
+    from actlab.catalog.spec import CATEGORIES, normalize
+
+    if family:
+        chosen = [s for s in specs if normalize(family) in (normalize(s.family), normalize(family_slug(s.family)))]
+        if not chosen:
+            known = sorted({family_slug(s.family) for s in specs} | {s.family for s in specs})
+            raise ValueError(f"no family {family!r}; families: {', '.join(known)}")
+        specs = chosen
+    if category:
+        if category not in CATEGORIES:
+            raise ValueError(f"no class {category!r}; classes: {', '.join(CATEGORIES)}")
+        specs = [s for s in specs if s.category == category]
+    if search:
+        needle = search.lower()
+        specs = [s for s in specs if needle in _searchable(s)]
+    return specs
+
+
+def _searchable(spec: ActivationSpec) -> str:
+    ref = spec.reference
+    parts = [spec.name, *spec.all_aliases(), spec.formula_text, spec.formula, spec.summary, ref.cite()]
+    parts.append(ref.link() or "")
+    return " ".join(parts).lower()
 
 
 def format_value(value: Any) -> str:
@@ -123,53 +166,119 @@ def readme_table() -> str:
     return "\n".join(rows)
 
 
+PLOTTED = 12  # activations drawn in a family's plot (the first, by name)
+
+
+def families(names: list[str]) -> dict[str, list[str]]:
+    """``names`` grouped by the survey's family slugs (sorted; each family's names sorted)."""
+    from actlab.catalog.entries import family_slug
+
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        grouped.setdefault(family_slug(actlab.spec(name).family), []).append(name)
+    return {family: sorted(grouped[family]) for family in sorted(grouped)}
+
+
+def family_plot(family: str) -> str:
+    """The path, relative to docs/, of a family's plot of f and f′ (written by `actlab docs`)."""
+    return f"catalog/{family}.png"
+
+
 def catalog_markdown() -> str:
-    """docs/catalog.md: the full table plus one section per built-in activation."""
+    """docs/catalog.md: every built-in activation grouped by family, with a plot of f and f′ per family, a table of
+    their properties, and one section per activation."""
     names = builtin_names()
+    grouped = families(names)
     out = [
         "# Activation catalog",
         "",
-        f"{len(names)} activations, generated from the specs by `actlab docs` (do not edit by hand).",
-        "Properties are at the default parameters; a range end in brackets is attained, in parentheses only "
-        "approached.",
+        f"{len(names)} activations in {len(grouped)} families, generated from the specs by `actlab docs` (do not edit "
+        "by hand). Properties are at the default parameters; a range end in brackets is attained, in parentheses only "
+        "approached. Class: fixed, or adaptive (trainable parameters), as Kunc & Kléma's survey (arXiv:2402.09092) "
+        "classes them.",
         "",
-        "| activation | family | range | monotonic | smooth | zero-centred | learnable | native kernel |",
+        " · ".join(f"[{family}](#family-{family.replace('_', '-')}) ({len(members)})" for family, members in
+                   grouped.items()),
+    ]
+    for family, members in grouped.items():
+        out += _family_section(family, members)
+    out += _left_out()
+    for name in names:
+        out += _activation_section(actlab.spec(name))
+    return "\n".join(out) + "\n"
+
+
+def _left_out() -> list[str]:
+    """The survey's entries the catalog leaves out, with the reason: the table rows of ``catalog/data/excluded*.md``
+    (survey name | survey § | reason | formula if any)."""
+    from actlab.catalog.entries import DATA
+
+    rows = [
+        line.strip()
+        for path in sorted(DATA.glob("excluded*.md"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("|") and not set(line.strip()) <= set("|-: ")
+        and not line.strip().lower().startswith("| survey name")
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "## Left out of the catalog",
+        "",
+        "Entries of the survey that are not one closed form in x (vector-valued, stochastic beyond RReLU's kind, "
+        "non-parametric, defined by an algorithm), each with the reason.",
+        "",
+        "| survey name | survey § | reason | formula |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def _family_section(family: str, members: list[str]) -> list[str]:
+    yes = {True: "yes", False: "no"}
+    shown = "" if len(members) <= PLOTTED else f" (the first {PLOTTED} of {len(members)})"
+    out = [
+        "",
+        f"## Family: {family}",
+        "",
+        f"![f and f′ of the {family} family{shown}]({family_plot(family)})",
+        "",
+        "| activation | class | range | monotonic | smooth | zero-centred | learnable | native kernel |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    yes = {True: "yes", False: "no"}
-    for name in names:
+    for name in members:
         spec = actlab.spec(name)
         p = spec.properties
         out.append(
-            f"| [`{name}`](#{name}) | {spec.family} | {p.range_text()} | "
-            f"{yes[p.monotonic]} | "
-            f"{yes[p.smooth]} | {yes[p.zero_centred]} | {', '.join(spec.learnable_params) or '—'} | "
-            f"{yes[spec.native is not None]} |"
+            f"| [`{name}`](#{name}) | {spec.category} | {p.range_text()} | {yes[p.monotonic]} | {yes[p.smooth]} | "
+            f"{yes[p.zero_centred]} | {', '.join(spec.learnable_params) or '—'} | {yes[spec.native is not None]} |"
         )
-    for name in names:
-        spec = actlab.spec(name)
-        out += ["", f"## {name}", "", spec.summary, "", f"$${spec.formula}$$", "", f"$${spec.derivative_formula}$$", ""]
-        if spec.params:
-            out.append("| parameter | default | meaning |")
-            out.append("|---|---|---|")
-            out += [f"| `{p.name}` | {format_value(p.default)} | {p.doc} |" for p in spec.params]
-            out.append("")
-        aliases = "; ".join(
-            f"{LIBRARIES.get(lib, lib)}: {', '.join(f'`{n}`' for n in names_)}" for lib, names_ in spec.aliases.items()
-        )
-        if aliases:
-            out.append(f"Names elsewhere — {aliases}.")
-            out.append("")
-        if spec.properties.kinks:
-            out.append(f"Kinks at x = {', '.join(f'{k:g}' for k in spec.properties.kinks)}.")
-            out.append("")
-        if spec.notes:
-            out.append(spec.notes)
-            out.append("")
-        out.append(
-            f"Reference: {spec.reference.cite()}" + (f" <{spec.reference.link()}>" if spec.reference.link() else "")
-        )
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _activation_section(spec: ActivationSpec) -> list[str]:
+    out = ["", f"### {spec.name}", "", spec.summary, "", f"$${spec.formula}$$", ""]
+    out += [f"$${spec.derivative_formula}$$", ""]
+    if spec.params:
+        out.append("| parameter | default | meaning |")
+        out.append("|---|---|---|")
+        out += [f"| `{p.name}` | {format_value(p.default)} | {p.doc} |" for p in spec.params]
+        out.append("")
+    aliases = "; ".join(
+        f"{LIBRARIES.get(lib, lib)}: {', '.join(f'`{n}`' for n in names_)}" for lib, names_ in spec.aliases.items()
+    )
+    if aliases:
+        out += [f"Names elsewhere — {aliases}.", ""]
+    if spec.properties.kinks:
+        out += [f"Kinks at x = {', '.join(f'{k:g}' for k in spec.properties.kinks)}.", ""]
+    if spec.notes:
+        out += [spec.notes, ""]
+    ref = spec.reference
+    where = "; ".join(w for w in (ref.where, f"survey {ref.survey}" if ref.survey else "") if w)
+    link = f" <{ref.link()}>" if ref.link() else ""
+    out.append(f"Reference: {ref.cite()}{link}" + (f" ({where})" if where else ""))
+    return out
 
 
 def with_readme_table(readme: str) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 
 from actlab.activation import Activation
 from actlab.catalog.measure import GRID as DENSE
-from actlab.catalog.measure import jumps_at, measure_spec, tail
+from actlab.catalog.measure import blow_ups, jumps_at, measure_spec, tail
 from actlab.catalog.spec import format_range
 
 # The reference grid (also the catalog tests'): avoids every kink of the catalog (0, ±0.5, ±1, ±2, ±2.5, ±3, ±6,
@@ -95,12 +95,35 @@ def check(act: Activation, fused: bool = False) -> Report:
     measured: dict[str, Any] = {}
     if not act.spec.gated:
         reference = _reference(act)
-        results += [_against_reference(act, reference), _defined(act)]
-    results += [_autograd(act), _gradcheck(act), _extremes(act, fused)]
+        results += [
+            _safely("reference", lambda: _against_reference(act, reference)),
+            _safely("defined", lambda: _defined(act)),
+        ]
+    results += [
+        _safely("autograd", lambda: _autograd(act)),
+        _safely("gradcheck", lambda: _gradcheck(act)),
+        _safely("extremes", lambda: _extremes(act, fused)),
+    ]
     if not act.spec.gated:
-        result, measured = _properties(act)
+        try:
+            result, measured = _properties(act)
+        except Exception as error:  # noqa: BLE001 - reported as the check's failure, see _safely
+            result = _crashed("properties", error)
         results.append(result)
     return Report(act.label, tuple(results), measured)
+
+
+def _safely(check_name: str, run) -> CheckResult:
+    """``run()``, or a failed result saying how it crashed: a check that cannot be run on an activation is a failure
+    of that activation, reported with the others (and in --json), never a traceback."""
+    try:
+        return run()
+    except Exception as error:  # noqa: BLE001
+        return _crashed(check_name, error)
+
+
+def _crashed(check_name: str, error: Exception) -> CheckResult:
+    return CheckResult(check_name, False, f"could not be run: {type(error).__name__}: {str(error)[:200]}")
 
 
 # --- the reference ---------------------------------------------------------------------------------------------
@@ -112,10 +135,10 @@ def _reference(act: Activation):
     from actlab.verify.references import ELEMENTWISE
 
     spec, params = act.spec, act.params
-    if spec.expression is not None:
+    if spec.formula_expression is not None:
         from actlab.catalog.expressions import compile_expr
 
-        formula = compile_expr(spec.expression)
+        formula = compile_expr(spec.formula_expression)
         return _undefined_at_poles(lambda t: formula(t, MPMATH, params))
     if spec.name in ELEMENTWISE and not spec.user_defined:
         return lambda t: ELEMENTWISE[spec.name](t, mpmath, **params)
@@ -159,6 +182,9 @@ def _against_reference(act: Activation, reference) -> CheckResult:
     name = "forward and derivative against a 400-digit reference (float64, x to ±9999.5)"
     x = np.array(GRID)
     y, d = act(x), act.derivative(x)
+    stored = _stored(act)
+    if stored is not None:
+        return _against_stored(act, name, y, d, stored)
     try:
         reference(mpmath.mpf(0.5))
     except Exception as error:  # a Python spec using something mpmath numbers lack
@@ -169,13 +195,52 @@ def _against_reference(act: Activation, reference) -> CheckResult:
         for i, v in enumerate(GRID):
             want = reference(mpmath.mpf(v))
             if not _close(float(y[i]), want, FORWARD_RTOL):
-                return CheckResult(name, False, f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}")
+                detail = f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}"
+                return CheckResult(name, False, detail + _stable_form_hint(act))
             if _near_kink(act, v):
                 continue
             slope = mpmath.diff(reference, mpmath.mpf(v))
             if not _close(float(d[i]), slope, DERIVATIVE_RTOL):
                 return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
     return CheckResult(name, True, f"{len(GRID)} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f')")
+
+
+def _stable_form_hint(act: Activation) -> str:
+    """For a formula that loses precision to cancellation, the same function without it (√(x²+1) - 1 →
+    x²/(√(x²+1) + 1)), as a hint after the failure."""
+    expr = act.spec.formula_expression
+    if expr is None:
+        return ""
+    import sympy
+
+    from actlab.catalog.expressions import cancellation_free
+
+    better = cancellation_free(expr)
+    return f"; cancellation? the same function in a stable form: {sympy.sstr(better)}" if better is not None else ""
+
+
+def _stored(act: Activation) -> dict | None:
+    """The catalog's stored 400-digit values of ``act`` (:mod:`actlab.verify.stored`), where they are current and
+    ``act`` is at the parameters they were computed for."""
+    from actlab.verify.stored import record
+
+    if act.spec.user_defined or act.params != act.spec.defaults():
+        return None
+    return record(act.spec)
+
+
+def _against_stored(act: Activation, name: str, y: np.ndarray, d: np.ndarray, stored: dict) -> CheckResult:
+    import mpmath
+
+    for i, v in enumerate(stored["x"]):
+        want, slope = mpmath.mpf(stored["f"][i]), mpmath.mpf(stored["d"][i])
+        if not _close(float(y[i]), want, FORWARD_RTOL):
+            return CheckResult(name, False, f"f({v}) = {float(y[i])!r}, reference {mpmath.nstr(want, 17)}")
+        if not _near_kink(act, v) and not _close(float(d[i]), slope, DERIVATIVE_RTOL):
+            return CheckResult(name, False, f"f'({v}) = {float(d[i])!r}, reference {mpmath.nstr(slope, 17)}")
+    return CheckResult(
+        name, True, f"{len(stored['x'])} points, rtol {FORWARD_RTOL:g} (f), {DERIVATIVE_RTOL:g} (f'); stored values"
+    )
 
 
 def _defined(act: Activation) -> CheckResult:
@@ -191,7 +256,13 @@ def _defined(act: Activation) -> CheckResult:
             f"NaN at x = {DENSE[bad[0]]:g} ({len(bad)} grid points in [{lo:g}, {hi:g}]): "
             "the formula is not defined there on the real line",
         )
-    return CheckResult(name, True, f"{len(DENSE):,} points from -1e8 to 1e8")
+    poles = blow_ups(act, y[(DENSE >= -50) & (DENSE <= 50)], DENSE[(DENSE >= -50) & (DENSE <= 50)])
+    if poles:
+        return CheckResult(
+            name, False, f"|f| grows without bound near x = {', '.join(f'{c:g}' for c in poles)} (a pole): "
+            "the formula is not defined there"
+        )
+    return CheckResult(name, True, f"{len(DENSE):,} points from -1e8 to 1e8, no poles")
 
 
 # --- torch -----------------------------------------------------------------------------------------------------
@@ -213,7 +284,8 @@ def _autograd(act: Activation) -> CheckResult:
     inputs = split(act.spec, x, params) if act.spec.gated else x
     with torch.enable_grad():
         y = act.spec.forward(inputs, TORCH, **params)
-        (auto,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+        # a piecewise-constant f (a step) is a tensor that does not depend on x at all: its derivative is 0
+        (auto,) = torch.autograd.grad(y.sum(), x, allow_unused=True) if y.requires_grad else (None,)
     if auto is None:
         auto = torch.zeros_like(x)
     given = torch.as_tensor(act.derivative(x_np))

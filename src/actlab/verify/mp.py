@@ -32,6 +32,12 @@ class MpmathNamespace(Namespace):
         return mpmath.sign(x)
 
     def exp(self, x):
+        # beyond e^±100000 (10^±43429) no float is near, and mpmath would work with the exponent's thousands of digits
+        # (exp(exp(x)) at x = 9999.5 took a minute): ∞ and 0 are what any float comparison needs
+        if x > 100000:
+            return mpmath.mpf("inf")
+        if x < -100000:
+            return mpmath.mpf(0)
         return mpmath.exp(x)
 
     def expm1(self, x):
@@ -57,6 +63,12 @@ class MpmathNamespace(Namespace):
 
     def atan(self, x):
         return mpmath.atan(x)
+
+    def tan(self, x):
+        return mpmath.tan(x)
+
+    def asinh(self, x):
+        return mpmath.asinh(x)
 
     def erf(self, x):
         return mpmath.erf(x)
