@@ -29,9 +29,9 @@ def inputs() -> torch.Tensor:
 
 @pytest.fixture()
 def registry():
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     yield REGISTRY
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)
 
 
 def round_trip(model: nn.Module) -> nn.Module:

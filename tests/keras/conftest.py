@@ -8,6 +8,6 @@ from actlab.catalog import REGISTRY
 @pytest.fixture()
 def registry():
     """The registry as it was before the test: user definitions do not leak into other tests."""
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     yield REGISTRY
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)

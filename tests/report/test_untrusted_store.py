@@ -21,11 +21,11 @@ runner = CliRunner()
 @pytest.fixture
 def registry(monkeypatch):
     """The registry and what this process trusts as they were before the test."""
-    specs, lookup = dict(REGISTRY._specs), dict(REGISTRY._lookup)
+    state = REGISTRY.snapshot()
     monkeypatch.setattr(plugins, "_given", {})
     monkeypatch.setattr(plugins, "_trust_store", False)
     yield REGISTRY
-    REGISTRY._specs, REGISTRY._lookup = specs, lookup
+    REGISTRY.restore(state)
 
 
 def _evil_file(path: Path, marker: Path, body: str = "") -> Path:
