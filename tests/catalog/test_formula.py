@@ -196,6 +196,8 @@ def test_nesting_is_judged_the_same_whatever_the_recursion_limit(registry, limit
         with pytest.raises(FormulaError, match="at most 64 levels of nesting"):
             actlab.define("deep", "-" * 64 + "x")
         np.testing.assert_allclose(actlab.define("deep_enough", "-" * 63 + "x")(np.array([2.0])), [-2.0])
+        # a sum of many terms nests in the syntax tree, but is one level: SymPy flattens it
+        np.testing.assert_allclose(actlab.define("long_sum", "+".join(["x"] * 90))(np.array([2.0])), [180.0])
     finally:
         sys.setrecursionlimit(before)
 

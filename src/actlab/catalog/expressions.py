@@ -189,11 +189,21 @@ MAX_DEPTH = 64
 
 
 def _depth(tree: ast.Expression) -> int:
-    """The number of expressions on the longest path down ``tree`` (``-x`` has 2), counted without recursion."""
-    deepest, level = 0, [tree.body]
+    """The number of expressions on the longest path down ``tree`` (``-x`` has 2), counted without recursion. A sum
+    or product of many terms is one level (``x + x + x`` nests as ``(x + x) + x``, but SymPy flattens it): an
+    operation whose operand is the same operation adds none."""
+    deepest, level = 0, [(tree.body, 1)]
     while level:
-        deepest += 1
-        level = [child for node in level for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        below = []
+        for node, depth in level:
+            deepest = max(deepest, depth)
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    chained = isinstance(node, ast.BinOp) and isinstance(child, ast.BinOp) and type(child.op) is type(
+                        node.op
+                    )
+                    below.append((child, depth if chained else depth + 1))
+        level = below
     return deepest
 
 

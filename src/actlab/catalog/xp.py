@@ -69,9 +69,15 @@ class Namespace:
     def product0(self, a: Array, b: Array) -> Array:
         """a·b, but exactly 0 wherever either factor is 0 (so 0 · ∞ → 0: a factor that underflowed wins)."""
         product = a * b
-        if not (self.is_array(a) or self.is_array(b)):
+        arrays = [f for f in (a, b) if self.is_array(f)]
+        if not arrays:
             return product
-        return self.where((a == 0) | (b == 0), self.zeros_like(product), product)
+        if len(arrays) == 1 and (b if arrays[0] is a else a) == 0:  # a plain number 0 (a parameter's value)
+            return self.zeros_like(product)
+        # a plain number's test is a constant, not an array: only the arrays' zeros are looked for (a traced
+        # function cannot mix a Python bool into an array's logical or)
+        zero = arrays[0] == 0 if len(arrays) == 1 else (a == 0) | (b == 0)
+        return self.where(zero, self.zeros_like(product), product)
 
     def broadcast(self, value: Array | float | bool, like: Array) -> Array:
         """``value`` as an array shaped like ``like`` when it is a plain number."""

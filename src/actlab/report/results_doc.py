@@ -12,11 +12,11 @@ MARKER = re.compile(r"(<!-- results:(?P<name>[\w-]+):start[^>]*-->)(.*?)(<!-- re
 
 
 def results_table(directory: Path) -> str:
-    """Markdown table of a comparison directory, rebuilt from the runs in its results.json: per activation,
+    """Markdown table of a comparison directory, rebuilt from its saved runs: per activation,
     the published accuracy (if any), then actlab's final and best test accuracy, epochs to 97/98 %, time."""
     from actlab.report.tables import build_rows, epochs, load_runs, percent
 
-    runs = load_runs(json.loads((directory / "results.json").read_text()))
+    runs = load_runs(json.loads(_saved_runs(directory).read_text()))
     published_path = directory / "published.json"
     published = json.loads(published_path.read_text())["test_accuracy_percent"] if published_path.exists() else {}
     config = runs[0].config
@@ -54,6 +54,12 @@ def results_table(directory: Path) -> str:
     )
 
 
+def _saved_runs(directory: Path) -> Path:
+    """A comparison's saved runs: report.json (what `compare --out` writes), or results.json (before it did)."""
+    older = directory / "results.json"
+    return older if older.exists() else directory / "report.json"
+
+
 def report_table(directory: Path) -> str:
     """The table of an ``actlab report`` directory (its report.md without the title)."""
     lines = (directory / "report.md").read_text().splitlines()
@@ -62,12 +68,12 @@ def report_table(directory: Path) -> str:
 
 def with_results_tables(text: str, results_root: Path) -> str:
     """Replace every ``<!-- results:NAME:start -->…<!-- results:NAME:end -->`` block whose directory
-    ``results_root/NAME`` holds a comparison (results.json) or a report (report.md); other blocks are
-    left alone."""
+    ``results_root/NAME`` holds a comparison held to published numbers (published.json, or an older comparison's
+    results.json) or a report (report.md); other blocks are left alone."""
 
     def replace(match: re.Match) -> str:
         directory = results_root / match.group("name")
-        if (directory / "results.json").exists():
+        if (directory / "results.json").exists() or (directory / "published.json").exists():
             table = results_table(directory)
         elif (directory / "report.md").exists():
             table = report_table(directory)

@@ -240,10 +240,6 @@ class RunConfig(BaseModel):
             raise ValueError(f"{self.dataset}: name the label column with target (--target COLUMN)")
         if self.loss == "mse" and which == "builtin":
             raise ValueError(f"loss mse is for regression on your own data; {self.dataset} has classes")
-        if self.loss == "mse" and not self.is_user_model():
-            raise ValueError(
-                f"loss mse trains your own model (model = FILE.py:build); actlab's {self.model} is a classifier"
-            )
         if self.is_user_model():
             if self.backend == "numpy":
                 raise ValueError("the numpy backend trains actlab's MLPs only; your own model trains with torch")
