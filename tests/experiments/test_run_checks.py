@@ -116,7 +116,7 @@ def test_mse_on_users_data_is_a_setting_of_actlab_s_own_models_too(tmp_path):
     """One loop trains every model with either loss: a built-in MLP regresses an npz's targets."""
     from actlab.experiments.config import load_experiment
 
-    text = 'loss = "mse"\ndataset = "npz:{npz}"'.format(npz=npz(tmp_path, y_train=np.linspace(0, 1, 40)))
+    text = f'loss = "mse"\ndataset = "npz:{npz(tmp_path, y_train=np.linspace(0, 1, 40))}"'
     assert all(run.loss == "mse" for run in load_experiment(experiment(tmp_path, text)).runs)
 
 
