@@ -131,3 +131,29 @@ def test_cli_site_json_and_bad_input(bench_store, tmp_path):
     assert busy.exit_code == 2 and "other files" in busy.output
     assert [p.name for p in (tmp_path / "busy").iterdir()] == ["notes.txt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_reading_never_runs_a_plugin_file_a_store_names(bench_store, tmp_path):
+    """A crafted store can name any Python file as the plugin that defines an activation (with its hash): reading
+    records must not execute it."""
+    import hashlib
+    import shutil
+    import sqlite3
+
+    marker = tmp_path / "ran"
+    plugin = tmp_path / "evil.py"
+    plugin.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n")
+    digest = hashlib.sha256(plugin.read_bytes()).hexdigest()
+    definition = json.dumps({"name": "evil", "kind": "python", "file": str(plugin), "sha256": digest})
+    store = tmp_path / "store.db"
+    shutil.copy(bench_store, store)
+    with sqlite3.connect(store) as db:
+        db.execute(
+            "UPDATE runs SET config = json_set(config, '$.activation', 'evil', '$.definition', ?) "
+            "WHERE json_extract(config, '$.activation') = 'gelu'",
+            (definition,),
+        )
+    records = store_records(store)
+    assert not marker.exists()
+    evil = [r for r in records if r["activation"]["name"] == "evil"]
+    assert len(evil) == 2 and all(r["activation"]["known"] is False for r in evil)

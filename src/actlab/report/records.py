@@ -6,7 +6,9 @@ A task is a run configuration without its activation and seed (and the activatio
 the 95 % interval, Welch's test against relu with Holm's correction over the task) come from
 :func:`actlab.report.tables.build_rows` and :mod:`actlab.report.stats`; this module only arranges them.
 
-The store is opened read-only and read as ``actlab report`` reads it (:meth:`Store.results`).
+The store is opened read-only and read as ``actlab report`` reads it (:meth:`Store.results`), except that reading
+never runs code: a user activation defined in a Python plugin file is not loaded from the file a run names (it is
+described only if this process defined it, e.g. with ``--plugins``; else its catalog fields are null).
 """
 
 from __future__ import annotations
@@ -252,7 +254,7 @@ def store_records(store_path: str | Path, experiment: str | None = None) -> list
         names = store.experiments()
         if experiment is not None and experiment not in names:
             raise StoreError(f"no experiment {experiment!r} in {store_path}; experiments: {', '.join(names) or 'none'}")
-        by_experiment = {name: store.results(name) for name in ([experiment] if experiment else names)}
+        by_experiment = {name: store.results(name, run_code=False) for name in ([experiment] if experiment else names)}
     seen: set[str] = set()
     records = []
     for name, results in by_experiment.items():
