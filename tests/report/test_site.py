@@ -122,3 +122,24 @@ def test_hostile_names_stay_text(hostile_store, tmp_path):
     page = root / "act" / f"{page_name(HOSTILE)}.html"
     shown = probe(page, "function run() { return {title: document.querySelector('h1').textContent}; }")
     assert shown["errors"] == [] and shown["title"] == HOSTILE and shown["images"] == 0
+
+
+def test_a_failed_write_leaves_the_earlier_site_whole(site, tmp_path, monkeypatch):
+    from actlab.report.site import plot
+
+    root, records = site
+    out = write_site(records[:4], tmp_path / "site")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+
+    def broken(act):
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr(plot, "plot_svg", broken)
+    with pytest.raises(RuntimeError, match="disk trouble"):
+        write_site(records, tmp_path / "site")
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no staging folder left behind
+    monkeypatch.undo()
+    replaced = write_site(records, tmp_path / "site")
+    assert len(list((replaced / "act").iterdir())) == 4 and [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert oct(replaced.stat().st_mode & 0o777) == oct(0o755)

@@ -64,7 +64,7 @@ def _activation_name(config: RunConfig) -> str:
     return config.activation
 
 
-def _spec(name: str):
+def known_activation(name: str):
     """The catalog's activation for a stored name, or None where this process does not know it (an earlier or
     missing user definition)."""
     try:
@@ -76,7 +76,7 @@ def _spec(name: str):
 def activation_record(name: str) -> dict[str, Any]:
     """Name, canonical parameters, formula, family, class and properties of a stored activation name; fields the
     catalog does not have here are null."""
-    act = _spec(name)
+    act = known_activation(name)
     if act is None:
         base = name.split(":", 1)[0]
         return {

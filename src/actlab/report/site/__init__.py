@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
-from actlab.report.records import records_csv, records_json
+from actlab.report.records import known_activation, records_csv, records_json
+from actlab.report.site import plot
 from actlab.report.site.activation_page import activation_page
 from actlab.report.site.pages import family_page, index_page, page_name, task_data, task_page, template
 
@@ -36,14 +37,11 @@ def _grouped(records: Sequence[dict[str, Any]], key) -> dict[Any, list[dict[str,
 
 def _plot(name: str, folder: Path) -> str | None:
     """The activation's plot written to ``folder``; None for an activation this process does not know."""
-    from actlab.report.records import _spec
-    from actlab.report.site.plot import plot_svg
-
-    act = _spec(name)
+    act = known_activation(name)
     if act is None:
         return None
     file = f"{page_name(name)}.svg"
-    (folder / file).write_text(plot_svg(act), encoding="utf-8")
+    (folder / file).write_text(plot.plot_svg(act), encoding="utf-8")
     return file
 
 
