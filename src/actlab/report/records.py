@@ -98,7 +98,7 @@ def activation_record(name: str) -> dict[str, Any]:
     spec = act.spec
     described = spec_record(spec)
     expression = getattr(spec, "expression", None)
-    learnable = bool(described["learnable_params"])
+    learnable = any(p.learnable for p in spec.params)  # the catalog's own ``category`` where it has one
     return {
         "name": name,
         "base": spec.name,
@@ -106,7 +106,7 @@ def activation_record(name: str) -> dict[str, Any]:
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in act.params.items()},
         "known": True,
         "family": getattr(spec, "family", None),
-        "class": getattr(spec, "activation_class", None) or ("adaptive" if learnable else "fixed"),
+        "class": getattr(spec, "category", None) or ("adaptive" if learnable else "fixed"),
         "formula": {"latex": spec.formula or None, "text": None if expression is None else str(expression)},
         "derivative": {"latex": spec.derivative_formula or None, "text": None},
         "properties": described["properties"],
