@@ -131,7 +131,7 @@ def test_a_failed_write_leaves_the_earlier_site_whole(site, tmp_path, monkeypatc
     out = write_site(records[:4], tmp_path / "site")
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
 
-    def broken(act):
+    def broken(act, label):
         raise RuntimeError("disk trouble")
 
     monkeypatch.setattr(plot, "plot_svg", broken)

@@ -35,13 +35,13 @@ def _grouped(records: Sequence[dict[str, Any]], key) -> dict[Any, list[dict[str,
     return groups
 
 
-def _plot(name: str, folder: Path) -> str | None:
+def _plot(name: str, label: str, folder: Path) -> str | None:
     """The activation's plot written to ``folder``; None for an activation this process does not know."""
     act = known_activation(name)
     if act is None:
         return None
     file = f"{page_name(name)}.svg"
-    (folder / file).write_text(plot.plot_svg(act), encoding="utf-8")
+    (folder / file).write_text(plot.plot_svg(act, label), encoding="utf-8")
     return file
 
 
@@ -59,7 +59,8 @@ def _write(records: Sequence[dict[str, Any]], root: Path) -> None:
         (root / f"task-{task_id}.html").write_text(task_page(group[0]["task"]), encoding="utf-8")
     by_activation = _grouped(records, lambda r: r["activation"]["name"])
     for name, group in by_activation.items():
-        html = activation_page(group[0]["activation"], group, _plot(name, root / "img"))
+        described = group[0]["activation"]
+        html = activation_page(described, group, _plot(name, described["label"], root / "img"))
         (root / "act" / f"{page_name(name)}.html").write_text(html, encoding="utf-8")
     activations = [g[0]["activation"] for g in by_activation.values()]
     families = _grouped([{"a": a} for a in activations if a["family"]], lambda r: r["a"]["family"])
@@ -68,7 +69,7 @@ def _write(records: Sequence[dict[str, Any]], root: Path) -> None:
             family_page(family, [m["a"] for m in members]), encoding="utf-8"
         )
     (root / "index.html").write_text(
-        index_page([g[0]["task"] for g in tasks.values()], sorted(families), list(by_activation)), encoding="utf-8"
+        index_page([g[0]["task"] for g in tasks.values()], sorted(families), activations), encoding="utf-8"
     )
 
 

@@ -136,13 +136,16 @@ def task_page(task: dict[str, Any]) -> str:
     return page(task["label"], body)
 
 
-def index_page(tasks: Sequence[dict[str, Any]], families: Sequence[str], activations: Sequence[str]) -> str:
+def index_page(
+    tasks: Sequence[dict[str, Any]], families: Sequence[str], activations: Sequence[dict[str, Any]]
+) -> str:
+    """Links to every leaderboard, family and activation (``activations``: their records' ``activation`` fields)."""
     task_links = "".join(
         f'<li><a href="task-{t["id"]}.html">{esc(t["label"])}</a> (<code>{esc(t["experiment"])}</code>)</li>'
         for t in tasks
     )
     family_links = "".join(f'<li><a href="family/{page_name(f)}.html">{esc(f)}</a></li>' for f in families)
-    act_links = ", ".join(f'<a href="act/{page_name(a)}.html">{esc(a)}</a>' for a in activations)
+    act_links = ", ".join(f'<a href="act/{page_name(a["name"])}.html">{esc(a["label"])}</a>' for a in activations)
     body = (
         f"<h2>Leaderboards</h2><ul>{task_links}</ul><h2>Families</h2><ul>{family_links}</ul>"
         f"<h2>Activations</h2><p>{act_links}</p>"

@@ -14,7 +14,7 @@ REFERENCES = ("relu", "gelu")
 GRID = np.linspace(-4.0, 4.0, 161)
 
 
-def plot_svg(act: Activation) -> str:
+def plot_svg(act: Activation, label: str) -> str:
     """f and f′ of ``act`` (solid) next to relu and gelu (thin, grey and dashed)."""
     import matplotlib
 
@@ -30,7 +30,7 @@ def plot_svg(act: Activation) -> str:
         for ax, values in zip(axes, curves, strict=True):
             ax.plot(GRID, values, style, color="#999999", linewidth=1, label=ref)
     for ax, values, title in zip(axes, activation_curves(act, GRID), ("f(x)", "f′(x)"), strict=True):
-        ax.plot(GRID, np.where(np.isfinite(values), values, np.nan), color="#1f5fa8", linewidth=1.8, label="this")
+        ax.plot(GRID, np.where(np.isfinite(values), values, np.nan), color="#1f5fa8", linewidth=1.8, label=label)
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
