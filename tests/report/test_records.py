@@ -130,6 +130,12 @@ def test_cli_site_json_and_bad_input(bench_store, tmp_path):
     busy = runner.invoke(app, ["site", str(bench_store), "-o", str(tmp_path / "busy")])
     assert busy.exit_code == 2 and "other files" in busy.output
     assert [p.name for p in (tmp_path / "busy").iterdir()] == ["notes.txt"]
+    notdb = tmp_path / "notes.db"
+    notdb.write_bytes(b"not a database at all" * 100)
+    foreign = runner.invoke(app, ["site", str(notdb), "-o", str(tmp_path / "other")])
+    assert foreign.exit_code == 2 and "not an actlab store" in foreign.output and not (tmp_path / "other").exists()
+    file_out = runner.invoke(app, ["site", str(bench_store), "-o", str(notdb)])
+    assert file_out.exit_code == 2 and "exists and is not a folder" in file_out.output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
