@@ -43,6 +43,7 @@ def test_one_record_per_activation_and_task(records):
         settings = record["task"]["settings"]
         assert "activation" not in settings and "seed" not in settings and settings["model"] == "mlp:16"
         assert [s["seed"] for s in record["seeds"]] == [0, 1]
+        assert record["task"]["metric"] == "accuracy"
     for task in tasks:
         ranks = sorted(r["summary"]["rank"] for r in records if r["task"]["id"] == task)
         assert ranks == [1, 2, 3, 4]

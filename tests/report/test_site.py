@@ -10,7 +10,7 @@ import pytest
 
 from actlab.report.records import store_records
 from actlab.report.site import write_site
-from actlab.report.site.pages import leaderboard_row, page_name
+from actlab.report.site.pages import leaderboard_row, page_name, significance
 from tests.report.browser import dump_dom
 from tests.report.conftest import HOSTILE
 
@@ -143,3 +143,10 @@ def test_a_failed_write_leaves_the_earlier_site_whole(site, tmp_path, monkeypatc
     replaced = write_site(records, tmp_path / "site")
     assert len(list((replaced / "act").iterdir())) == 4 and [p.name for p in tmp_path.iterdir()] == ["site"]
     assert oct(replaced.stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_significance_reads_the_direction_of_the_metric():
+    test = {"statistic": 3.0, "p_value": 0.001, "p_holm": 0.004}
+    assert significance(test) == "better" and significance(test, loss=True) == "worse"
+    assert significance({**test, "statistic": -3.0}, loss=True) == "better"
+    assert significance({**test, "p_holm": 0.2}) is None and significance(None) is None

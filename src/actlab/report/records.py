@@ -153,6 +153,7 @@ def _summary(row: Row, relu: Row | None) -> dict[str, Any]:
         "final_train_accuracy": _estimate(row.final_train_accuracy),
         "final_test_loss": _estimate(row.final_test_loss),
         "final_train_loss": _estimate(row.final_train_loss),
+        "best_test_loss": _estimate(row.best_test_loss),
         "epochs_to": {t: _estimate(e) for t, e in row.epochs_to.items()},
         "seconds_per_epoch": _estimate(row.seconds_per_epoch),
         "seconds_per_epoch_vs_relu": spe / base if spe is not None and base else None,
@@ -217,7 +218,14 @@ def task_records(results: Sequence[RunResult], experiment: str) -> list[dict[str
     relu = notation.canonical(activation(BASELINE))  # relu at its defaults, as a store names it
     baseline = relu if relu in groups else None
     rows = {r.configuration: r for r in build_rows(results, _activation_name, baseline)}
-    task = {"id": task_id(settings), "label": task_label(settings), "experiment": experiment, "settings": settings}
+    metric = "loss" if results[0].config.regression else "accuracy"  # what the rank and the tests are of
+    task = {
+        "id": task_id(settings),
+        "label": task_label(settings),
+        "experiment": experiment,
+        "metric": metric,
+        "settings": settings,
+    }
     records = []
     for name, runs in groups.items():
         diagnostics = diagnostics_summary(runs)

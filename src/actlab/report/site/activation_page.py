@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from actlab.report.site.pages import _interval, _pct, esc, page, page_name, significance
+from actlab.report.site.pages import _interval, _loss, _pct, esc, is_loss, page, page_name, significance
 
 
 def _formula(a: dict[str, Any]) -> str:
@@ -70,16 +70,18 @@ def _diagnostics(record: dict[str, Any]) -> str:
 
 def _result(record: dict[str, Any]) -> str:
     s, task = record["summary"], record["task"]
-    final = s["final_test_accuracy"]
-    sig = significance(s["versus_relu"])
+    loss = is_loss(record)
+    metric, show, unit = ("loss", _loss, "") if loss else ("accuracy", _pct, " %")
+    final, best = s[f"final_test_{metric}"], s[f"best_test_{metric}"]
+    sig = significance(s["versus_relu"], loss)
     p = (s["versus_relu"] or {}).get("p_holm")
     spe, rel = s["seconds_per_epoch"]["mean"], s["seconds_per_epoch_vs_relu"]
-    seeds = ", ".join(_pct(x["final_test_accuracy"]) for x in record["seeds"])
+    seeds = ", ".join(show(x[f"final_test_{metric}"]) for x in record["seeds"])
     return (
         f'<h3><a href="../task-{task["id"]}.html">{esc(task["label"])}</a></h3><ul>'
-        f"<li>final test accuracy {_pct(final['mean'])} % ± {_pct(final['std'])}, 95% CI {_interval(final)} "
-        f"over {s['runs']} seeds ({s['diverged']} diverged); per seed: {seeds}</li>"
-        f"<li>best test accuracy {_pct(s['best_test_accuracy']['mean'])} %; rank {s['rank']}</li>"
+        f"<li>final test {metric} {show(final['mean'])}{unit} ± {show(final['std'])}, 95% CI "
+        f"{_interval(final, show)} over {s['runs']} seeds ({s['diverged']} diverged); per seed: {seeds}</li>"
+        f"<li>best test {metric} {show(best['mean'])}{unit}; rank {s['rank']}</li>"
         f'<li class="{sig or ""}">versus relu: p = {"—" if p is None else f"{p:.3g}"} (Welch, Holm)'
         f"{' — ' + sig if sig else ''}</li>"
         f"<li>{'—' if spe is None else f'{spe:.3f}'} s per epoch"

@@ -35,15 +35,25 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}"
 
 
-def _interval(e: dict[str, Any]) -> str:
-    return "—" if e["ci_low"] is None else f"[{_pct(e['ci_low'])}, {_pct(e['ci_high'])}]"
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
 
 
-def significance(test: dict[str, Any] | None) -> str | None:
-    """ "better" or "worse" than relu where Holm's adjusted p is below 0.05, else None."""
+def is_loss(record: dict[str, Any]) -> bool:
+    """Whether the record's task is a regression, ranked and tested on the final test loss (else on accuracy)."""
+    return record["task"]["metric"] == "loss"
+
+
+def _interval(e: dict[str, Any], show=_pct) -> str:
+    return "—" if e["ci_low"] is None else f"[{show(e['ci_low'])}, {show(e['ci_high'])}]"
+
+
+def significance(test: dict[str, Any] | None, loss: bool = False) -> str | None:
+    """Better or worse than relu where Holm's adjusted p is below 0.05, else None. Welch's statistic is of the
+    activation minus relu: more accuracy is better, more loss is worse."""
     if not test or test["p_holm"] is None or test["p_holm"] >= SIGNIFICANCE or test["statistic"] is None:
         return None
-    return "better" if test["statistic"] > 0 else "worse"
+    return "better" if (test["statistic"] > 0) != loss else "worse"
 
 
 def _bounded(properties: dict[str, Any] | None) -> bool | None:
@@ -54,7 +64,9 @@ def leaderboard_row(record: dict[str, Any]) -> dict[str, Any]:
     """What the leaderboard script shows and sorts of one record."""
     a, s = record["activation"], record["summary"]
     props = a["properties"]
-    final = s["final_test_accuracy"]
+    loss = is_loss(record)
+    final = s["final_test_loss"] if loss else s["final_test_accuracy"]
+    best = s["best_test_loss"] if loss else s["best_test_accuracy"]
     return {
         "name": a["name"],
         "label": a["label"],
@@ -69,19 +81,19 @@ def leaderboard_row(record: dict[str, Any]) -> dict[str, Any]:
         "std": final["std"],
         "ci_low": final["ci_low"],
         "ci_high": final["ci_high"],
-        "best": s["best_test_accuracy"]["mean"],
+        "best": best["mean"],
         "runs": s["runs"],
         "diverged": s["diverged"],
         "spe_relu": s["seconds_per_epoch_vs_relu"],
         "p_holm": (s["versus_relu"] or {}).get("p_holm"),
-        "significance": significance(s["versus_relu"]),
+        "significance": significance(s["versus_relu"], loss),
     }
 
 
 def task_data(task: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
     """The task's data file: a script that sets ``window.ACTLAB_TASK`` (a script, not JSON, so that it loads from
     file://); ``<``, ``>`` and ``&`` are escaped so that no text in it can close or open markup."""
-    data = {"task": task, "rows": [leaderboard_row(r) for r in records]}
+    data = {"task": task, "percent": task["metric"] == "accuracy", "rows": [leaderboard_row(r) for r in records]}
     text = json.dumps(data, ensure_ascii=True, allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f"window.ACTLAB_TASK = {text};\n"
@@ -114,9 +126,10 @@ def task_page(task: dict[str, Any]) -> str:
         + _select("class", "class")
         + "".join(_select(p, p, yes_no) for p in ("monotonic", "smooth", "bounded"))
     )
+    renamed = {"final": "final test loss (± std)", "best": "best test loss"} if task["metric"] == "loss" else {}
     heads = "".join(
         f'<th data-key="{key}" class="{"name" if key in ("label", "family", "class") else ""}">'
-        f'<button type="button">{esc(text)}</button></th>'
+        f'<button type="button">{esc(renamed.get(key, text))}</button></th>'
         for key, text in LEADERBOARD_COLUMNS
     )
     settings = "".join(
@@ -125,7 +138,8 @@ def task_page(task: dict[str, Any]) -> str:
     )
     body = (
         f"<p>Experiment <code>{esc(task['experiment'])}</code>. Mean ± std over seeds, 95% CI of the mean "
-        "(Student's t); ▲/▼: better/worse than relu at p &lt; 0.05 (Welch's t-test, Holm-adjusted over the task).</p>"
+        f"(Student's t); ranked by the final test {task['metric']}; ▲/▼: better/worse than relu at p &lt; 0.05 "
+        "(Welch's t-test, Holm-adjusted over the task).</p>"
         f'<div class="filters">{filters}</div><p id="count"></p>'
         f'<table id="board"><thead><tr>{heads}</tr></thead><tbody></tbody></table>'
         '<div class="pager"><button id="prev" type="button">previous</button> <span id="page"></span> '
@@ -136,9 +150,7 @@ def task_page(task: dict[str, Any]) -> str:
     return page(task["label"], body)
 
 
-def index_page(
-    tasks: Sequence[dict[str, Any]], families: Sequence[str], activations: Sequence[dict[str, Any]]
-) -> str:
+def index_page(tasks: Sequence[dict[str, Any]], families: Sequence[str], activations: Sequence[dict[str, Any]]) -> str:
     """Links to every leaderboard, family and activation (``activations``: their records' ``activation`` fields)."""
     task_links = "".join(
         f'<li><a href="task-{t["id"]}.html">{esc(t["label"])}</a> (<code>{esc(t["experiment"])}</code>)</li>'

@@ -15,7 +15,8 @@
     tr.appendChild(td);
     return td;
   }
-  const pct = (v) => (v === null ? "—" : (100 * v).toFixed(2));
+  // accuracies in percent; a regression task's losses as they are
+  const pct = (v) => (v === null ? "—" : window.ACTLAB_TASK.percent ? (100 * v).toFixed(2) : v.toPrecision(4));
   const num = (v, digits) => (v === null ? "—" : v.toFixed(digits));
 
   function matches(row) {
