@@ -31,7 +31,7 @@ def _properties(a: dict[str, Any]) -> str:
         "family": a["family"],
         "class": a["class"],
         "parameters": json.dumps(a["params"]),
-        "range": f"{'-∞' if low is None else low} … {'∞' if high is None else high}",
+        "range": f"{'-∞' if low is None else f'{low:.4g}'} … {'∞' if high is None else f'{high:.4g}'}",
         **{k: "yes" if props[k] else "no" for k in ("monotonic", "smooth", "zero_centred", "stochastic")},
     }
     rows = "".join(f"<tr><td class=name>{esc(k)}</td><td class=name>{esc(str(v))}</td></tr>" for k, v in shown.items())
