@@ -95,9 +95,17 @@ def test_json_and_csv(records):
     payload = json.loads(records_json(records))
     assert payload["schema_version"] == SCHEMA_VERSION and len(payload["records"]) == 8
     rows = list(csv.DictReader(io.StringIO(records_csv(records))))
-    assert len(rows) == 8 and tuple(rows[0]) == CSV_COLUMNS
+    thresholds = ("0.95", "0.97", "0.98")
+    extra = tuple(f"epochs_to_{t}_mean" for t in thresholds) + tuple(f"epochs_to_{t}_reached" for t in thresholds)
+    assert len(rows) == 8 and tuple(rows[0]) == CSV_COLUMNS + extra
     for row, record in zip(rows, records, strict=True):
         assert row["activation"] == record["activation"]["name"]
+        reached = record["summary"]["epochs_to"]["0.95"]
+        assert (
+            int(row["epochs_to_0.95_reached"])
+            == reached["n"]
+            == sum(x["epochs_to"]["0.95"] is not None for x in record["seeds"])
+        )
         assert float(row["final_test_accuracy_mean"]) == pytest.approx(record["summary"]["final_test_accuracy"]["mean"])
 
 

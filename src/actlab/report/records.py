@@ -330,10 +330,16 @@ def _csv_row(record: dict[str, Any]) -> list[Any]:
 
 
 def records_csv(records: Sequence[dict[str, Any]]) -> str:
-    """One row per record (accuracies as fractions), the summary columns; per-seed values are in the JSON."""
+    """One row per record (accuracies as fractions), the summary columns, then per accuracy threshold the mean epoch
+    that reached it and how many seeds did; per-seed values are in the JSON."""
+    thresholds = list(dict.fromkeys(t for r in records for t in r["summary"]["epochs_to"]))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(
+        [*CSV_COLUMNS, *(f"epochs_to_{t}_mean" for t in thresholds), *(f"epochs_to_{t}_reached" for t in thresholds)]
+    )
     for record in records:
-        writer.writerow(["" if v is None else v for v in _csv_row(record)])
+        reached = [record["summary"]["epochs_to"].get(t) or {} for t in thresholds]
+        values = [*_csv_row(record), *(e.get("mean") for e in reached), *(e.get("n") for e in reached)]
+        writer.writerow(["" if v is None else v for v in values])
     return out.getvalue()
