@@ -172,3 +172,27 @@ def test_reading_never_runs_a_plugin_file_a_store_names(bench_store, tmp_path):
     assert not marker.exists()
     evil = [r for r in records if r["activation"]["name"] == "evil"]
     assert len(evil) == 2 and all(r["activation"]["known"] is False for r in evil)
+
+
+def test_a_task_spread_over_experiments_is_one_task_and_a_shared_run_counts_once(bench_store, tmp_path):
+    import shutil
+    import sqlite3
+    import time
+
+    store = tmp_path / "store.db"
+    shutil.copy(bench_store, store)
+    with sqlite3.connect(store) as db:
+        db.execute("INSERT INTO experiments (name, description, created) VALUES ('second', '', ?)", (time.time(),))
+        gelu = "SELECT key FROM runs WHERE json_extract(config, '$.activation') = 'gelu'"
+        db.execute(f"UPDATE experiment_runs SET experiment = 'second' WHERE key IN ({gelu})")
+        db.execute(  # and every relu run in both experiments
+            "INSERT INTO experiment_runs (experiment, key, position, current) SELECT 'second', key, position, 1 "
+            "FROM experiment_runs WHERE experiment = 'bench' AND key IN "
+            "(SELECT key FROM runs WHERE json_extract(config, '$.activation') LIKE 'relu%')"
+        )
+    records = store_records(store)
+    assert len(records) == 8
+    for task in {r["task"]["id"] for r in records}:
+        mine = [r for r in records if r["task"]["id"] == task]
+        assert sorted(r["summary"]["rank"] for r in mine) == [1, 2, 3, 4]
+        assert all(len(r["seeds"]) == 2 for r in mine)

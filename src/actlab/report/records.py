@@ -245,15 +245,23 @@ def task_records(results: Sequence[RunResult], experiment: str) -> list[dict[str
     return sorted(records, key=lambda r: r["summary"]["rank"])
 
 
-def _tasks(results: Sequence[RunResult]) -> dict[str, list[RunResult]]:
-    tasks: dict[str, list[RunResult]] = {}
-    for result in results:
-        tasks.setdefault(task_id(task_settings(result)), []).append(result)
+def _tasks(by_experiment: dict[str, list[RunResult]]) -> dict[str, tuple[str, list[RunResult]]]:
+    """The finished runs by task, each task with the first experiment that holds it; a run in several experiments
+    counts once, and a task in several experiments is one task."""
+    tasks: dict[str, tuple[str, list[RunResult]]] = {}
+    seen: set[str] = set()
+    for name, results in by_experiment.items():
+        for result in results:
+            key = result.config.key()
+            if result.summary is None or key in seen:
+                continue
+            seen.add(key)
+            tasks.setdefault(task_id(task_settings(result)), (name, []))[1].append(result)
     return tasks
 
 
 def store_records(store_path: str | Path, experiment: str | None = None) -> list[dict[str, Any]]:
-    """Every record of a store's finished runs (of one experiment, or all); a run in two experiments counts once."""
+    """Every record of a store's finished runs (of one experiment, or all), task by task."""
     from actlab.experiments.store import Store, StoreError, readable
 
     if not Path(store_path).is_file():
@@ -263,13 +271,9 @@ def store_records(store_path: str | Path, experiment: str | None = None) -> list
         if experiment is not None and experiment not in names:
             raise StoreError(f"no experiment {experiment!r} in {store_path}; experiments: {', '.join(names) or 'none'}")
         by_experiment = {name: store.results(name, run_code=False) for name in ([experiment] if experiment else names)}
-    seen: set[str] = set()
     records = []
-    for name, results in by_experiment.items():
-        fresh = [r for r in results if r.summary is not None and r.config.key() not in seen]
-        seen.update(r.config.key() for r in fresh)
-        for runs in _tasks(fresh).values():
-            records += task_records(runs, name)
+    for name, runs in _tasks(by_experiment).values():
+        records += task_records(runs, name)
     if not records:
         raise RecordsError(f"{store_path} holds no finished runs" + (f" in {experiment!r}" if experiment else ""))
     return records
