@@ -150,3 +150,30 @@ def test_significance_reads_the_direction_of_the_metric():
     assert significance(test) == "better" and significance(test, loss=True) == "worse"
     assert significance({**test, "statistic": -3.0}, loss=True) == "better"
     assert significance({**test, "p_holm": 0.2}) is None and significance(None) is None
+
+
+def test_a_long_leaderboard_is_shown_fifty_rows_a_page(site, tmp_path):
+    import copy
+
+    _, records = site
+    task = [r for r in records if r["task"]["settings"]["lr"] == 0.1]
+    many = []
+    for i in range(120):  # the same results under 120 names (unknown here: pages without plots)
+        record = copy.deepcopy(task[i % len(task)])
+        record["activation"].update(name=f"act{i:03d}", label=f"act{i:03d}")
+        record["summary"]["rank"] = i + 1
+        many.append(record)
+    root = write_site(many, tmp_path / "site")
+    pager = """function run() {
+      const rows = () => document.querySelectorAll('#board tbody tr').length;
+      const out = {pages: [rows()], text: [document.getElementById('page').textContent]};
+      while (!document.getElementById('next').disabled) {
+        document.getElementById('next').click(); out.pages.push(rows());
+        out.text.push(document.getElementById('page').textContent);
+      }
+      document.getElementById('prev').click(); out.back = document.getElementById('page').textContent;
+      return out;
+    }"""
+    out = probe(next(root.glob("task-*.html")), pager)
+    assert out["errors"] == [] and out["pages"] == [50, 50, 20]
+    assert out["text"] == ["page 1 of 3", "page 2 of 3", "page 3 of 3"] and out["back"] == "page 2 of 3"
