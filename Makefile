@@ -38,7 +38,8 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(ACTLAB) compare --baseline relu --out $(DEMO_OUT)
 
-# The HTML report test renders pages in headless Chromium (Debian's package).
+# The HTML report and results-site tests render pages in headless Chromium (Debian's package; the tests drive it
+# from the command line, so no chromium-driver is needed).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

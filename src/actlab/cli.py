@@ -774,6 +774,38 @@ def report(
 
 
 @app.command()
+def site(
+    store: Annotated[Path, typer.Argument(help="The SQLite store `actlab run` wrote (opened read-only).")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The site's folder (new, empty, or an earlier site: replaced).")
+    ] = Path("site"),
+    experiment: Annotated[
+        str | None, typer.Option(help="Only this experiment (default: every one in the store).")
+    ] = None,
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """A static results site (leaderboards, a page per activation and family) and its records (JSON, CSV)."""
+    _plugins(plugins)
+    from actlab.report.records import store_records
+    from actlab.report.site import write_site
+
+    records = store_records(store, experiment)
+    written = write_site(records, output)
+    tasks = len({r["task"]["id"] for r in records})
+    activations = len({r["activation"]["name"] for r in records})
+    if json_output:
+        emit_json({"site": str(written), "index": str(written / "index.html"), "records": len(records),
+                   "tasks": tasks, "activations": activations})
+        return
+    console.print(
+        f"wrote {written / 'index.html'}: {tasks} task(s), {activations} activation(s), {len(records)} records",
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command()
 def check(
     activation: Annotated[
         str | None, typer.Argument(help="NAME[:param=value…]: a built-in or a user-defined activation.")

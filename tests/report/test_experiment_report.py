@@ -1,7 +1,6 @@
 """Experiment reports: statistics, files, escaping, and the HTML page rendered by headless Chromium."""
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,14 +13,7 @@ from actlab.report.experiment_report import write_report
 from actlab.report.html import render
 from actlab.report.tables import BaselineError, build_rows, configuration_label, swept_settings
 from actlab.train.trainer import train_runs
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+from tests.report.browser import CHROMIUM_FLAGS, chromium, dump_dom
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +77,7 @@ def test_user_strings_are_escaped(tmp_path):
 
 
 def test_html_report_renders_in_headless_chromium(sweep_results, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "headless Chromium is needed: apt-get install chromium (make test and .ci/run install it)"
+    browser = chromium()
     write_report(sweep_results, "tiny", tmp_path, baseline="relu, lr=0.05")
     page = (tmp_path / "report.html").read_text()
     probe = (
@@ -97,19 +88,14 @@ def test_html_report_renders_in_headless_chromium(sweep_results, tmp_path):
         "document.body.dataset.rows = document.querySelectorAll('#results tbody tr').length;});</script>"
     )
     (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
-    dom = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "probe.html").as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = dump_dom(tmp_path / "probe.html")
     assert 'data-rows="6"' in dom, dom[:500]
     images = int(dom.split('data-images="')[1].split('"')[0])
     assert images >= 5 and f'data-decoded="{images}"' in dom
     shot = tmp_path / "shot.png"
     subprocess.run(
         [
-            chromium,
+            browser,
             *CHROMIUM_FLAGS,
             f"--screenshot={shot}",
             "--window-size=1400,2000",
