@@ -137,3 +137,10 @@ def test_abs_of_a_catalog_call_is_differentiated():
     x = np.array([-1.0, 0.5, 2.0])
     assert np.all(np.isfinite(compiled.df(x)))
     assert expressions.X in expr.free_symbols
+
+
+def test_fingerprint_of_a_parameter_moved_out_of_the_domain(recwarn):
+    form = Formula("x + sqrt(1.5 - a)", {"a": screen.ParamDefinition(1.0, learnable=True)})
+    expr, _ = screen.derive(form)
+    mark = screen.fingerprint(screen.compile_candidate(expr, form), form, screen.fingerprint_samples())
+    assert isinstance(mark, bytes) and not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

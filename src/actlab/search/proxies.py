@@ -6,7 +6,7 @@ every machine).
 - **Gradient ratio** through a deep random network at initialisation: a :data:`DEPTH`-layer MLP of width
   :data:`WIDTH` with He-normal weights (W ~ N(0, 2/fan_in)) applied to N(0, 1) inputs; a fixed random direction is
   backpropagated from the last layer with the activation's exact derivative, and the ratio is ‖∂L/∂W₁‖ / ‖∂L/∂W_L‖.
-  Near 1 the gradient flows through depth; sigmoid's vanishes (≈ 1e-8), relu's stays near 1 (Glorot & Bengio 2010;
+  Near 1 the gradient flows through depth; sigmoid's vanishes (5e-10), relu's stays near 1 (1.4) (Glorot & Bengio 2010;
   He et al. 2015). Non-finite values anywhere in the network mark the candidate unstable.
 
 Candidates are ranked by ``|log10 ratio|``, then by ``|log10 variance|`` (closest to 1 first).

@@ -237,8 +237,9 @@ def fingerprint(compiled: Compiled, form: Formula, samples: np.ndarray) -> bytes
     settings = [compiled.params]
     for name, param in form.params.items():
         settings.append({**compiled.params, name: _moved(param)})
-    rows = [compiled.f(samples, s) for s in settings]
-    return np.round(np.stack(rows) * 1e8).astype(np.int64).tobytes() + len(form.params).to_bytes(2, "little")
+    rows = np.stack([compiled.f(samples, s) for s in settings])  # finite at the defaults; maybe not when moved
+    rows = np.clip(np.nan_to_num(rows, nan=0.0, posinf=1e10, neginf=-1e10), -1e10, 1e10)
+    return np.round(rows * 1e8).astype(np.int64).tobytes() + len(form.params).to_bytes(2, "little")
 
 
 def catalog_entry(compiled: Compiled, form: Formula) -> str | None:
