@@ -51,3 +51,5 @@ def test_bad_input_is_one_line(tmp_path):
     bad.write_text('[space]\nschemas = ["unary(x)"]\n[unary]\nodd = "frobnicate(u)"\n')
     assert "unknown function 'frobnicate'" in _one_error("search", "space", "--space", str(bad))
     assert "a sample is a positive number" in _one_error("search", "space", "--sample", "0")
+    assert "seed is a non-negative integer" in _one_error("search", "space", "--sample", "3", "--seed", "-1")
+    assert "--top must be a positive number" in _one_error("search", "space", "--top", "0")

@@ -68,6 +68,8 @@ def sample_indices(space: Space, n: int, seed: int) -> list[int]:
     the order drawn: the same seed gives the same sample on every machine (NumPy's PCG64)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SearchSpaceError(f"a sample is a positive number of candidates, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SearchSpaceError(f"a sample's seed is a non-negative integer, got {seed!r}")
     total = count(space)
     if n >= total:
         return list(range(total))
