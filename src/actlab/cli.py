@@ -858,10 +858,11 @@ def _print_search_preview(record: dict[str, Any]) -> None:
     say(f"screened {record['examined']:,} ({how})", highlight=False, markup=False)
     for title, counts in (("refused", record["refused"]), ("filtered", record["filtered"])):
         for reason, n in sorted(counts.items(), key=lambda item: -item[1]):
-            say(f"  {title} {n:,}: {record['reasons'][reason]}", highlight=False, markup=False)
+            example = record["examples"][reason]
+            say(f"  {title} {n:,}: {record['reasons'][reason]} (e.g. {example})", highlight=False, markup=False)
     for kind, n in record["duplicates"].items():
-        say(f"  duplicates {n:,} by {'SymPy canonical form' if kind == 'symbolic' else 'output fingerprint'}",
-            highlight=False, markup=False)
+        how = "SymPy canonical form" if kind == "symbolic" else "output fingerprint"
+        say(f"  duplicates {n:,} by {how} (e.g. {record['examples'][kind]})", highlight=False, markup=False)
     say(f"survivors {record['survivors']:,} ({record['catalog_equal']:,} equal to catalog activations)",
         highlight=False, markup=False)
     from actlab.report.console import print_table
