@@ -106,19 +106,19 @@ def test_deep_network_filter_and_counts():
 
 
 def test_derivation_is_bounded(monkeypatch):
-    with pytest.raises(screen._Refused) as refused:
+    with pytest.raises(screen.Refused) as refused:
         screen.derive(Formula("x" + " + tanh(x)" * 60, {}))
     assert refused.value.reason == "too_large"
     many = " + ".join(f"tanh({k} * x)" for k in range(2, 40))
-    with pytest.raises(screen._Refused) as refused:
+    with pytest.raises(screen.Refused) as refused:
         screen.derive(Formula(many, {}))
     assert refused.value.reason == "too_large"
-    with pytest.raises(screen._Refused) as refused:
+    with pytest.raises(screen.Refused) as refused:
         screen.derive(Formula("x +", {}))
     assert refused.value.reason == "formula_error"
 
     def slow(*args, **kwargs):
-        raise screen._Timeout
+        raise screen.SympyTimeout
 
     monkeypatch.setattr(screen.expressions, "parse", slow)
     result = screen.screen([_tree("mul(identity(x), sigmoid(x))")], SPACE)
@@ -126,7 +126,7 @@ def test_derivation_is_bounded(monkeypatch):
 
 
 def test_time_limit_interrupts():
-    with pytest.raises(screen._Timeout), screen.time_limit(0.01):
+    with pytest.raises(screen.SympyTimeout), screen.time_limit(0.01):
         while True:
             pass
 

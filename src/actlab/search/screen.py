@@ -122,13 +122,13 @@ class Screening:
         }
 
 
-class _Timeout(Exception):
-    pass
+class SympyTimeout(Exception):
+    """SymPy's work on one candidate ran past its time limit."""
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`_Timeout` in the block after ``seconds`` (a real-time alarm; only in the main thread of a POSIX
+    """Raise :class:`SympyTimeout` in the block after ``seconds`` (a real-time alarm; only in the main thread of a POSIX
     process — elsewhere, and with None, unbounded)."""
     main = threading.current_thread() is threading.main_thread()
     usable = seconds is not None and hasattr(signal, "setitimer") and main
@@ -137,7 +137,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def alarm(signum, frame):
-        raise _Timeout
+        raise SympyTimeout
 
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -148,27 +148,29 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A candidate refused before screening (``reason``: a key of :data:`REASONS`)."""
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
 
 def derive(form: Formula, seconds: float | None = TIME_LIMIT) -> tuple[sympy.Expr, str]:
-    """The parsed expression of ``form`` and its canonical key, within the caps (:class:`_Refused` otherwise)."""
+    """The parsed expression of ``form`` and its canonical key, within the caps (:class:`Refused` otherwise)."""
     if len(form.text) > MAX_TEXT:
-        raise _Refused("too_large")
+        raise Refused("too_large")
     try:
         with time_limit(seconds):
             expr = expressions.parse(form.text, {n: None for n in form.params} or (), "candidate")
             if not isinstance(expr, sympy.Expr) or sympy.count_ops(expr) > MAX_OPS:
-                raise _Refused("too_large" if isinstance(expr, sympy.Expr) else "formula_error")
+                raise Refused("too_large" if isinstance(expr, sympy.Expr) else "formula_error")
             return expr, sympy.srepr(sympy.expand(expr))
-    except _Timeout:
-        raise _Refused("timed_out") from None
+    except SympyTimeout:
+        raise Refused("timed_out") from None
     except RecursionError:
-        raise _Refused("too_large") from None
+        raise Refused("too_large") from None
     except ActivationError:
-        raise _Refused("formula_error") from None
+        raise Refused("formula_error") from None
 
 
 def fingerprint_samples() -> np.ndarray:
@@ -259,7 +261,7 @@ def screen(trees: Iterable[Node], space: Space, seconds: float | None = TIME_LIM
         form = formula(tree, space)
         try:
             expr, key = derive(form, seconds)
-        except _Refused as refused:
+        except Refused as refused:
             result.note(result.refused, refused.reason, form.text)
             continue
         if key in by_key:
@@ -289,7 +291,7 @@ def _examine(
         return
     try:
         compiled, reason = _compiled(expr, candidate.formula, samples, seconds)
-    except _Refused as refused:
+    except Refused as refused:
         result.note(result.refused, refused.reason, text)
         return
     if reason is not None:
@@ -314,7 +316,7 @@ def _compiled(
     expr: sympy.Expr, form: Formula, samples: np.ndarray, seconds: float | None
 ) -> tuple[Compiled, str | None]:
     """The candidate compiled and the filter it fails (None): as written, then in stable form where that is not
-    finite or explodes (:class:`_Refused` where it cannot be compiled)."""
+    finite or explodes (:class:`Refused` where it cannot be compiled)."""
     try:
         with time_limit(seconds):
             compiled = compile_candidate(expr, form)
@@ -325,10 +327,10 @@ def _compiled(
             if value_filter(stable, samples) is None:
                 return stable, None
         return compiled, reason
-    except _Timeout:
-        raise _Refused("timed_out") from None
+    except SympyTimeout:
+        raise Refused("timed_out") from None
     except (ActivationError, RecursionError):
-        raise _Refused("formula_error") from None
+        raise Refused("formula_error") from None
 
 
 def _stabilisable(expr: sympy.Expr) -> bool:
