@@ -26,6 +26,7 @@ For each tree, in order:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import threading
@@ -189,11 +190,19 @@ def _moved(param: ParamDefinition) -> float:
 
 @dataclass(frozen=True)
 class Compiled:
-    """A candidate's forward and derivative as NumPy functions of x, at given parameter values."""
+    """A candidate's forward and derivative as NumPy functions of x, at given parameter values. The derivative
+    is derived on first use (most candidates are filtered or found duplicates before it is needed)."""
 
+    expr: sympy.Expr
+    stable: bool
     forward: expressions.Compiled
-    slope: expressions.Compiled
     params: dict[str, float]
+
+    @functools.cached_property
+    def slope(self) -> expressions.Compiled:
+        """The exact derivative: of the stable form as the formula machinery derives it, or as SymPy does."""
+        slope = expressions.derivative(self.expr) if self.stable else sympy.diff(self.expr, expressions.X)
+        return expressions.compile_expr(slope)
 
     def f(self, x: np.ndarray, params: dict[str, float] | None = None) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -210,10 +219,7 @@ def compile_candidate(expr: sympy.Expr, form: Formula, stable: bool = False) -> 
     defaults = {n: p.default for n, p in form.params.items()}
     if stable:
         expr = expressions.stabilise(expr)
-        slope = expressions.derivative(expr)
-    else:
-        slope = sympy.diff(expr, expressions.X)
-    return Compiled(expressions.compile_expr(expr), expressions.compile_expr(slope), defaults)
+    return Compiled(expr, stable, expressions.compile_expr(expr), defaults)
 
 
 def value_filter(compiled: Compiled, samples: np.ndarray) -> str | None:
@@ -304,6 +310,12 @@ def _examine(
         return
     by_values[mark] = candidate
     candidate.catalog = catalog_entry(compiled, candidate.formula)
+    try:
+        with _bounded(seconds):
+            compiled.slope  # noqa: B018 - derived here, within the time limit
+    except Refused as refused:
+        result.note(result.refused, refused.reason, text)
+        return
     ratio = proxies.gradient_ratio(compiled.f, compiled.df, net)
     if not math.isfinite(ratio):
         result.note(result.filtered, "unstable", text)
@@ -317,16 +329,23 @@ def _compiled(
 ) -> tuple[Compiled, str | None]:
     """The candidate compiled and the filter it fails (None): as written, then in stable form where that is not
     finite or explodes (:class:`Refused` where it cannot be compiled)."""
+    with _bounded(seconds):
+        compiled = compile_candidate(expr, form)
+    reason = value_filter(compiled, samples)
+    if reason in ("not_finite", "explodes") and _stabilisable(expr):
+        with _bounded(seconds):
+            stable = compile_candidate(expr, form, stable=True)
+        if value_filter(stable, samples) is None:
+            return stable, None
+    return compiled, reason
+
+
+@contextlib.contextmanager
+def _bounded(seconds: float | None) -> Iterator[None]:
+    """SymPy work on a candidate within ``seconds``; running past them, or failing, as :class:`Refused`."""
     try:
         with time_limit(seconds):
-            compiled = compile_candidate(expr, form)
-        reason = value_filter(compiled, samples)
-        if reason in ("not_finite", "explodes") and _stabilisable(expr):
-            with time_limit(seconds):
-                stable = compile_candidate(expr, form, stable=True)
-            if value_filter(stable, samples) is None:
-                return stable, None
-        return compiled, reason
+            yield
     except SympyTimeout:
         raise Refused("timed_out") from None
     except (ActivationError, RecursionError):
