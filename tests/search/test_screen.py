@@ -144,3 +144,12 @@ def test_fingerprint_of_a_parameter_moved_out_of_the_domain(recwarn):
     expr, _ = screen.derive(form)
     mark = screen.fingerprint(screen.compile_candidate(expr, form), form, screen.fingerprint_samples())
     assert isinstance(mark, bytes) and not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_derivative_past_the_time_limit_is_refused(monkeypatch):
+    def slow(*args, **kwargs):
+        raise screen.SympyTimeout
+
+    monkeypatch.setattr(screen.sympy, "diff", slow)
+    result = screen.screen([_tree("mul(identity(x), sigmoid(x))")], SPACE)
+    assert result.refused == {"timed_out": 1} and result.examples["timed_out"] == "x * sigmoid(x)"
