@@ -978,6 +978,67 @@ def recipes_show(name: Annotated[str, typer.Argument(help="Recipe name.")], json
     )
 
 
+search_app = typer.Typer(
+    help="Activation search: a grammar of candidate formulas, screened before any training.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("space")
+def search_space(
+    space: Annotated[
+        Path | None, typer.Option("--space", help="A search space (TOML); default: the space shipped with actlab.")
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(help="Screen this many candidates drawn at random (default: all, or 500 of a larger space)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="The seed of the sample.")] = 0,
+    top: Annotated[int, typer.Option(help="How many of the best candidates by proxy to list.")] = 10,
+    json_output: JsonFlag = False,
+    plugins: Plugins = None,
+) -> None:
+    """How many candidates a space has, how many survive dedup and each filter (reasons counted), and the best by
+    cheap proxies (gradient flow through a deep random network, output distribution under N(0, 1))."""
+    from actlab.search.preview import preview_file
+
+    _plugins(plugins)
+    record = preview_file(space, sample, seed, top)
+    if json_output:
+        emit_json(record)
+        return
+    _print_search_preview(record)
+
+
+def _print_search_preview(record: dict[str, Any]) -> None:
+    say = console.print
+    say(f"space {record['space']}: {record['candidates']:,} candidates", highlight=False, markup=False)
+    for schema in record["schemas"]:
+        say(f"  {schema['schema']}: {schema['candidates']:,}", highlight=False, markup=False)
+    how = f"a sample drawn with seed {record['seed']}" if record["sampled"] else "all of them"
+    say(f"screened {record['examined']:,} ({how})", highlight=False, markup=False)
+    for title, counts in (("refused", record["refused"]), ("filtered", record["filtered"])):
+        for reason, n in sorted(counts.items(), key=lambda item: -item[1]):
+            example = record["examples"][reason]
+            say(f"  {title} {n:,}: {record['reasons'][reason]} (e.g. {example})", highlight=False, markup=False)
+    for kind, n in record["duplicates"].items():
+        how = "SymPy canonical form" if kind == "symbolic" else "output fingerprint"
+        say(f"  duplicates {n:,} by {how} (e.g. {record['examples'][kind]})", highlight=False, markup=False)
+    say(f"survivors {record['survivors']:,} ({record['catalog_equal']:,} equal to catalog activations)",
+        highlight=False, markup=False)
+    from actlab.report.console import print_table
+
+    rows = [
+        [str(c["rank"]), c["catalog"] or c["formula"], f"{c['proxies']['gradient_ratio']:.3g}",
+         f"{c['proxies']['mean']:.3f}", f"{c['proxies']['variance']:.3f}", f"{c['proxies']['near_zero']:.3f}"]
+        for c in record["top"]
+    ]
+    headers = ["#", "candidate", "grad ratio (first/last)", "mean", "variance", "near 0"]
+    print_table(console, "best by proxy", headers, rows, text_columns=(1,))
+
+
 # The `run` command's executor options (--executor ray: see actlab.experiments.ray_executor).
 ExecutorName = Annotated[
     str,

@@ -28,7 +28,15 @@ class FormulaError(ActivationError):
 
 
 # --- the functions a formula may call ----------------------------------------------------------------------
-class Softplus(sympy.Function):
+class RealFunction(sympy.Function):
+    """A function that is real at every real argument: SymPy then differentiates abs(f(x)) as sign(f)·f′ (not
+    through re and im, which no array namespace evaluates)."""
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+
+class Softplus(RealFunction):
     """log(1 + eˣ), evaluated stably (rewritten from that pattern)."""
 
     nargs = 1
@@ -41,7 +49,7 @@ class Softplus(sympy.Function):
         return Sigmoid(self.args[0])
 
 
-class Sigmoid(sympy.Function):
+class Sigmoid(RealFunction):
     """1 / (1 + e⁻ˣ), evaluated stably (rewritten from that pattern)."""
 
     nargs = 1
@@ -70,7 +78,7 @@ class SqrtSum(sympy.Function):
         return tex if exp is None else f"{tex}^{{{exp}}}"
 
 
-class CatalogCall(sympy.Function):
+class CatalogCall(RealFunction):
     """A catalog activation at its default parameters, called by name in a formula: ``relu(x)``."""
 
     nargs = 1
@@ -80,7 +88,7 @@ class CatalogCall(sympy.Function):
         return CATALOG_SLOPES[self.spec_name](self.args[0])
 
 
-class CatalogSlope(sympy.Function):
+class CatalogSlope(RealFunction):
     """The derivative of a catalog activation (its hand-derived one)."""
 
     nargs = 1

@@ -535,10 +535,10 @@ class Store:
         return [(RunConfig.stored(json.loads(r["config"])), r["status"]) for r in rows]
 
     def results(
-        self, experiment: str | None = None, finished_only: bool = True, current: bool = True, run_code: bool = True
+        self, experiment: str | None = None, finished_only: bool = True, current: bool = True
     ) -> list[RunResult]:
         """Runs (of one experiment's current definition — or, with ``current=False``, of its earlier ones — or of
-        the whole store) with their histories, in experiment order; ``run_code``: see :meth:`RunConfig.stored`."""
+        the whole store) with their histories, in experiment order, read as stored (:meth:`RunConfig.stored`)."""
         query, args = "SELECT r.* FROM runs r", ()
         if experiment is not None:
             query += (
@@ -550,7 +550,7 @@ class Store:
         for row in self.db.execute(query, args).fetchall():
             if finished_only and row["status"] not in TRAINED:
                 continue
-            config = RunConfig.stored(json.loads(row["config"]), run_code=run_code)
+            config = RunConfig.stored(json.loads(row["config"]))
             epochs = self.db.execute("SELECT * FROM epochs WHERE key = ? ORDER BY epoch", (row["key"],)).fetchall()
             history = [
                 EpochMetrics(

@@ -270,7 +270,7 @@ def store_records(store_path: str | Path, experiment: str | None = None) -> list
         names = store.experiments()
         if experiment is not None and experiment not in names:
             raise StoreError(f"no experiment {experiment!r} in {store_path}; experiments: {', '.join(names) or 'none'}")
-        by_experiment = {name: store.results(name, run_code=False) for name in ([experiment] if experiment else names)}
+        by_experiment = {name: store.results(name) for name in ([experiment] if experiment else names)}
     records = []
     for name, runs in _tasks(by_experiment).values():
         records += task_records(runs, name)

@@ -74,19 +74,8 @@ def stored_label(text: str, definition: str | None) -> str:
 _STORED = "stored"  # the validation context of a run read back from a store or a saved report
 
 
-_INERT = "inert"  # ... and read without running code: a stored Python plugin is not loaded to define its activation
-
-
 def _is_stored(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get(_STORED))
-
-
-def _runs_code(definition: str) -> bool:
-    """Whether defining ``definition`` again would execute a Python file (a plugin's); a formula is only parsed."""
-    try:
-        return json.loads(definition).get("kind") != "formula"
-    except (ValueError, AttributeError):
-        return False
 
 
 class RunConfig(BaseModel):
@@ -144,8 +133,6 @@ class RunConfig(BaseModel):
         from actlab.catalog.plugins import ensure_defined
 
         given = values.get("definition")
-        if given and info.context and info.context.get(_INERT) and _runs_code(given):
-            return values  # taken as stored; its activation is known here only if this process defined it
         if given:
             try:
                 ensure_defined(given)
@@ -279,14 +266,14 @@ class RunConfig(BaseModel):
         return self
 
     @classmethod
-    def stored(cls, data: dict[str, Any], run_code: bool = True) -> RunConfig:
+    def stored(cls, data: dict[str, Any]) -> RunConfig:
         """A run as a store or a saved report holds it (its canonical JSON data), for reading its results: its
         user's model and data are not looked up again — their files may have moved since, a model given to
         ``actlab.compare`` lived in another process — so its references and hashes stay as stored. Training one
-        checks them (:func:`actlab.models.user_build.build_model`, :func:`actlab.data.prepared.prepare_for`). With
-        ``run_code=False`` a user activation defined in a Python plugin file is not loaded from the file the run names
-        (a crafted store could name any file): it keeps its stored name, known only if this process defined it."""
-        return cls.model_validate(data, context={_STORED: True, _INERT: not run_code})
+        checks them (:func:`actlab.models.user_build.build_model`, :func:`actlab.data.prepared.prepare_for`). Nothing
+        the run names is defined, imported or run (a crafted store could name any file): a user's activation keeps
+        its stored name, known only if this process defined it."""
+        return cls.model_validate(data, context={_STORED: True})
 
     # --- derived ---------------------------------------------------------------------------------------
     def is_user_model(self) -> bool:
