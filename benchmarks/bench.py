@@ -26,6 +26,7 @@ from benchmarks import (
     diagnostics_cost,
     ray_overhead,
     scaling,
+    threads,
     train_throughput,
     user_models,
 )
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-fuse", action="store_true", help="skip the fused (compiled) activation kernels")
     parser.add_argument(
         "--sections",
-        default="command,mlp,diagnostics,cnn,users,kernels,scaling,ray",
+        default="command,mlp,diagnostics,cnn,users,threads,kernels,scaling,ray",
         help="comma-separated subset to run",
     )
     args = parser.parse_args(argv)
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     if "users" in sections:
         epochs = 3 if args.quick else 5
         lines += user_models.markdown(user_models.measure(rounds, epochs), rounds, epochs) + [""]
+    if "threads" in sections:
+        lines += threads.markdown(args.data_dir, rounds, args.quick) + [""]
     if "kernels" in sections:
         elements, device = 1 << 20 if args.quick else 1 << 24, torch.device(args.device)
         results = activation_kernels.run(elements, device, fuse=not args.no_fuse)

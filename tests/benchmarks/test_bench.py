@@ -194,3 +194,16 @@ def test_the_users_models_row_times_the_plain_loop_one_at_a_time_and_stacked(mon
     assert all(row[key] > 0 for key in ("plain", "alone", "stacked"))
     text = "\n".join(user_models.markdown([row], rounds=1, epochs=1, seeds=2))
     assert "## Users' models: 2 seeds at once" in text and "| MLP |" in text and "stacked with torch.func" in text
+
+
+def test_the_threads_row_measures_each_count_idle_and_busy(monkeypatch):
+    from actlab.data.prepared import prepare
+    from actlab.train.config import RunConfig
+    from benchmarks import threads as bench_threads
+
+    config = RunConfig(model="mlp:16", epochs=1, seed=0, train_subset=200, test_subset=50)
+    tiny = bench_threads.Setup("tiny", [config], prepare("digits", "standard", 200, 50, None))
+    monkeypatch.setattr(bench_threads, "setups", lambda data_dir, quick: [tiny])
+    rows = [line for line in bench_threads.markdown(None, 1, quick=True) if line.startswith("| tiny")]
+    assert [row.split(" | ")[1] for row in rows] == ["idle", "busy"]
+    assert all(row.endswith("(1) |") for row in rows)  # a dispatch-bound step: one thread chosen, idle or busy

@@ -84,7 +84,7 @@ def test_a_users_model_s_start_up_falls_on_the_warm_up_not_its_first_epoch(monke
     start-up): the warm-up pays it, so no timed epoch holds it, and the warm-up changes no number."""
     clock = [0.0]
     monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    monkeypatch.setattr(loop, "_warmed", set())
+    monkeypatch.setattr(loop, "_warmed", {})
     started = {"first": True}
 
     class Slow(nn.Module):

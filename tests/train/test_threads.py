@@ -47,3 +47,33 @@ def test_using_sets_the_threads_within_the_block_only():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="at least 1"), threads.using(0):
         pass
+
+
+def test_uncounted_work_takes_every_free_core_up_to_the_cap():
+    assert threads.choose(None, free=2) == 2
+    assert threads.choose(None, free=4, cap=1) == 1
+    assert threads.choose(1000 * threads.FLOPS_PER_THREAD, free=4, cap=2) == 2
+
+
+def test_a_run_records_the_threads_it_trained_on_and_a_small_model_trains_on_one():
+    """A dispatch-bound MLP on digits trains on one thread whatever is free, and says so; the threads torch had
+    are restored afterwards."""
+    from actlab.train.config import RunConfig
+    from actlab.train.trainer import train_runs
+
+    before = torch.get_num_threads()
+    configs = [RunConfig(model="mlp:16", epochs=1, seed=s, train_subset=200, test_subset=50) for s in (0, 1)]
+    results = train_runs(configs)
+    assert [r.summary.threads for r in results] == [1, 1]
+    assert torch.get_num_threads() == before
+
+
+def test_a_count_given_is_the_count_every_group_trains_on():
+    from actlab.train.config import RunConfig
+    from actlab.train.trainer import train_runs
+
+    config = RunConfig(model="mlp:16", epochs=1, seed=0, train_subset=200, test_subset=50)
+    (result,) = train_runs([config], threads=2)
+    assert result.summary.threads == 2 and threads.given() is None
+    with pytest.raises(ValueError, match="at least 1"), threads.fixed(0):
+        pass

@@ -210,7 +210,7 @@ def test_start_up_falls_on_no_run_s_epochs(monkeypatch):
     expected = [_histories(train_runs([RunConfig(**QUICK, activation=a, seed=0)])) for a in ("relu", "mish")]
     clock = [0.0]
     monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    monkeypatch.setattr(loop, "_warmed", set())  # a fresh process: nothing warmed up yet
+    monkeypatch.setattr(loop, "_warmed", {})  # a fresh process: nothing warmed up yet
     state = {"first": True}
     for method in ("forward", "value_and_derivative"):
         original = getattr(ModelActivations, method)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 
 from actlab.models.spec import run_streams
+from actlab.train import threads
 from actlab.train.config import RunConfig
 from actlab.train.device import Batches, DeviceData, precision, synchronize, widened
 from actlab.train.losses import batch_losses, correct, example_losses, flooded
@@ -89,12 +91,26 @@ def train_loop(
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
     path: str | None = None,
+    flops: float | None = None,
 ) -> list[RunResult]:
     """Train ``engine``'s models (one per config, equal but for seed, activation and init) for the runs' epochs.
 
     Each epoch's seconds (training and evaluating the test set, divided among the models) exclude start-up
     (:func:`warm_up`) and the diagnostics probe; a run whose loss is no longer finite records nothing after. ``path``:
-    how the runs trained, for their summaries (``Summary.engine``)."""
+    how the runs trained, for their summaries (``Summary.engine``). They train on as many CPU threads as a step of
+    ``flops`` floating-point operations fills among the cores free now (:func:`actlab.train.threads.choose`; at
+    most the threads this process was given) unless a count is fixed (:func:`actlab.train.threads.fixed`), recorded
+    in each summary (``Summary.threads``)."""
+    count = threads.given() or threads.choose(flops, threads.free_cores(), cap=torch.get_num_threads())
+    with threads.using(count):
+        results = _train(engine, configs, on_epoch, record_steps)
+    return [replace(r, summary=replace(r.summary, engine=path, threads=count)) for r in results]
+
+
+def _train(
+    engine: Engine, configs: Sequence[RunConfig], on_epoch: EpochCallback | None, record_steps: bool
+) -> list[RunResult]:
+    """:func:`train_loop`'s epochs."""
     first, tensors = configs[0], engine.tensors
     batches = Batches(tensors, [run_streams(c.seed).order for c in configs], first.batch_size)
     torch.manual_seed(first.seed)  # dropout and stochastic activations draw from torch's generator
@@ -117,7 +133,7 @@ def train_loop(
         log.record(epoch + 1, train_loss, train_accuracy, test_loss.tolist(), test_accuracy, seconds, diagnostics)
         if log.finished:
             break
-    return log.results(torch.stack(steps).T.tolist() if steps else None, path)
+    return log.results(torch.stack(steps).T.tolist() if steps else None)
 
 
 def _train_epoch(engine: Engine, batches: Batches, steps: list[torch.Tensor] | None) -> tuple[list[float], list[float]]:
@@ -136,23 +152,30 @@ def _train_epoch(engine: Engine, batches: Batches, steps: list[torch.Tensor] | N
     return (loss_sum / n).tolist(), (right.double() / n).tolist()
 
 
-_warmed: set[Hashable] = set()
+_warmed: dict[Hashable, float | None] = {}
 
 
-def warm_up(key: Hashable, make: Callable[[], Engine], batch_size: int) -> None:
+def warm_up(key: Hashable, make: Callable[[], Engine], batch_size: int, count: bool = True) -> float | None:
     """One step and one evaluation of a scratch engine (``make()``), before anything is timed: the process's one-off
     start-up (thread pools, allocator, first kernel calls, compiling fused kernels) then falls on no run's first
     epoch. Nothing of the real runs is touched — their weights, their data order, the seeded noise. Once per process
-    for each ``key`` (the engine's kind, architecture, activations, precision and device)."""
+    for each ``key`` (the engine's kind, architecture, activations, precision and device). Returns the step's
+    floating-point operations, counted on that step (:func:`actlab.train.threads.step_flops`), or None where
+    ``count`` is False (compiled kernels: a counting mode would compile them again)."""
     if key in _warmed:
-        return
-    _warmed.add(key)
+        return _warmed[key]
     scratch = make()
     tensors = scratch.tensors
     b = min(batch_size, len(tensors.x_rows))
     index = torch.arange(b, device=tensors.device).repeat(scratch.models)
     targets = tensors.y_train.index_select(0, index).view(scratch.models, b, *tensors.y_train.shape[1:])
     scratch.set_training(True)
-    scratch.step(tensors.x_rows.index_select(0, index), targets)
+
+    def step() -> None:
+        scratch.step(tensors.x_rows.index_select(0, index), targets)
+
+    flops = threads.step_flops(step) if count else step()
     scratch.evaluate(tensors.x_test[:b], tensors.y_test[:b])
     synchronize(tensors.device)
+    _warmed[key] = flops
+    return flops

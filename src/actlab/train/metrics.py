@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from actlab._compat import StrEnum
@@ -54,6 +54,7 @@ class Summary:
     final_test_loss: float | None = None
     best_test_loss: float | None = None  # regression (loss mse): the best epoch is the one with the least test loss
     engine: str | None = None  # how a user's model trained: stacked with torch.func, or one at a time and why
+    threads: int | None = None  # the CPU threads its group trained on (actlab.train.threads)
 
 
 def threshold_key(threshold: float) -> str:
@@ -127,14 +128,14 @@ class EpochLog:
         """Whether every run has diverged (nothing is left to train)."""
         return all(d is not None for d in self.diverged)
 
-    def results(self, step_losses: list[list[float]] | None = None, engine: str | None = None) -> list[RunResult]:
-        """Each run's result; ``engine``: how the runs trained, recorded in their summaries."""
+    def results(self, step_losses: list[list[float]] | None = None) -> list[RunResult]:
+        """Each run's result."""
         steps = step_losses or [[] for _ in self.configs]
         return [
             RunResult(
                 c,
                 self.histories[m],
-                replace(summarize(self.histories[m], c.thresholds, self.diverged[m], c.regression), engine=engine),
+                summarize(self.histories[m], c.thresholds, self.diverged[m], c.regression),
                 steps[m],
                 self.diagnostics[m],
             )

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 SERIAL_FLOPS = 5e7
 FLOPS_PER_THREAD = 5e7
 
+_fixed: int | None = None  # a count the user gave (threads=, --threads), in force within fixed()
+
 
 def cores() -> int:
     """The cores this process may run on (its affinity, else the machine's count)."""
@@ -58,13 +60,17 @@ def free_cores(busy: float | None = None) -> int:
     return max(1, min(cores(), math.floor(cores() - busy + 0.5)))
 
 
-def choose(step_flops: float, free: int | None = None) -> int:
-    """Threads for a step of ``step_flops`` floating-point operations on ``free`` free cores (measured when None):
-    1 for a dispatch-bound step, else one per :data:`FLOPS_PER_THREAD`, at most the free cores."""
+def choose(step_flops: float | None, free: int | None = None, cap: int | None = None) -> int:
+    """Threads for a step of ``step_flops`` floating-point operations on ``free`` free cores (measured when None),
+    at most ``cap``: 1 for a dispatch-bound step, else one per :data:`FLOPS_PER_THREAD`; every free core where the
+    work was not counted (None)."""
+    free = free_cores() if free is None else free
+    limit = max(1, min(free, cap) if cap is not None else free)
+    if step_flops is None:
+        return limit
     if step_flops < SERIAL_FLOPS:
         return 1
-    wanted = math.ceil(step_flops / FLOPS_PER_THREAD)
-    return max(1, min(wanted, free_cores() if free is None else free))
+    return max(1, min(math.ceil(step_flops / FLOPS_PER_THREAD), limit))
 
 
 def step_flops(step: Callable[[], object]) -> float:
@@ -90,3 +96,21 @@ def using(threads: int) -> Iterator[int]:
         yield threads
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def fixed(threads: int | None) -> Iterator[None]:
+    """Within the block, every group trains on ``threads`` threads instead of the chosen count (None: chosen)."""
+    global _fixed
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    before, _fixed = _fixed, threads if threads is not None else _fixed
+    try:
+        yield
+    finally:
+        _fixed = before
+
+
+def given() -> int | None:
+    """The count in force from :func:`fixed`, if any."""
+    return _fixed

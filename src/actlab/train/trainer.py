@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actlab.data.prepared import PreparedData, prepare_for
+from actlab.train import threads as cpu_threads
 from actlab.train.config import RunConfig
 from actlab.train.device import DeviceData, DeviceError, placement, resolve_device  # noqa: F401  (re-exported)
 from actlab.train.func_engine import FuncEngine, refusal
@@ -27,11 +28,20 @@ def train_runs(
     autograd: bool = False,
     fused: bool = False,
     data: PreparedData | None = None,
+    threads: int | None = None,
 ) -> list[RunResult]:
     """Train every run, grouped as :func:`group_runs` says; results come back in the order of ``configs``.
+    ``threads``: the CPU threads every group trains on (default: chosen per group from its work and the free cores,
+    :mod:`actlab.train.threads`; each run records the count).
     ``autograd``: use autograd even where hand-written backpropagation applies (the reference in tests);
     ``fused``: activations without a native kernel run as compiled kernels (:mod:`actlab.backends.fused`);
     ``data``: train on these arrays instead of loading each run's dataset."""
+    with cpu_threads.fixed(threads):
+        return _train_groups(configs, data_dir, on_epoch, record_steps, group, autograd, fused, data)
+
+
+def _train_groups(configs, data_dir, on_epoch, record_steps, group, autograd, fused, data) -> list[RunResult]:
+    """:func:`train_runs`, group by group."""
     results: dict[int, RunResult] = {}
     position = {id(c): i for i, c in enumerate(configs)}
     for runs in group_runs(configs, group):
@@ -78,8 +88,9 @@ def train_group(
         fused,
         autograd,
     )
-    warm_up(key, lambda: StackedEngine(configs, data, tensors, fused, autograd), first.batch_size)
-    return train_loop(StackedEngine(configs, data, tensors, fused, autograd), configs, on_epoch, record_steps)
+    flops = warm_up(key, lambda: StackedEngine(configs, data, tensors, fused, autograd), first.batch_size, not fused)
+    engine = StackedEngine(configs, data, tensors, fused, autograd)
+    return train_loop(engine, configs, on_epoch, record_steps, flops=flops)
 
 
 def train_user_group(
@@ -111,7 +122,9 @@ def train_user_group(
     reason = refusal(key, configs, data, tensors, fused)
     if reason is None:
         path = f"stacked with torch.func ({len(configs)} runs)"
-        return train_loop(FuncEngine(configs, data, tensors, fused), configs, on_epoch, record_steps, path)
+        one = _warm_module(first, data, tensors, fused)  # a step of one of the models: the stack does it M times
+        flops = None if one is None else one * len(configs)
+        return train_loop(FuncEngine(configs, data, tensors, fused), configs, on_epoch, record_steps, path, flops)
     path = f"one at a time: {reason}"
     return [train_user_run(c, data, on_epoch, fused, record_steps, path) for c in configs]
 
@@ -126,6 +139,12 @@ def train_user_run(
 ) -> RunResult:
     """Train one run of a user's model; its result, as actlab's own models give it."""
     tensors = _tensors(config, data)
+    flops = _warm_module(config, data, tensors, fused)
+    return train_loop(ModuleEngine(config, data, tensors, fused), [config], on_epoch, record_steps, path, flops)[0]
+
+
+def _warm_module(config: RunConfig, data: PreparedData, tensors: DeviceData, fused: bool) -> float | None:
+    """:func:`warm_up` for one run of a user's model; a step's floating-point operations."""
     key = (
         "module",
         config.model,
@@ -138,5 +157,4 @@ def train_user_run(
         tensors.sample_shape,
         fused,
     )
-    warm_up(key, lambda: ModuleEngine(config, data, tensors, fused), config.batch_size)
-    return train_loop(ModuleEngine(config, data, tensors, fused), [config], on_epoch, record_steps, path)[0]
+    return warm_up(key, lambda: ModuleEngine(config, data, tensors, fused), config.batch_size, not fused)
