@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from actlab.data.prepared import PreparedData, prepare
+from actlab.data.prepared import PreparedData, prepare_for
 from actlab.train import threads
 from actlab.train.config import RunConfig
 from actlab.train.trainer import train_runs
@@ -30,17 +30,20 @@ class Setup:
 
 
 def setups(data_dir: str | None, quick: bool) -> list[Setup]:
-    subset = 2_000 if quick else 10_000
-    mnist = prepare("mnist", "standard", subset, 1_000, data_dir)
-    digits = prepare("digits", "standard", None, None, None)
+    subset = {"train_subset": 2_000 if quick else 10_000, "test_subset": 1_000}
     demo = [RunConfig(activation="relu", seed=s, epochs=2, batch_size=50) for s in range(5)]
-    mlps = [RunConfig(dataset="mnist", model="mlp:100,50", seed=s, epochs=2, batch_size=100) for s in range(10)]
-    cnn = [RunConfig(dataset="mnist", model="cnn:16,p,32,p", seed=s, epochs=1, batch_size=100) for s in range(2)]
-    return [
-        Setup("demo MLP on digits, 5 seeds", demo, digits),
-        Setup("MNIST MLP 784-100-50-10, 10 at once", mlps, mnist),
-        Setup("MNIST CNN 16,p,32,p, 2 at once", cnn, mnist),
+    mlps = [
+        RunConfig(dataset="mnist", model="mlp:100,50", seed=s, epochs=2, batch_size=100, **subset) for s in range(10)
     ]
+    cnn = [
+        RunConfig(dataset="mnist", model="cnn:16,p,32,p", seed=s, epochs=1, batch_size=100, **subset) for s in (0, 1)
+    ]
+    named = {
+        "demo MLP on digits, 5 seeds": demo,
+        "MNIST MLP 784-100-50-10, 10 at once": mlps,
+        "MNIST CNN 16,p,32,p, 2 at once": cnn,
+    }
+    return [Setup(name, configs, prepare_for(configs[0], data_dir)) for name, configs in named.items()]
 
 
 def _spin() -> None:  # pragma: no cover - runs in a child process until terminated

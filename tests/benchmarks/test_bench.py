@@ -202,7 +202,7 @@ def test_the_threads_row_measures_each_count_idle_and_busy(monkeypatch):
     from benchmarks import threads as bench_threads
 
     config = RunConfig(model="mlp:16", epochs=1, seed=0, train_subset=200, test_subset=50)
-    tiny = bench_threads.Setup("tiny", [config], prepare("digits", "standard", 200, 50, None))
+    tiny = bench_threads.Setup("tiny", [config], prepare("digits", "standardize", 200, 50, None))
     monkeypatch.setattr(bench_threads, "setups", lambda data_dir, quick: [tiny])
     rows = [line for line in bench_threads.markdown(None, 1, quick=True) if line.startswith("| tiny")]
     assert [row.split(" | ")[1] for row in rows] == ["idle", "busy"]

@@ -17,7 +17,7 @@
 
 Operators are written in the formula syntax of users' activations (:mod:`actlab.catalog.expressions`: elementary
 functions and catalog activations by name), so a candidate is a formula like any other. Parameters follow
-:func:`actlab.catalog.formula.parse_params` (PANGAEA-style learnable constants: Bingham & Miikkulainen 2022).
+:func:`actlab.catalog.definition.parse_params` (PANGAEA-style learnable constants: Bingham & Miikkulainen 2022).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.catalog import expressions
-from actlab.catalog.formula import ParamDefinition, parse_params
+from actlab.catalog.definition import ParamDefinition, parse_params
 from actlab.errors import ActlabError
 
 if sys.version_info >= (3, 11):
