@@ -126,7 +126,7 @@ def test_derivation_is_bounded(monkeypatch):
 
 
 def test_time_limit_interrupts():
-    with pytest.raises(screen.SympyTimeout), screen.time_limit(0.01):
+    with pytest.raises(screen.SympyTimeout), screen.sympy_limit(0.01):
         while True:
             pass
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -36,6 +34,7 @@ from actlab.catalog.definition import (  # noqa: F401 (parse_definition, from_ca
     user_reference,
 )
 from actlab.catalog.spec import ActivationError, ActivationSpec, Deferred, Param, Properties
+from actlab.timelimit import time_limit
 
 
 def build_spec(definition: Definition, source: str | None = None, entry: Entry | None = None) -> ActivationSpec:
@@ -67,27 +66,16 @@ def derive(definition: Definition) -> derived_store.Derived:
 DERIVE_SECONDS = 10.0  # a formula SymPy cannot derive in this time is refused (nested abs, products of 100 factors)
 
 
-@contextlib.contextmanager
-def deadline(seconds: float, name: str):
+def deadline(seconds: float, name: str) -> contextlib.AbstractContextManager[None]:
     """Raise one clear :class:`~actlab.catalog.expressions.FormulaError` if the block runs longer than ``seconds``
     (in the main thread, where a timer signal can interrupt SymPy; elsewhere the block runs unbounded)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expired(signum, frame):
-        raise expressions.FormulaError(
+    return time_limit(
+        seconds,
+        lambda: expressions.FormulaError(
             f"{name}: formula: SymPy could not derive it within {seconds:g} s (too large or too deeply nested); write "
             "it more simply, or as a Python plugin with a hand-written derivative"
-        )
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        ),
+    )
 
 
 def _derive(definition: Definition) -> derived_store.Derived:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import signal
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from actlab.recognise import recognise
 from actlab.search import proxies
 from actlab.search.space import Space
 from actlab.search.tree import Formula, Node, formula
+from actlab.timelimit import time_limit
 
 MAX_TEXT = 400
 MAX_OPS = 80
@@ -127,26 +126,9 @@ class SympyTimeout(Exception):
     """SymPy's work on one candidate ran past its time limit."""
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`SympyTimeout` in the block after ``seconds`` (a real-time alarm; only in the main thread of a POSIX
-    process — elsewhere, and with None, unbounded)."""
-    main = threading.current_thread() is threading.main_thread()
-    usable = seconds is not None and hasattr(signal, "setitimer") and main
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise SympyTimeout
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def sympy_limit(seconds: float | None) -> contextlib.AbstractContextManager[None]:
+    """Raise :class:`SympyTimeout` in the block after ``seconds`` (see :func:`actlab.timelimit.time_limit`)."""
+    return time_limit(seconds, SympyTimeout)
 
 
 class Refused(Exception):
@@ -161,7 +143,7 @@ def derive(form: Formula, seconds: float | None = TIME_LIMIT) -> tuple[sympy.Exp
     if len(form.text) > MAX_TEXT:
         raise Refused("too_large")
     try:
-        with time_limit(seconds):
+        with sympy_limit(seconds):
             expr = expressions.parse(form.text, {n: None for n in form.params} or (), "candidate")
             if not isinstance(expr, sympy.Expr) or sympy.count_ops(expr) > MAX_OPS:
                 raise Refused("too_large" if isinstance(expr, sympy.Expr) else "formula_error")
@@ -344,7 +326,7 @@ def _compiled(
 def _bounded(seconds: float | None) -> Iterator[None]:
     """SymPy work on a candidate within ``seconds``; running past them, or failing, as :class:`Refused`."""
     try:
-        with time_limit(seconds):
+        with sympy_limit(seconds):
             yield
     except SympyTimeout:
         raise Refused("timed_out") from None
