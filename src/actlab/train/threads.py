@@ -74,13 +74,12 @@ def choose(step_flops: float | None, free: int | None = None, cap: int | None = 
 
 
 def step_flops(step: Callable[[], object]) -> float:
-    """The floating-point operations of one call of ``step`` (a training step), counted by torch's flop counter
-    (matrix products and convolutions, forward and backward)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """The floating-point operations of one call of ``step`` (a training step): its matrix products and
+    convolutions, forward and backward, counted as torch dispatches them (torch's own flop counter imports
+    TorchDynamo, seconds of start-up that training otherwise never pays)."""
+    from actlab.train.flops import count
 
-    with FlopCounterMode(display=False) as counter:
-        step()
-    return float(counter.get_total_flops())
+    return count(step)
 
 
 @contextlib.contextmanager
