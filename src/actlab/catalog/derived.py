@@ -22,14 +22,12 @@ import functools
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from actlab.catalog.spec import Properties
-from actlab.paths import cache_dir
+from actlab.paths import cache_dir, write_json
 
 MACHINERY = "4"  # bump when the rewrites, differentiation or measurement change what is derived
 PACKAGED = Path(__file__).parent / "data" / "derived.json"
@@ -108,11 +106,4 @@ def store(digest: str, derived: Derived) -> None:
     folder = user_cache()
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{digest}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(derived.to_json(), out)
-            os.replace(temporary, folder / f"{digest}.json")
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+        write_json(folder / f"{digest}.json", derived.to_json())

@@ -13,13 +13,11 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from actlab.activation import Activation
-from actlab.paths import cache_dir
+from actlab.paths import cache_dir, write_json
 from actlab.verify.check import CheckResult, Report, check
 
 VERSION = "1"
@@ -58,14 +56,7 @@ def load(digest: str) -> Report | None:
 def save(digest: str, report: Report) -> None:
     with contextlib.suppress(OSError):
         folder().mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder(), prefix=f".{digest}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(report.to_dict(), out)
-            os.replace(temporary, folder() / f"{digest}.json")
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+        write_json(folder() / f"{digest}.json", report.to_dict())
 
 
 def checked(act: Activation, fused: bool = False, refresh: bool = False) -> tuple[Report, bool]:

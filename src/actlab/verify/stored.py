@@ -19,13 +19,12 @@ import functools
 import hashlib
 import inspect
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from actlab.catalog.spec import ActivationSpec
+from actlab.paths import write_json
 
 PATH = Path(__file__).resolve().parents[1] / "catalog" / "data" / "references.json"
 DIGITS = 400
@@ -122,14 +121,6 @@ def record(spec: ActivationSpec) -> dict[str, Any] | None:
     return entry if entry is not None and entry["fingerprint"] == fingerprint(spec) else None
 
 
-def _write_json(path: Path, data: Any) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=0, sort_keys=True)
-        out.write("\n")
-    os.replace(temporary, path)
-
-
 def refresh(names: list[str] | None = None, log=print) -> list[str]:
     """Recompute the stored values (of ``names``, or of every entry whose values are missing or stale) and the data
     entries' shipped derivations; returns the names recomputed."""
@@ -143,7 +134,7 @@ def refresh(names: list[str] | None = None, log=print) -> list[str]:
             digest = derived.key(definition.canonical())
             known = derived.packaged().get(digest)
             shipped[digest] = known if known is not None else derive(definition).to_json()
-    _write_json(derived.PACKAGED, shipped)
+    write_json(derived.PACKAGED, shipped, indent=0, sort_keys=True)
     derived.packaged.cache_clear()
     values = dict(stored())
     todo = names or [n for n in actlab.names() if record(actlab.spec(n)) is None and not actlab.spec(n).user_defined]
@@ -151,7 +142,7 @@ def refresh(names: list[str] | None = None, log=print) -> list[str]:
         log(f"{name} …")
         values[name] = compute(actlab.spec(name))
     values = {n: v for n, v in values.items() if n in set(actlab.names())}
-    _write_json(PATH, values)
+    write_json(PATH, values, indent=0, sort_keys=True)
     stored.cache_clear()
     return todo
 
