@@ -77,3 +77,11 @@ def test_a_count_given_is_the_count_every_group_trains_on():
     assert result.summary.threads == 2 and threads.given() is None
     with pytest.raises(ValueError, match="at least 1"), threads.fixed(0):
         pass
+
+
+def test_a_dispatch_bound_step_does_not_sample_the_cores(monkeypatch):
+    def sampled():
+        raise AssertionError("the cores were sampled for a step that trains on one thread anyway")
+
+    monkeypatch.setattr(threads, "free_cores", sampled)
+    assert threads.choose(threads.SERIAL_FLOPS / 2, cap=8) == 1

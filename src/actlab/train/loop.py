@@ -101,7 +101,7 @@ def train_loop(
     ``flops`` floating-point operations fills among the cores free now (:func:`actlab.train.threads.choose`; at
     most the threads this process was given) unless a count is fixed (:func:`actlab.train.threads.fixed`), recorded
     in each summary (``Summary.threads``)."""
-    count = threads.given() or threads.choose(flops, threads.free_cores(), cap=torch.get_num_threads())
+    count = threads.given() or threads.choose(flops, cap=torch.get_num_threads())
     with threads.using(count):
         results = _train(engine, configs, on_epoch, record_steps)
     return [replace(r, summary=replace(r.summary, engine=path, threads=count)) for r in results]

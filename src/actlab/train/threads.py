@@ -63,13 +63,13 @@ def free_cores(busy: float | None = None) -> int:
 def choose(step_flops: float | None, free: int | None = None, cap: int | None = None) -> int:
     """Threads for a step of ``step_flops`` floating-point operations on ``free`` free cores (measured when None),
     at most ``cap``: 1 for a dispatch-bound step, else one per :data:`FLOPS_PER_THREAD`; every free core where the
-    work was not counted (None)."""
+    work was not counted (None). A dispatch-bound step needs no look at the cores (sampling them takes ~40 ms)."""
+    if step_flops is not None and step_flops < SERIAL_FLOPS:
+        return 1
     free = free_cores() if free is None else free
     limit = max(1, min(free, cap) if cap is not None else free)
     if step_flops is None:
         return limit
-    if step_flops < SERIAL_FLOPS:
-        return 1
     return max(1, min(math.ceil(step_flops / FLOPS_PER_THREAD), limit))
 
 

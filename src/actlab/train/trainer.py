@@ -62,6 +62,13 @@ def _tensors(config: RunConfig, data: PreparedData) -> DeviceData:
     return DeviceData.of(data, dtype, device, config.regression)
 
 
+def _engine_key(kind: str, config: RunConfig, tensors: DeviceData, fused: bool, *extra: object) -> tuple:
+    """What makes two engines alike for a warm-up (and a trial step): their kind, architecture, optimizer,
+    precision, loss, device, input shape and kernels, and what else ``extra`` names for that kind."""
+    model = (config.model, config.optimizer, config.dtype, config.loss)
+    return (kind, *model, str(tensors.device), tensors.sample_shape, fused, *extra)
+
+
 def train_group(
     configs: Sequence[RunConfig],
     data: PreparedData,
@@ -76,18 +83,7 @@ def train_group(
     if any(c.group_key() != first.group_key() for c in configs):
         raise ValueError("train_group needs runs that differ only in seed, activation and init")
     tensors = _tensors(first, data)
-    key = (
-        "stacked",
-        first.model,
-        tuple(c.activation for c in configs),
-        first.optimizer,
-        first.dtype,
-        first.loss,
-        str(tensors.device),
-        tensors.sample_shape,
-        fused,
-        autograd,
-    )
+    key = _engine_key("stacked", first, tensors, fused, tuple(c.activation for c in configs), autograd)
     flops = warm_up(key, lambda: StackedEngine(configs, data, tensors, fused, autograd), first.batch_size, not fused)
     engine = StackedEngine(configs, data, tensors, fused, autograd)
     return train_loop(engine, configs, on_epoch, record_steps, flops=flops)
@@ -106,19 +102,7 @@ def train_user_group(
     if len(configs) == 1:
         return [train_user_run(first, data, on_epoch, fused, record_steps)]
     tensors = _tensors(first, data)
-    key = (
-        "func",
-        first.model,
-        first.model_sha256,
-        first.activation,
-        first.optimizer,
-        first.dtype,
-        first.loss,
-        str(tensors.device),
-        tensors.sample_shape,
-        fused,
-        first.diagnostics,
-    )
+    key = _engine_key("func", first, tensors, fused, first.model_sha256, first.activation, first.diagnostics)
     reason = refusal(key, configs, data, tensors, fused)
     if reason is None:
         path = f"stacked with torch.func ({len(configs)} runs)"
@@ -145,16 +129,5 @@ def train_user_run(
 
 def _warm_module(config: RunConfig, data: PreparedData, tensors: DeviceData, fused: bool) -> float | None:
     """:func:`warm_up` for one run of a user's model; a step's floating-point operations."""
-    key = (
-        "module",
-        config.model,
-        config.model_sha256,
-        config.activation,
-        config.optimizer,
-        config.dtype,
-        config.loss,
-        str(tensors.device),
-        tensors.sample_shape,
-        fused,
-    )
+    key = _engine_key("module", config, tensors, fused, config.model_sha256, config.activation)
     return warm_up(key, lambda: ModuleEngine(config, data, tensors, fused), config.batch_size, not fused)
